@@ -1,0 +1,66 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Bus } from '@cpg/shared/bus';
+import { type ApiScope, type Identity, AppError } from '@cpg/shared/graphql';
+import type { Logger } from '@cpg/shared/logger';
+
+interface CacheEntry {
+  identity: Identity | null;
+  reason?: string;
+  expires: number;
+}
+
+/**
+ * Turns an Authorization header into an Identity. API keys are checked by the merchant service
+ * (request-reply) and cached for at most `cacheMs` (<= 1 s), so a revoked key stops working
+ * within a second on every replica without any invalidation message.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly operatorDigest: Buffer;
+
+  constructor(
+    private readonly bus: Bus,
+    operatorToken: string,
+    private readonly cacheMs: number,
+    private readonly log: Logger,
+  ) {
+    this.operatorDigest = digest(operatorToken);
+  }
+
+  /** Called once per HTTP request and per graphql-ws connection. Throws UNAUTHENTICATED/UNAVAILABLE. */
+  async identify(authorization: string | undefined): Promise<Identity> {
+    if (!authorization) return { kind: 'anonymous' };
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw new AppError('UNAUTHENTICATED', 'Authorization must be "Bearer <API key or operator token>"');
+    const token = m[1]!;
+    const d = digest(token);
+    if (timingSafeEqual(d, this.operatorDigest)) return { kind: 'operator' };
+
+    const key = d.toString('hex');
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.expires > now) {
+      if (!hit.identity) throw new AppError('UNAUTHENTICATED', hit.reason ?? 'invalid API key');
+      return hit.identity;
+    }
+    let reply;
+    try {
+      reply = await this.bus.request('merchant.verify_api_key', { secret: token });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'API key lookup failed');
+      throw new AppError('UNAVAILABLE', 'cannot verify API keys right now; retry shortly');
+    }
+    if (this.cache.size > 10_000) this.cache.clear();
+    if (!reply.ok) {
+      this.cache.set(key, { identity: null, reason: reply.reason, expires: now + this.cacheMs });
+      throw new AppError('UNAUTHENTICATED', reply.reason);
+    }
+    const identity: Identity = { kind: 'merchant', merchantId: reply.merchantId, keyId: reply.keyId, scopes: reply.scopes as ApiScope[] };
+    this.cache.set(key, { identity, expires: now + this.cacheMs });
+    return identity;
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}

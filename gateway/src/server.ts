@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { Bus } from '@cpg/shared/bus';
+import type { GatewayConfig } from '@cpg/shared/config';
+import { AppError, type Identity, REQUEST_ID_HEADER, formatAppError } from '@cpg/shared/graphql';
+import { mountHealth } from '@cpg/shared/http';
+import { type Logger, createLogger, withLogContext } from '@cpg/shared/logger';
+import { Authenticator } from './auth';
+import { composeSupergraph, loadSubgraphDefs } from './compose';
+import { queryLimitsRule } from './limits';
+import { RateLimiter } from './rate-limit';
+import { type GatewayContext, SignedDataSource } from './signed-data-source';
+
+export type { GatewayContext };
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  bus: Bus;
+  stop(): Promise<void>;
+}
+
+export function subgraphUrls(config: GatewayConfig): Record<string, string> {
+  return {
+    merchant: config.SUBGRAPH_MERCHANT_URL,
+    address: config.SUBGRAPH_ADDRESS_URL,
+    payment: config.SUBGRAPH_PAYMENT_URL,
+    withdrawal: config.SUBGRAPH_WITHDRAWAL_URL,
+    compliance: config.SUBGRAPH_COMPLIANCE_URL,
+  };
+}
+
+function errorBody(err: AppError) {
+  return { errors: [{ message: err.message, extensions: { code: err.code } }] };
+}
+
+/**
+ * The only public door. Composes the supergraph from the subgraphs' schema files (a composition
+ * error stops the start), authenticates every request, applies rate, depth and cost limits, and
+ * forwards the caller's identity to subgraphs signed with HMAC.
+ */
+export async function startGateway(config: GatewayConfig, log: Logger = createLogger('gateway', config.LOG_LEVEL)): Promise<RunningGateway> {
+  log.info('composing the supergraph');
+  const urls = subgraphUrls(config);
+  const supergraphSdl = composeSupergraph(loadSubgraphDefs(urls));
+
+  log.info({ url: config.NATS_URL }, 'connecting to nats');
+  const bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'gateway', log });
+  const auth = new Authenticator(bus, config.OPERATOR_TOKEN, config.API_KEY_CACHE_MS, log);
+  const limiter = new RateLimiter(config.RATE_LIMIT_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS * 1000);
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ url }) => new SignedDataSource(url!, config.GATEWAY_SECRET),
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [queryLimitsRule(config.MAX_QUERY_DEPTH, config.MAX_QUERY_COST)],
+    formatError: (formatted) => formatAppError(formatted, (message) => log.error({ err: message }, 'internal error')) as typeof formatted,
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+  mountHealth(app, async () => {
+    const checks: Record<string, boolean> = { nats: !bus.nc.isClosed() };
+    await Promise.all(
+      Object.entries(urls).map(async ([name, url]) => {
+        try {
+          const res = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(1000) });
+          checks[name] = res.ok;
+        } catch {
+          checks[name] = false;
+        }
+      }),
+    );
+    return checks;
+  });
+  app.use(
+    '/graphql',
+    async (req, res, next) => {
+      try {
+        const identity = await auth.identify(req.headers.authorization);
+        const bucket = identity.kind === 'merchant' ? `key:${identity.keyId}` : identity.kind === 'operator' ? 'operator' : `ip:${req.socket.remoteAddress}`;
+        const waitMs = limiter.take(bucket);
+        if (waitMs > 0) {
+          res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+          throw new AppError('RATE_LIMITED', `rate limit exceeded; retry in ${Math.ceil(waitMs / 1000)} s`);
+        }
+        res.locals.identity = identity;
+        next();
+      } catch (err) {
+        if (!(err instanceof AppError)) return next(err);
+        const status = err.code === 'RATE_LIMITED' ? 429 : err.code === 'UNAVAILABLE' ? 503 : 401;
+        res.status(status).json(errorBody(err));
+      }
+    },
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => ({ identity: res.locals.identity as Identity, requestId: String(res.locals.requestId) }),
+    }),
+  );
+
+  const server = http.createServer((req, res) => {
+    const requestId = typeof req.headers[REQUEST_ID_HEADER] === 'string' ? (req.headers[REQUEST_ID_HEADER] as string).slice(0, 64) : randomUUID();
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    (res as unknown as { locals: Record<string, unknown> }).locals = { requestId };
+    withLogContext({ requestId }, () => app(req, res));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.GATEWAY_PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.HOST}:${port}/graphql`;
+  log.info({ url }, `gateway listening on ${url}`);
+  return {
+    url,
+    port,
+    bus,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await apollo.stop();
+      await bus.close();
+    },
+  };
+}

@@ -1,0 +1,195 @@
+// `npm start`: Postgres and NATS (the machine's, or local ones under .data/), then every subgraph,
+// then the gateway once the subgraphs are healthy. Ctrl-C stops all of it, children first.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import {
+  ensureNats,
+  ensurePostgres,
+  isTcpOpen,
+  setPrefixWidth,
+  sleep,
+  spawnManaged,
+  type EnsuredService,
+  type ManagedProcess,
+} from '../shared/src/services';
+import { processes, type ProcessSpec } from './processes';
+
+const root = path.resolve(__dirname, '..');
+const dataDir = path.join(root, '.data');
+const HOST = '127.0.0.1';
+const STOP_GRACE_MS = 10_000;
+const READY_TIMEOUT_MS = 60_000;
+
+const log = (line: string) => console.log(line);
+const services: EnsuredService[] = [];
+const running: Array<{ spec: ProcessSpec; proc: ManagedProcess }> = [];
+let shuttingDown = false;
+
+async function shutdown(code: number, reason?: string): Promise<void> {
+  if (shuttingDown) return; // repeated Ctrl-C (terminal, npm and tsx each relay it) changes nothing
+  shuttingDown = true;
+  if (reason) log(reason);
+  if (running.length > 0) log('stopping processes...');
+  // the gateway first, so no request reaches a subgraph that is going away
+  const gateway = running.filter((r) => r.spec.name === 'gateway');
+  const others = running.filter((r) => r.spec.name !== 'gateway');
+  for (const group of [gateway, others]) {
+    await Promise.all(group.map((r) => r.proc.stop('SIGTERM', STOP_GRACE_MS).catch(() => undefined)));
+  }
+  for (const service of [...services].reverse()) {
+    await service.stop().catch((err: Error) => log(`could not stop a service: ${err.message}`));
+  }
+  process.exit(code);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => void shutdown(0, shuttingDown ? undefined : `${signal} received`));
+}
+
+/** OPERATOR_TOKEN / GATEWAY_SECRET from the environment, else a dev value kept in .data/. */
+function devSecret(envName: string, file: string): string {
+  const fromEnv = process.env[envName];
+  if (fromEnv) return fromEnv;
+  const fullPath = path.join(dataDir, file);
+  try {
+    const saved = readFileSync(fullPath, 'utf8').trim();
+    if (saved.length >= 16) return saved;
+  } catch {
+    /* first start */
+  }
+  const value = randomBytes(24).toString('hex');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(fullPath, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+/** GET url until it answers 200; logs progress every 5 s. False on timeout or shutdown. */
+async function waitForHttp200(name: string, url: string, timeoutMs: number): Promise<boolean> {
+  const startedAt = Date.now();
+  let nextReport = startedAt + 5000;
+  let last = 'no answer yet';
+  while (!shuttingDown) {
+    const status = await new Promise<number | string>((resolve) => {
+      const req = http.get(url, { timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.once('timeout', () => req.destroy(new Error('timed out')));
+      req.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    });
+    if (status === 200) return true;
+    last = typeof status === 'number' ? `HTTP ${status}` : status;
+    const elapsed = Date.now() - startedAt;
+    if (elapsed >= timeoutMs) return false;
+    if (Date.now() >= nextReport) {
+      log(`start: waiting for ${name} at ${url} (${Math.round(elapsed / 1000)} s, ${last})`);
+      nextReport += 5000;
+    }
+    await sleep(250);
+  }
+  return false;
+}
+
+function launch(spec: ProcessSpec, env: NodeJS.ProcessEnv): void {
+  const proc = spawnManaged(spec.name, process.execPath, ['--import', 'tsx', spec.entry], {
+    cwd: root,
+    env: { ...env, PORT: String(spec.port) },
+    detached: true, // only this runner signals it, by PID, in order
+  });
+  running.push({ spec, proc });
+  void proc.exited.then((code) => {
+    if (!shuttingDown) void shutdown(1, `start: ${spec.name} exited unexpectedly (exit code ${code}); stopping everything`);
+  });
+}
+
+function banner(gatewayUrl: string, operatorToken: string): string {
+  const body = JSON.stringify({
+    query: 'mutation { createMerchant(input: {name: "Demo shop"}) { merchant { id name } secret } }',
+  });
+  const rule = '─'.repeat(72);
+  return [
+    '',
+    rule,
+    '  Crypto Payment Gateway is running',
+    '',
+    `  GraphQL (HTTP and graphql-ws):  ${gatewayUrl}`,
+    `  Operator token:                 ${operatorToken}`,
+    '',
+    '  Create a merchant:',
+    `    curl -s ${gatewayUrl} \\`,
+    `      -H 'content-type: application/json' \\`,
+    `      -H 'authorization: Bearer ${operatorToken}' \\`,
+    `      -d '${body}'`,
+    '',
+    '  Ctrl-C stops everything.',
+    rule,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const missing = processes.filter((p) => !existsSync(path.join(root, p.entry)));
+  if (missing.length > 0) {
+    throw new Error(`start: missing entry point(s): ${missing.map((p) => p.entry).join(', ')}`);
+  }
+  for (const p of processes) {
+    if (await isTcpOpen(HOST, p.port)) {
+      throw new Error(`start: port ${p.port} (${p.name}) is already in use; is another \`npm start\` running?`);
+    }
+  }
+
+  services.push(await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log }));
+  if (shuttingDown) return;
+  services.push(await ensureNats({ dataDir: path.join(dataDir, 'nats'), log }));
+  if (shuttingDown) return;
+  const [pg, nats] = services;
+
+  const operatorToken = devSecret('OPERATOR_TOKEN', 'operator-token');
+  const gatewaySecret = devSecret('GATEWAY_SECRET', 'gateway-secret');
+  const common: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: pg.url,
+    NATS_URL: nats.url,
+    NODE_ENV: 'development',
+    HOST,
+    OPERATOR_TOKEN: operatorToken,
+    GATEWAY_SECRET: gatewaySecret,
+  };
+
+  setPrefixWidth(Math.max(...processes.map((p) => p.name.length + 2)));
+  const subgraphs = processes.filter((p) => p.name !== 'gateway');
+  const gateway = processes.find((p) => p.name === 'gateway');
+  if (!gateway) throw new Error('start: scripts/processes.ts lists no gateway');
+
+  for (const spec of subgraphs) launch(spec, common);
+  const healthy = await Promise.all(
+    subgraphs.map(async (spec) => {
+      const url = `http://${HOST}:${spec.port}/healthz`;
+      const ok = await waitForHttp200(spec.name, url, READY_TIMEOUT_MS);
+      if (ok) log(`start: ${spec.name} is healthy (${url})`);
+      return ok ? undefined : spec;
+    }),
+  );
+  if (shuttingDown) return;
+  const late = healthy.filter((spec): spec is ProcessSpec => spec !== undefined);
+  if (late.length > 0) {
+    return shutdown(1, `start: no healthy answer within ${READY_TIMEOUT_MS / 1000} s from ${late.map((s) => s.name).join(', ')}; stopping`);
+  }
+
+  const subgraphUrls = Object.fromEntries(
+    subgraphs.map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]),
+  );
+  launch(gateway, { ...common, ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
+  const readyUrl = `http://${HOST}:${gateway.port}/readyz`;
+  if (!(await waitForHttp200('gateway', readyUrl, READY_TIMEOUT_MS))) {
+    if (shuttingDown) return;
+    return shutdown(1, `start: the gateway did not become ready (${readyUrl}) within ${READY_TIMEOUT_MS / 1000} s; stopping`);
+  }
+  console.log(banner(`http://${HOST}:${gateway.port}/graphql`, operatorToken));
+}
+
+main().catch((err: Error) => {
+  void shutdown(1, err?.message ?? String(err));
+});

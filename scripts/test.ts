@@ -1,0 +1,165 @@
+// `npm test`: makes sure Postgres and NATS (JetStream) answer, sweeps what crashed runs left
+// behind, runs jest with them, prints one summary line and exits with jest's code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from 'nats';
+import { ensureNats, ensurePostgres, withPg, type EnsuredService } from '../shared/src/services';
+
+const root = path.resolve(__dirname, '..');
+const resultsFile = path.join(root, '.jest-results.json');
+/** Test databases and streams of runs that ended without cleaning up are swept after this long. */
+const LEFTOVER_AGE_MS = 60 * 60 * 1000;
+
+const log = (line: string) => console.log(line);
+const started: EnsuredService[] = [];
+let jest: ChildProcess | undefined;
+let signalled: NodeJS.Signals | undefined;
+
+async function stopServices(): Promise<void> {
+  for (const service of started.reverse()) {
+    await service.stop().catch((err: Error) => log(`could not stop a service: ${err.message}`));
+  }
+  started.length = 0;
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (signalled) return; // the terminal, npm and tsx may each deliver the same Ctrl-C
+  signalled = signal;
+  if (jest && jest.exitCode === null && jest.signalCode === null) jest.kill(signal); // main() cleans up after it
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
+
+async function abortIfSignalled(): Promise<void> {
+  if (!signalled) return;
+  await stopServices();
+  process.exit(128 + (os.constants.signals[signalled] ?? 2));
+}
+
+/** Drops cpg_t_* databases nobody is connected to that were created more than an hour ago. */
+async function sweepDatabases(url: string): Promise<void> {
+  await withPg(url, async (client) => {
+    let names: string[];
+    try {
+      // A database's PG_VERSION file is written when it is created: its mtime is the creation
+      // time (reading it needs a superuser or pg_read_server_files).
+      const result = await client.query<{ datname: string }>(
+        `select d.datname from pg_database d
+          where d.datname like 'cpg\\_t\\_%'
+            and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)
+            and (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification < now() - $1::interval`,
+        [`${LEFTOVER_AGE_MS / 1000} seconds`],
+      );
+      names = result.rows.map((row) => row.datname);
+    } catch (err) {
+      log(`sweep: cannot tell the age of test databases (${(err as Error).message}); leaving them`);
+      return;
+    }
+    let dropped = 0;
+    for (const name of names) {
+      try {
+        await client.query(`drop database if exists ${client.escapeIdentifier(name)}`);
+        dropped++;
+      } catch (err) {
+        log(`sweep: could not drop database ${name}: ${(err as Error).message}`);
+      }
+    }
+    if (dropped > 0) log(`sweep: dropped ${dropped} test database(s) left by earlier runs`);
+  });
+}
+
+/** Deletes JetStream streams named T_* created more than an hour ago. */
+async function sweepStreams(url: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 5000, name: 'cpg-test-sweep' });
+  try {
+    const jsm = await nc.jetstreamManager({ timeout: 5000 });
+    const cutoff = Date.now() - LEFTOVER_AGE_MS;
+    const names: string[] = [];
+    for await (const info of jsm.streams.list()) {
+      const created = Date.parse(info.created);
+      if (info.config.name.startsWith('T_') && (Number.isNaN(created) || created < cutoff)) names.push(info.config.name);
+    }
+    let deleted = 0;
+    for (const name of names) {
+      try {
+        await jsm.streams.delete(name);
+        deleted++;
+      } catch (err) {
+        log(`sweep: could not delete stream ${name}: ${(err as Error).message}`);
+      }
+    }
+    if (deleted > 0) log(`sweep: deleted ${deleted} test stream(s) left by earlier runs`);
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+interface JestResults {
+  numPassedTests?: number;
+  numFailedTests?: number;
+  numPendingTests?: number;
+  numTotalTests?: number;
+}
+
+function readResults(): JestResults | undefined {
+  if (!existsSync(resultsFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(resultsFile, 'utf8')) as JestResults;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  const dataDir = path.join(root, '.data');
+  const pg = await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log });
+  started.push(pg);
+  await abortIfSignalled();
+  const nats = await ensureNats({ dataDir: path.join(dataDir, 'nats'), log });
+  started.push(nats);
+  await abortIfSignalled();
+
+  await sweepDatabases(pg.url).catch((err: Error) => log(`sweep: skipped databases (${err.message})`));
+  await sweepStreams(nats.url).catch((err: Error) => log(`sweep: skipped streams (${err.message})`));
+  await abortIfSignalled();
+
+  rmSync(resultsFile, { force: true });
+  const jestBin = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'jest.cmd' : 'jest');
+  const args = ['--ci', '--maxWorkers=2', '--json', '--outputFile=.jest-results.json', ...process.argv.slice(2)];
+  const child = spawn(jestBin, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, DATABASE_URL: pg.url, NATS_URL: nats.url },
+    shell: process.platform === 'win32',
+  });
+  jest = child;
+  const jestCode = await new Promise<number>((resolve) => {
+    child.once('error', (err) => {
+      log(`could not run jest: ${err.message}`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? 128 + ((signal && os.constants.signals[signal]) || 1)));
+  });
+
+  const results = readResults();
+  const passed = results?.numPassedTests ?? 0;
+  const failed = results?.numFailedTests ?? 0;
+  const skipped = results?.numPendingTests ?? 0;
+  console.log(`tests: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+
+  await stopServices();
+  if (jestCode !== 0) return jestCode;
+  return (results?.numTotalTests ?? 0) > 0 ? 0 : 1; // zero tests run is a failure
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: Error) => {
+    console.error(err?.message ?? err);
+    await stopServices();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,265 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JSONCodec,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  headers as natsHeaders,
+  nanos,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  type Subscription,
+} from 'nats';
+import type { Logger } from '../logger';
+import { withLogContext } from '../logger';
+import { type Envelope, type EventData, type EventType, type RpcName, type RpcReply, type RpcRequest, envelopeSchema, eventSchemas, rpcSchemas, validateEvent } from './messages';
+
+const codec = JSONCodec();
+
+/** Every event subject is `<type>.<key>`: the key (an entity id) lets consumers filter by entity. */
+export function eventSubject(type: string, key: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(key)) throw new Error(`event key "${key}" must be one subject token`);
+  return `${type}.${key}`;
+}
+
+function commonPrefix(types: string[]): string {
+  if (!types.length) throw new Error('a consumer needs at least one event type');
+  const split = types.map((t) => t.split('.'));
+  const out: string[] = [];
+  for (let i = 0; split.every((p) => i < p.length && p[i] === split[0]![i]); i++) out.push(split[0]![i]!);
+  return out.length ? `${out.join('.')}.` : '';
+}
+
+/** Thrown by a handler for a message that can never succeed; it is terminated, not retried. */
+export class PoisonMessageError extends Error {}
+
+export interface BusOptions {
+  url: string;
+  /** Prefix of streams and subjects: one per deployment, one per test run. */
+  namespace: string;
+  name: string;
+  log: Logger;
+}
+
+export interface ConsumerOptions<T extends EventType> {
+  /** Durable name, unique per service and purpose: it survives restarts and holds the position. */
+  durable: string;
+  /**
+   * Event types to receive. NATS 2.9 allows one filter per consumer, so the filter is the types'
+   * common subject prefix and other types under it are acked unseen.
+   */
+  types: T[];
+  /**
+   * Called once per delivery. It must be idempotent (use applyOnce): a message is redelivered
+   * when the process dies before acking. Returning acks; throwing naks with a growing delay;
+   * PoisonMessageError (or a payload failing its schema) terminates the message.
+   */
+  handler: (event: Envelope<EventData<T>>, ctx: { subject: string; deliveryCount: number; log: Logger }) => Promise<void>;
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** Base of the exponential nak delay; tests use a small one. */
+  retryBaseMs?: number;
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+}
+
+/**
+ * JetStream events and NATS request-reply with typed subjects. All subjects live under
+ * `<namespace>.evt.` (events, in one stream) or `<namespace>.rpc.` (request-reply, no stream).
+ */
+export class Bus {
+  private consumers: { messages: ConsumerMessages; done: Promise<void> }[] = [];
+  private subs: Subscription[] = [];
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    private readonly opts: BusOptions,
+  ) {}
+
+  /**
+   * Connects (waiting for a server that is not up yet, reconnecting forever) and makes sure the
+   * event stream exists. Safe to call from every process at start.
+   */
+  static async connect(opts: BusOptions): Promise<Bus> {
+    const nc = await connect({
+      servers: opts.url,
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: true,
+      timeout: 5000,
+    });
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect') opts.log.warn({ nats: s.type, data: String(s.data) }, `nats ${s.type}`);
+      }
+    })();
+    const jsm = await nc.jetstreamManager({ timeout: 5000 });
+    const bus = new Bus(nc, nc.jetstream({ timeout: 5000 }), jsm, opts);
+    await bus.ensureStream();
+    return bus;
+  }
+
+  get streamName(): string {
+    return `${this.opts.namespace.toUpperCase()}_EVENTS`;
+  }
+
+  namespaced(subject: string): string {
+    return `${this.opts.namespace}.evt.${subject}`;
+  }
+
+  rpcSubject(name: string): string {
+    return `${this.opts.namespace}.rpc.${name}`;
+  }
+
+  async ensureStream(): Promise<void> {
+    const config = {
+      name: this.streamName,
+      subjects: [`${this.opts.namespace}.evt.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(7 * 24 * 3600 * 1000),
+      // JetStream drops a message whose id it has seen within this window: the relay's retries
+      // after a lost ack are therefore harmless.
+      duplicate_window: nanos(2 * 60 * 1000),
+    };
+    try {
+      await this.jsm.streams.info(this.streamName);
+    } catch {
+      try {
+        await this.jsm.streams.add(config);
+      } catch (err) {
+        // Another process created it between our look and our add.
+        if (!/already in use|exists/i.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  /** Publishes a validated event directly (no outbox): for producers with no database state. */
+  async publish<T extends EventType>(type: T, data: EventData<T>, opts: { id: string; key: string }): Promise<void> {
+    validateEvent(type, data);
+    await this.publishEnvelope(eventSubject(type, opts.key), { id: opts.id, type, occurredAt: new Date().toISOString(), data });
+  }
+
+  /** Publishes with the envelope id as message id; JetStream dedups repeats. Throws if not stored. */
+  async publishEnvelope(subject: string, envelope: Envelope): Promise<void> {
+    const h = natsHeaders();
+    h.set('Nats-Msg-Id', envelope.id);
+    await this.js.publish(this.namespaced(subject), codec.encode(envelope), { msgID: envelope.id, headers: h, timeout: 5000 });
+  }
+
+  /** Starts a durable pull consumer; the handler runs one message at a time, in order. */
+  async consume<T extends EventType>(opts: ConsumerOptions<T>): Promise<RunningConsumer> {
+    const log = this.opts.log.child({ consumer: opts.durable });
+    const filterSubject = this.namespaced(`${commonPrefix(opts.types)}>`);
+    const wanted = new Set<string>(opts.types);
+    const config = {
+      durable_name: opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: filterSubject,
+      max_deliver: opts.maxDeliver ?? 50,
+      ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    };
+    try {
+      await this.jsm.consumers.info(this.streamName, opts.durable);
+      await this.jsm.consumers.update(this.streamName, opts.durable, { filter_subject: filterSubject, max_deliver: config.max_deliver, ack_wait: config.ack_wait });
+    } catch {
+      await this.jsm.consumers.add(this.streamName, config);
+    }
+    const consumer = await this.js.consumers.get(this.streamName, opts.durable);
+    const messages = await consumer.consume({ max_messages: 16 });
+    const base = opts.retryBaseMs ?? 1000;
+    const done = (async () => {
+      for await (const m of messages) {
+        const deliveryCount = m.info.redeliveryCount;
+        let envelope: Envelope;
+        try {
+          const raw = envelopeSchema.parse(m.json());
+          if (!wanted.has(raw.type)) {
+            m.ack();
+            continue;
+          }
+          const schema = eventSchemas[raw.type as EventType];
+          if (!schema) throw new PoisonMessageError(`unknown event type ${raw.type}`);
+          envelope = { ...raw, data: schema.parse(raw.data) } as Envelope;
+        } catch (err) {
+          log.error({ subject: m.subject, seq: m.seq, err: (err as Error).message }, 'poison message terminated: it does not match its schema');
+          m.term();
+          continue;
+        }
+        await withLogContext({ subject: m.subject, messageId: envelope.id }, async () => {
+          try {
+            await opts.handler(envelope as Envelope<EventData<T>>, { subject: m.subject, deliveryCount, log });
+            m.ack();
+          } catch (err) {
+            if (err instanceof PoisonMessageError) {
+              log.error({ err: err.message }, 'poison message terminated by its handler');
+              m.term();
+              return;
+            }
+            const delay = Math.min(base * 2 ** Math.min(deliveryCount - 1, 10), 5 * 60_000);
+            log.warn({ err: (err as Error).message, deliveryCount, retryInMs: delay }, 'handler failed; will retry');
+            m.nak(delay);
+          }
+        });
+      }
+    })();
+    this.consumers.push({ messages, done });
+    return {
+      stop: async () => {
+        await messages.close();
+        await done.catch(() => undefined);
+      },
+    };
+  }
+
+  /** Answers `name` requests; a queue group spreads them over replicas of the service. */
+  reply<N extends RpcName>(name: N, handler: (req: RpcRequest<N>) => Promise<RpcReply<N>>, queue = name): void {
+    const spec = rpcSchemas[name];
+    const sub = this.nc.subscribe(this.rpcSubject(name), {
+      queue,
+      callback: (err, msg) => {
+        if (err) return;
+        void (async () => {
+          try {
+            const req = spec.request.parse(codec.decode(msg.data));
+            const res = spec.reply.parse(await handler(req as RpcRequest<N>));
+            msg.respond(codec.encode({ ok: true, body: res }));
+          } catch (e) {
+            this.opts.log.warn({ rpc: name, err: (e as Error).message }, 'rpc handler failed');
+            msg.respond(codec.encode({ ok: false, error: (e as Error).message }));
+          }
+        })();
+      },
+    });
+    this.subs.push(sub);
+  }
+
+  /** Asks a service; throws on timeout, no responder, or a failed handler. */
+  async request<N extends RpcName>(name: N, req: RpcRequest<N>, timeoutMs = 2000): Promise<RpcReply<N>> {
+    const spec = rpcSchemas[name];
+    const res = await this.nc.request(this.rpcSubject(name), codec.encode(spec.request.parse(req)), { timeout: timeoutMs });
+    const body = codec.decode(res.data) as { ok: boolean; body?: unknown; error?: string };
+    if (!body.ok) throw new Error(`rpc ${name} failed: ${body.error}`);
+    return spec.reply.parse(body.body) as RpcReply<N>;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.consumers) await c.messages.close().catch(() => undefined);
+    for (const s of this.subs) s.unsubscribe();
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  /** Test helper: removes this namespace's stream. */
+  async deleteStream(): Promise<void> {
+    await this.jsm.streams.delete(this.streamName).catch(() => undefined);
+  }
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * Config is read once per process, from the environment, through one zod model per concern.
+ * A bad or missing value stops the process before it binds a port or opens a connection, with a
+ * message naming the variable, so a misconfigured deploy fails loudly instead of half-working.
+ */
+export class ConfigError extends Error {
+  constructor(public readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const secret = (name: string) =>
+  z.string({ required_error: `${name} is required` }).min(16, `${name} must be at least 16 characters`);
+
+export const envModel = z.enum(['development', 'test', 'production']).default('development');
+
+export const databaseConfig = z.object({
+  DATABASE_URL: z
+    .string({ required_error: 'DATABASE_URL is required' })
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export const natsConfig = z.object({
+  NATS_URL: z.string({ required_error: 'NATS_URL is required' }).regex(/^nats:\/\//, 'NATS_URL must be a nats:// URL'),
+  /** Prefix of every stream and subject; tests use one per run so runs never see each other. */
+  NATS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'NATS_NAMESPACE must be letters, digits and _')
+    .default('cpg'),
+});
+
+export const logConfig = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Shared by the gateway (signs) and every subgraph (verifies). */
+export const gatewayTrustConfig = z.object({
+  GATEWAY_SECRET: secret('GATEWAY_SECRET'),
+  /** How old a signed forwarded identity may be; guards against replay of captured requests. */
+  GATEWAY_SIGNATURE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+});
+
+export const subgraphServerConfig = z
+  .object({
+    NODE_ENV: envModel,
+    PORT: port,
+    HOST: z.string().default('127.0.0.1'),
+  })
+  .merge(databaseConfig)
+  .merge(natsConfig)
+  .merge(logConfig)
+  .merge(gatewayTrustConfig);
+export type SubgraphServerConfig = z.infer<typeof subgraphServerConfig>;
+
+export const gatewayConfig = z
+  .object({
+    NODE_ENV: envModel,
+    GATEWAY_PORT: port.default(4000),
+    HOST: z.string().default('127.0.0.1'),
+    OPERATOR_TOKEN: secret('OPERATOR_TOKEN'),
+    SUBGRAPH_MERCHANT_URL: z.string().url(),
+    SUBGRAPH_ADDRESS_URL: z.string().url(),
+    SUBGRAPH_PAYMENT_URL: z.string().url(),
+    SUBGRAPH_WITHDRAWAL_URL: z.string().url(),
+    SUBGRAPH_COMPLIANCE_URL: z.string().url(),
+    MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+    MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
+    /** Requests per key per window; a burst above it answers RATE_LIMITED. */
+    RATE_LIMIT_REQUESTS: z.coerce.number().int().min(1).default(300),
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+    /** How long a verified API key is trusted without asking the merchant service again. */
+    API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  })
+  .merge(natsConfig)
+  .merge(logConfig)
+  .merge(gatewayTrustConfig);
+export type GatewayConfig = z.infer<typeof gatewayConfig>;
+
+/** Validates `env` against `model`; throws ConfigError naming every bad variable. */
+export function parseConfig<M extends z.ZodTypeAny>(model: M, env: Record<string, string | undefined> = process.env): z.infer<M> {
+  const result = model.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(root)';
+      return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+    }),
+  );
+}
+
+/** For process entry points: on a bad config print the reason and exit(1) before doing anything. */
+export function loadConfigOrExit<M extends z.ZodTypeAny>(model: M, env: Record<string, string | undefined> = process.env): z.infer<M> {
+  try {
+    return parseConfig(model, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,63 @@
+import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/postgresql';
+import { Migrator, type Migration } from '@mikro-orm/migrations';
+import type { Logger } from '../logger';
+import { sharedMigrations } from './shared-migrations';
+
+export type { EntityManager } from '@mikro-orm/postgresql';
+
+export interface MigrationDef {
+  /** Unique and sortable within the schema, e.g. "0001_merchants". Never rename once released. */
+  name: string;
+  class: new (...args: any[]) => Migration;
+}
+
+export interface OrmOptions {
+  databaseUrl: string;
+  /** The subgraph's own Postgres schema; a service never reads or writes another's. */
+  schema: string;
+  entities: EntitySchema<any, any>[];
+  migrations: MigrationDef[];
+  poolMax?: number;
+  log: Logger;
+}
+
+export function ormConfig(opts: OrmOptions): Options {
+  return {
+    clientUrl: opts.databaseUrl,
+    schema: opts.schema,
+    entities: opts.entities,
+    extensions: [Migrator],
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    discovery: { warnWhenNoEntities: false },
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    // Our own log lines say what migrates; MikroORM's would go to stdout unstructured.
+    logger: (message: string) => opts.log.debug({ orm: message }),
+    migrations: {
+      silent: true,
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      allOrNothing: true,
+      migrationsList: [...sharedMigrations(opts.schema), ...opts.migrations],
+    },
+  };
+}
+
+/**
+ * Opens the ORM for one subgraph and applies its pending migrations before anything else runs,
+ * so a process never serves requests against an older schema than its code expects.
+ */
+export async function openOrm(opts: OrmOptions): Promise<MikroORM> {
+  const orm = await MikroORM.init(ormConfig(opts));
+  await orm.em.getConnection().execute(`create schema if not exists "${opts.schema}"`);
+  const migrator = orm.getMigrator();
+  const pending = await migrator.getPendingMigrations();
+  if (pending.length) {
+    opts.log.info({ schema: opts.schema, pending: pending.map((m) => m.name) }, `applying ${pending.length} migration(s)`);
+    await migrator.up();
+    opts.log.info({ schema: opts.schema }, 'migrations applied');
+  }
+  return orm;
+}
+
+export { MikroORM };

@@ -1,0 +1,8 @@
+import { loadConfigOrExit, subgraphServerConfig } from '@cpg/shared/config';
+import { runUntilSignal } from '@cpg/shared/http';
+import { createLogger } from '@cpg/shared/logger';
+import { startAddressSubgraph } from './server';
+
+const config = loadConfigOrExit(subgraphServerConfig);
+const log = createLogger('address', config.LOG_LEVEL);
+runUntilSignal(() => startAddressSubgraph(config, log), log);

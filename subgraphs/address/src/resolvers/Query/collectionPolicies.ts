@@ -1,0 +1,8 @@
+import { requireMerchant } from '@cpg/shared/graphql';
+import type { AddressContext } from '../../context';
+
+// Nothing of this kind exists until the feature behind it lands: empty, never invented.
+export async function collectionPolicies(_: unknown, _args: unknown, ctx: AddressContext): Promise<never[]> {
+  requireMerchant(ctx.identity, 'READ');
+  return [];
+}

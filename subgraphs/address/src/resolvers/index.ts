@@ -1,0 +1,22 @@
+import { networks } from './Query/networks';
+import { network } from './Query/network';
+import { coin } from './Query/coin';
+import { addresses } from './Query/addresses';
+import { validateAddress } from './Query/validateAddress';
+import { collectionPolicies } from './Query/collectionPolicies';
+import { sweeps } from './Query/sweeps';
+import { walletBalances } from './Query/walletBalances';
+import { createAddress } from './Mutation/createAddress';
+import { registerColdWallet } from './Mutation/registerColdWallet';
+import { setCollectionPolicy } from './Mutation/setCollectionPolicy';
+import { Network } from './Network';
+import { Coin } from './Coin';
+import { Address } from './Address';
+
+export const resolvers = {
+  Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances },
+  Mutation: { createAddress, registerColdWallet, setCollectionPolicy },
+  Network,
+  Coin,
+  Address,
+};

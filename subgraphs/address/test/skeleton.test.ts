@@ -1,0 +1,131 @@
+// The four subgraphs whose features arrive later (address, payment, withdrawal, compliance) serve
+// their full schema from the start: reads answer empty, writes say UNAVAILABLE, auth comes first.
+// Executed directly against each built subgraph schema, without HTTP, Postgres or NATS.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { type ExecutionResult, type GraphQLSchema, execute, parse } from 'graphql';
+import { type ApiScope, type Identity, scalarResolvers } from '@cpg/shared/graphql';
+import { createLogger } from '@cpg/shared/logger';
+import { resolvers as addressResolvers } from '../src/resolvers';
+import { resolvers as paymentResolvers } from '../../payment/src/resolvers';
+import { resolvers as withdrawalResolvers } from '../../withdrawal/src/resolvers';
+import { resolvers as complianceResolvers } from '../../compliance/src/resolvers';
+
+const log = createLogger('t', 'silent');
+const MERCHANT_ID = '7b0d6a4e-3c1f-4f7a-9a51-2f0e6f1c8d01';
+const KEY_ID = '0f3c2b1a-9d8e-4c7b-a6f5-e4d3c2b1a098';
+
+function build(name: string, resolvers: unknown): GraphQLSchema {
+  const typeDefs = readFileSync(path.join(__dirname, '..', '..', name, 'schema.graphql'), 'utf8');
+  return buildSubgraphSchema([{ typeDefs: parse(typeDefs), resolvers: { ...scalarResolvers, ...(resolvers as object) } as GraphQLResolverMap<unknown> }]);
+}
+
+const schemas = {
+  address: build('address', addressResolvers),
+  payment: build('payment', paymentResolvers),
+  withdrawal: build('withdrawal', withdrawalResolvers),
+  compliance: build('compliance', complianceResolvers),
+};
+
+const merchant = (scopes: ApiScope[] = ['READ']): Identity => ({ kind: 'merchant', merchantId: MERCHANT_ID, keyId: KEY_ID, scopes });
+const anonymous: Identity = { kind: 'anonymous' };
+
+async function run(schema: GraphQLSchema, source: string, identity: Identity = merchant()): Promise<ExecutionResult> {
+  return execute({ schema, document: parse(source), contextValue: { identity, requestId: 'x', log } });
+}
+const codeOf = (r: ExecutionResult) => r.errors?.[0]?.extensions?.code;
+const emptyPage = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+
+describe('address subgraph', () => {
+  const s = schemas.address;
+  it('lists nothing and finds nothing', async () => {
+    const r = await run(s, '{ networks { id } network(id: "bitcoin") { id } coin(id: "bitcoin:BTC") { id } addresses { nodes { id } pageInfo { hasNextPage endCursor } } sweeps { nodes { id } pageInfo { hasNextPage endCursor } } collectionPolicies { maxFeeRatio } walletBalances(networkId: "bitcoin") { onChain } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ networks: [], network: null, coin: null, addresses: emptyPage, sweeps: emptyPage, collectionPolicies: [], walletBalances: [] });
+  });
+  it('validateAddress is UNAVAILABLE', async () => {
+    const r = await run(s, '{ validateAddress(networkId: "bitcoin", address: "bc1q") { valid } }');
+    expect(codeOf(r)).toBe('UNAVAILABLE');
+  });
+  it('mutations need ADDRESSES_WRITE, then say UNAVAILABLE', async () => {
+    const op = 'mutation { createAddress(input: { networkId: "bitcoin" }) { id } }';
+    expect(codeOf(await run(s, op))).toBe('FORBIDDEN');
+    expect(codeOf(await run(s, op, merchant(['READ', 'ADDRESSES_WRITE'])))).toBe('UNAVAILABLE');
+  });
+  it('entity references resolve to null', async () => {
+    const r = await run(s, '{ _entities(representations: [{ __typename: "Network", id: "bitcoin" }, { __typename: "Coin", id: "bitcoin:BTC" }, { __typename: "Address", id: "a" }]) { __typename } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ _entities: [null, null, null] });
+  });
+});
+
+describe('payment subgraph', () => {
+  const s = schemas.payment;
+  it('payments is an empty connection, payment is null', async () => {
+    const r = await run(s, '{ payments { nodes { id } pageInfo { hasNextPage } } payment(id: "x") { id } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ payments: { nodes: [], pageInfo: { hasNextPage: false } }, payment: null });
+  });
+  it('anonymous callers are UNAUTHENTICATED on payments', async () => {
+    const r = await run(s, '{ payments { nodes { id } } }', anonymous);
+    expect(codeOf(r)).toBe('UNAUTHENTICATED');
+  });
+  it('anonymous checkout(token) answers null without error', async () => {
+    const r = await run(s, '{ checkout(token: "x") { id status } }', anonymous);
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ checkout: null });
+  });
+  it('createPayment with only READ is FORBIDDEN; with PAYMENTS_WRITE UNAVAILABLE', async () => {
+    const op = 'mutation { createPayment(input: { coinId: "bitcoin:BTC", amount: "1.5" }) { id } }';
+    expect(codeOf(await run(s, op))).toBe('FORBIDDEN');
+    expect(codeOf(await run(s, op, merchant(['READ', 'PAYMENTS_WRITE'])))).toBe('UNAVAILABLE');
+  });
+  it('keeps the Subscription type in the schema', () => {
+    expect(s.getSubscriptionType()?.getFields().paymentUpdated).toBeDefined();
+  });
+});
+
+describe('withdrawal subgraph', () => {
+  const s = schemas.withdrawal;
+  it('withdrawals is an empty connection, limits are empty', async () => {
+    const r = await run(s, '{ withdrawals { nodes { id } pageInfo { hasNextPage endCursor } } withdrawal(id: "x") { id } withdrawalLimits { min } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ withdrawals: emptyPage, withdrawal: null, withdrawalLimits: [] });
+  });
+  it('estimateWithdrawalFee is UNAVAILABLE', async () => {
+    expect(codeOf(await run(s, '{ estimateWithdrawalFee(coinId: "bitcoin:BTC", amount: "1") { fee } }'))).toBe('UNAVAILABLE');
+  });
+  it('approveWithdrawal needs SETTINGS_WRITE, not WITHDRAWALS_WRITE', async () => {
+    const op = 'mutation { approveWithdrawal(id: "x") { id } }';
+    expect(codeOf(await run(s, op, merchant(['READ', 'WITHDRAWALS_WRITE'])))).toBe('FORBIDDEN');
+    expect(codeOf(await run(s, op, merchant(['SETTINGS_WRITE'])))).toBe('UNAVAILABLE');
+  });
+  it('requestWithdrawal with only READ is FORBIDDEN', async () => {
+    const r = await run(s, 'mutation { requestWithdrawal(input: { coinId: "bitcoin:BTC", toAddress: "a", amount: "1", idempotencyKey: "k" }) { id } }');
+    expect(codeOf(r)).toBe('FORBIDDEN');
+  });
+});
+
+describe('compliance subgraph', () => {
+  const s = schemas.compliance;
+  it('alerts and grey list are empty', async () => {
+    const r = await run(s, '{ alerts { nodes { id } pageInfo { hasNextPage endCursor } } greyList { id } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ alerts: emptyPage, greyList: [] });
+  });
+  it('screenAddress and complianceReport are UNAVAILABLE', async () => {
+    expect(codeOf(await run(s, '{ screenAddress(networkId: "bitcoin", address: "a") { score } }'))).toBe('UNAVAILABLE');
+    expect(codeOf(await run(s, '{ complianceReport(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { rows } }'))).toBe('UNAVAILABLE');
+  });
+  it('addToGreyList with only READ is FORBIDDEN', async () => {
+    const r = await run(s, 'mutation { addToGreyList(input: { networkId: "bitcoin", address: "a", action: BLOCK, reason: "r" }) { id } }');
+    expect(codeOf(r)).toBe('FORBIDDEN');
+  });
+  it('contributes risk: null to referenced deposits and withdrawals', async () => {
+    const r = await run(s, '{ _entities(representations: [{ __typename: "Deposit", id: "d1" }, { __typename: "Withdrawal", id: "w1" }]) { ... on Deposit { id risk { score } } ... on Withdrawal { id risk { score } } } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ _entities: [{ id: 'd1', risk: null }, { id: 'w1', risk: null }] });
+  });
+});

@@ -1,0 +1,6 @@
+export const Withdrawal = {
+  /** Owned by the withdrawal subgraph; compliance only adds `risk`, so the reference is all it needs. */
+  __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+  // No screening has run until compliance lands: not assessed, never an invented verdict.
+  risk: (): null => null,
+};

@@ -1,0 +1,8 @@
+import type { Bus } from '@cpg/shared/bus';
+import type { MikroORM } from '@cpg/shared/db';
+import { MerchantService } from '../services/merchants';
+
+/** The gateway's API-key lookup (request-reply): one fresh EntityManager per request. */
+export function serveApiKeyVerification(bus: Bus, orm: MikroORM): void {
+  bus.reply('merchant.verify_api_key', async ({ secret }) => new MerchantService(orm.em.fork()).verifyApiKey(secret));
+}

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SubgraphServerConfig } from '@cpg/shared/config';
+import { type RunningService, startSubgraphService } from '@cpg/shared/http';
+import type { Logger } from '@cpg/shared/logger';
+import { SCHEMA, migrations } from '../migrations';
+import type { MerchantContext } from './context';
+import { entities } from './entities';
+import { resolvers } from './resolvers';
+import { serveApiKeyVerification } from './rpc/verify-api-key';
+import { MerchantService } from './services/merchants';
+
+export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+
+export function startMerchantSubgraph(config: SubgraphServerConfig, log?: Logger): Promise<RunningService> {
+  return startSubgraphService<MerchantContext>({
+    name: 'merchant',
+    schema: SCHEMA,
+    typeDefs,
+    resolvers: resolvers as never,
+    entities,
+    migrations,
+    config,
+    log,
+    context: (base, deps) => ({ ...base, merchants: new MerchantService(deps.orm.em.fork(), () => deps.relay.kick()) }),
+    onStart: async ({ bus, orm }) => serveApiKeyVerification(bus, orm),
+  });
+}

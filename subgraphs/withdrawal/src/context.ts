@@ -1,0 +1,3 @@
+import type { BaseContext } from '@cpg/shared/http';
+
+export interface WithdrawalContext extends BaseContext {}
