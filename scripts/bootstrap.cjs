@@ -12,8 +12,16 @@ var MIN_NODE = 20;
 var major = Number(process.versions.node.split('.')[0]);
 if (!(major >= MIN_NODE)) {
   console.error(
-    'This project needs Node.js ' + MIN_NODE + ' or newer; this is ' + process.version + '.\n' +
-      'Install Node ' + MIN_NODE + '+ (https://nodejs.org, or `nvm install ' + MIN_NODE + '`) and run the command again.'
+    'This project needs Node.js ' +
+      MIN_NODE +
+      ' or newer; this is ' +
+      process.version +
+      '.\n' +
+      'Install Node ' +
+      MIN_NODE +
+      '+ (https://nodejs.org, or `nvm install ' +
+      MIN_NODE +
+      '`) and run the command again.',
   );
   process.exit(1);
 }
@@ -40,7 +48,8 @@ function needsInstall() {
   if (!fs.existsSync(path.join(root, 'node_modules')) || installed === undefined) return true;
   if (!fs.existsSync(tsxBin())) return true;
   var lock = mtimeOf(path.join(root, 'package-lock.json'));
-  return lock !== undefined && lock > installed;
+  // npm may write package-lock.json a moment after node_modules/.package-lock.json: allow 2 s
+  return lock !== undefined && lock > installed + 2000;
 }
 
 function tsxBin() {
@@ -81,8 +90,12 @@ function forward(signal) {
     }
   }
 }
-process.on('SIGINT', function () { forward('SIGINT'); });
-process.on('SIGTERM', function () { forward('SIGTERM'); });
+process.on('SIGINT', function () {
+  forward('SIGINT');
+});
+process.on('SIGTERM', function () {
+  forward('SIGTERM');
+});
 
 child.on('error', function (err) {
   console.error('could not run ' + tsxBin() + ': ' + err.message);

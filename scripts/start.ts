@@ -4,16 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import {
-  ensureNats,
-  ensurePostgres,
-  isTcpOpen,
-  setPrefixWidth,
-  sleep,
-  spawnManaged,
-  type EnsuredService,
-  type ManagedProcess,
-} from '../shared/src/services';
+import { ensureNats, ensurePostgres, isTcpOpen, setPrefixWidth, sleep, spawnManaged, type EnsuredService, type ManagedProcess } from '../shared/src/services';
 import { processes, type ProcessSpec } from './processes';
 
 const root = path.resolve(__dirname, '..');
@@ -178,9 +169,7 @@ async function main(): Promise<void> {
     return shutdown(1, `start: no healthy answer within ${READY_TIMEOUT_MS / 1000} s from ${late.map((s) => s.name).join(', ')}; stopping`);
   }
 
-  const subgraphUrls = Object.fromEntries(
-    subgraphs.map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]),
-  );
+  const subgraphUrls = Object.fromEntries(subgraphs.map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]));
   launch(gateway, { ...common, ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
   const readyUrl = `http://${HOST}:${gateway.port}/readyz`;
   if (!(await waitForHttp200('gateway', readyUrl, READY_TIMEOUT_MS))) {

@@ -144,13 +144,12 @@ async function main(): Promise<number> {
     child.once('exit', (code, signal) => resolve(code ?? 128 + ((signal && os.constants.signals[signal]) || 1)));
   });
 
+  await stopServices();
   const results = readResults();
   const passed = results?.numPassedTests ?? 0;
   const failed = results?.numFailedTests ?? 0;
   const skipped = results?.numPendingTests ?? 0;
   console.log(`tests: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
-
-  await stopServices();
   if (jestCode !== 0) return jestCode;
   return (results?.numTotalTests ?? 0) > 0 ? 0 : 1; // zero tests run is a failure
 }

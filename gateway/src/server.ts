@@ -61,6 +61,8 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (runUntilSignal): Apollo's own signal handler would race it and re-raise.
+    stopOnTerminationSignals: false,
     validationRules: [queryLimitsRule(config.MAX_QUERY_DEPTH, config.MAX_QUERY_COST)],
     formatError: (formatted) => formatAppError(formatted, (message) => log.error({ err: message }, 'internal error')) as typeof formatted,
   });

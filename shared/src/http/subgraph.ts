@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -47,6 +48,10 @@ export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOpt
   const apollo = new ApolloServer<C>({
     schema,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (runUntilSignal): Apollo's own signal handler would race it and re-raise.
+    stopOnTerminationSignals: false,
+    // Traces would go to Apollo's hosted studio, which a self-hosted gateway does not use.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
     formatError: (formatted) => formatAppError(formatted, (message) => opts.log.error({ err: message }, 'internal error in resolver')) as typeof formatted,
   });
   await apollo.start();

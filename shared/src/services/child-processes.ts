@@ -57,22 +57,22 @@ export async function stopChild(
   child: ChildProcess,
   exited: Promise<unknown>,
   steps: Array<{ signal: NodeJS.Signals; graceMs: number }>,
+  onEscalate?: (next: NodeJS.Signals, waitedMs: number) => void,
 ): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
     await exited;
     return;
   }
-  for (const step of [...steps, { signal: 'SIGKILL' as NodeJS.Signals, graceMs: 5000 }]) {
+  const all = [...steps, { signal: 'SIGKILL' as NodeJS.Signals, graceMs: 5000 }];
+  for (const [i, step] of all.entries()) {
+    if (i > 0) onEscalate?.(step.signal, all[i - 1].graceMs);
     try {
       child.kill(step.signal);
     } catch {
       /* gone */
     }
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), step.graceMs))),
-    ]);
+    const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), step.graceMs)))]);
     clearTimeout(timer);
     if (!timedOut) return;
   }

@@ -20,11 +20,4 @@ export {
   type NatsServerHandle,
   type StartNatsServerOptions,
 } from './nats-server';
-export {
-  spawnManaged,
-  formatLogLine,
-  setPrefixWidth,
-  colorEnabled,
-  type ManagedProcess,
-  type SpawnManagedOptions,
-} from './managed-process';
+export { spawnManaged, formatLogLine, setPrefixWidth, colorEnabled, type ManagedProcess, type SpawnManagedOptions } from './managed-process';

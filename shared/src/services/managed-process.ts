@@ -75,7 +75,9 @@ const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v']);
 
 function levelName(level: unknown): string {
   if (typeof level === 'number') {
-    return LEVEL_NAMES[level] ?? (level >= 60 ? 'FATAL' : level >= 50 ? 'ERROR' : level >= 40 ? 'WARN' : level >= 30 ? 'INFO' : level >= 20 ? 'DEBUG' : 'TRACE');
+    return (
+      LEVEL_NAMES[level] ?? (level >= 60 ? 'FATAL' : level >= 50 ? 'ERROR' : level >= 40 ? 'WARN' : level >= 30 ? 'INFO' : level >= 20 ? 'DEBUG' : 'TRACE')
+    );
   }
   return String(level).toUpperCase();
 }
@@ -128,7 +130,12 @@ export function formatLogLine(line: string, opts: { color?: boolean; omit?: Reco
     }
     parts.push(paint(DIM, `${key}=`) + formatValue(value));
   }
-  const stackText = stacks.map((stack) => stack.split('\n').map((l) => `    ${l.trimStart()}`).join('\n'));
+  const stackText = stacks.map((stack) =>
+    stack
+      .split('\n')
+      .map((l) => `    ${l.trimStart()}`)
+      .join('\n'),
+  );
   return [parts.join(' '), ...stackText].join('\n');
 }
 
@@ -146,7 +153,12 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
   };
   const write = (stream: NodeJS.WriteStream, text: string) => {
     const p = prefix();
-    stream.write(text.split('\n').map((l) => `${p} ${l}`).join('\n') + '\n');
+    stream.write(
+      text
+        .split('\n')
+        .map((l) => `${p} ${l}`)
+        .join('\n') + '\n',
+    );
   };
 
   const child = spawn(cmd, args, {
@@ -184,6 +196,9 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
   return {
     pid: child.pid ?? -1,
     exited,
-    stop: (signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) => stopChild(child, exited, [{ signal, graceMs }]),
+    stop: (signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) =>
+      stopChild(child, exited, [{ signal, graceMs }], (next, waited) =>
+        write(process.stderr, `still running ${Math.round(waited / 1000)} s after ${signal}; sending ${next}`),
+      ),
   };
 }

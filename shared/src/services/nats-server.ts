@@ -40,7 +40,10 @@ export function findNatsServer(): string | undefined {
   const name = process.platform === 'win32' ? 'nats-server.exe' : 'nats-server';
   const candidates = [
     ...(process.env.NATS_SERVER_BIN ? [process.env.NATS_SERVER_BIN] : []),
-    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)),
+    ...(process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, name)),
     ...SEARCH_DIRS.map((dir) => path.join(dir, name)),
   ];
   for (const candidate of candidates) {
@@ -90,9 +93,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     exited = exitOf(proc);
     rememberChild(proc.pid, 'SIGTERM');
     const died = exited.then((info) => {
-      throw new Error(
-        `nats-server exited while starting (code ${info.code}, signal ${info.signal}); last lines of ${logFile}:\n`,
-      );
+      throw new Error(`nats-server exited while starting (code ${info.code}, signal ${info.signal}); last lines of ${logFile}:\n`);
     });
     try {
       await Promise.race([waitForTcp(host, port, startTimeoutMs), died]);
@@ -194,7 +195,6 @@ export async function ensureNats(opts: EnsureServiceOptions): Promise<EnsuredSer
   return {
     url: server.url,
     started: true,
-    stop: () =>
-      (stopping ??= server.stop().then(() => opts.log('nats: stopped local nats-server'))),
+    stop: () => (stopping ??= server.stop().then(() => opts.log('nats: stopped local nats-server'))),
   };
 }

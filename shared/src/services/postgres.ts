@@ -66,9 +66,7 @@ async function startEmbeddedPostgres(opts: { dataDir: string; port: number; log:
   }
 
   if (await isTcpOpen('127.0.0.1', opts.port)) {
-    throw new Error(
-      `postgres: port ${opts.port} is taken by another program; set DATABASE_URL to a running Postgres or free the port`,
-    );
+    throw new Error(`postgres: port ${opts.port} is taken by another program; set DATABASE_URL to a running Postgres or free the port`);
   }
 
   const pkgDir = embeddedPackageDir();
@@ -99,19 +97,15 @@ async function startEmbeddedPostgres(opts: { dataDir: string; port: number; log:
 
   opts.log(`postgres: starting embedded Postgres on 127.0.0.1:${opts.port} (data in ${dataDir}, log ${logFile})`);
   const logFd = openSync(logFile, 'a');
-  const child = spawn(
-    postgresBin,
-    ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    {
-      cwd: dataDir,
-      // its own process group: a Ctrl-C in the terminal reaches the runner, which stops the
-      // apps first and Postgres last
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, LC_MESSAGES: 'C' },
-      ...ids,
-    },
-  );
+  const child = spawn(postgresBin, ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+    cwd: dataDir,
+    // its own process group: a Ctrl-C in the terminal reaches the runner, which stops the
+    // apps first and Postgres last
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    ...ids,
+  });
   closeSync(logFd);
   const exited = exitOf(child);
   rememberChild(child.pid, 'SIGINT');
@@ -283,9 +277,7 @@ async function initialiseCluster(dataDir: string, port: number, isRoot: boolean)
     await cluster.initialise();
   } catch (err) {
     await fs.rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
-    throw new Error(
-      `postgres: initialising ${dataDir} failed: ${(err as Error)?.message ?? err}\n${output.join('').trim().split('\n').slice(-20).join('\n')}`,
-    );
+    throw new Error(`postgres: initialising ${dataDir} failed: ${(err as Error)?.message ?? err}\n${output.join('').trim().split('\n').slice(-20).join('\n')}`);
   }
 }
 

@@ -1,17 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DEFAULT_DATABASE_URL,
-  ensurePostgres,
-  findNatsServer,
-  formatLogLine,
-  freePort,
-  isTcpOpen,
-  pgAnswers,
-  startNatsServer,
-  waitForTcp,
-} from './index';
+import { DEFAULT_DATABASE_URL, ensurePostgres, findNatsServer, formatLogLine, freePort, isTcpOpen, pgAnswers, startNatsServer, waitForTcp } from './index';
 
 describe('tcp helpers', () => {
   it('finds a free port, which is closed, and waitForTcp gives up on it', async () => {

@@ -1,0 +1,349 @@
+import { getCreateAddress, hexlify, Interface, SigningKey, Transaction, computeAddress } from 'ethers';
+import { ChainError, type ChainSigner, type FeeQuote, type NetworkConfig, type RpcTransport, type SignedTransaction, type SigningKey as Key, type TransferOrder } from '../types';
+import { checkAddress, toChecksumAddress } from './address';
+import { BATCH_TRANSFER } from './contracts';
+import { NonceManager } from './nonces';
+import type { FeeHistory, RawBlock, RawReceipt } from './raw';
+
+/**
+ * Builds, signs (EIP-1559) and broadcasts EVM transactions. ethers is used only to encode and
+ * sign; every node call goes through our RpcTransport (pooling, retries, failover).
+ *
+ * One order is one plain transaction (native send, or ERC-20 `transfer`). Several orders (one
+ * coin) go through the BatchTransfer contract in one transaction: `batchSend` for the native
+ * coin, `batchTransferFrom` for tokens, which pulls from the hot wallet and therefore needs a
+ * one-time `approve` of the contract (signApproval).
+ */
+
+export const ERC20 = new Interface([
+  'function transfer(address to, uint256 amount) returns (bool)',
+  'function approve(address spender, uint256 amount) returns (bool)',
+  'function allowance(address owner, address spender) view returns (uint256)',
+  'function balanceOf(address owner) view returns (uint256)',
+]);
+export const BATCH = new Interface(BATCH_TRANSFER.abi as string[]);
+
+const GWEI = 1_000_000_000n;
+/**
+ * Lowest tip we offer, per chain id. Nodes report a zero tip in quiet periods, and a
+ * transaction with no tip can sit unmined once activity returns. Polygon's validators refuse
+ * tips below 25 gwei; BSC has no base fee, so the tip is the whole gas price and must meet its
+ * validators' minimum; Arbitrum ignores tips.
+ */
+const PRIORITY_FEE_FLOOR: Record<number, bigint> = { 137: 30n * GWEI, 56: GWEI / 10n, 42161: 0n };
+const DEFAULT_PRIORITY_FEE_FLOOR = GWEI / 100n;
+
+export interface EvmSignerOptions {
+  /** Share one per process so every signer of the same hot wallet counts nonces together. */
+  nonces?: NonceManager;
+  /** Address of the deployed BatchTransfer contract; required for orders of more than one transfer. */
+  batchContract?: string;
+  /** Tip floor in wei; default per chain (see PRIORITY_FEE_FLOOR). */
+  minPriorityFeePerGas?: bigint;
+  /** Blocks of eth_feeHistory the tip is taken from (median of their median tips). Default 10. */
+  feeHistoryBlocks?: number;
+  /** Most orders in one batch, keeping it far below block gas limits. Default 200. */
+  maxBatchSize?: number;
+}
+
+export interface EvmFees {
+  /** Base fee of the next block. */
+  baseFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  /** Twice the next base fee plus the tip: stays valid through six full blocks in a row. */
+  maxFeePerGas: bigint;
+}
+
+type Plan = { to: string | null; value: bigint; data: string; shape: 'native' | 'token' | 'batch-native' | 'batch-token' | 'call' | 'deploy'; count: number; token?: string; total?: bigint };
+
+const hex = (n: bigint | number) => `0x${n.toString(16)}`;
+
+export class EvmSigner implements ChainSigner {
+  readonly nonces: NonceManager;
+  private readonly batchContract: string | undefined;
+  private readonly tipFloor: bigint;
+  private readonly maxBatchSize: number;
+
+  constructor(
+    readonly network: NetworkConfig,
+    private readonly transport: RpcTransport,
+    private readonly opts: EvmSignerOptions = {},
+  ) {
+    if (network.family !== 'EVM') throw new Error(`EvmSigner cannot sign for ${network.family} network ${network.id}`);
+    this.nonces = opts.nonces ?? new NonceManager(transport);
+    this.batchContract = opts.batchContract ? toChecksumAddress(opts.batchContract) : undefined;
+    this.tipFloor = opts.minPriorityFeePerGas ?? PRIORITY_FEE_FLOOR[network.chainId] ?? DEFAULT_PRIORITY_FEE_FLOOR;
+    this.maxBatchSize = opts.maxBatchSize ?? 200;
+  }
+
+  /**
+   * Called before a withdrawal is queued and for estimates. Read-only and idempotent. The fee is
+   * an upper bound (gas limit x max fee per gas); detail.expectedFee is what it costs at today's
+   * base fee. When the node cannot simulate (empty wallet, token batch not approved yet), the gas
+   * comes from a conservative formula instead.
+   */
+  async estimateFee(from: string, orders: TransferOrder[]): Promise<FeeQuote> {
+    const plan = this.plan(orders);
+    const fees = await this.fees();
+    let gasLimit: bigint;
+    try {
+      gasLimit = await this.estimateGas(from, plan);
+    } catch (err) {
+      if (err instanceof ChainError && err.transient) throw err;
+      gasLimit = roughGas(plan);
+    }
+    return quote(gasLimit, fees);
+  }
+
+  /**
+   * Called once per batch attempt. Not idempotent: each call takes a new nonce and gives a new
+   * hash. The caller stores the result before broadcasting and re-broadcasts that raw transaction
+   * on retry. Simulates first (eth_estimateGas), so an order that would revert (no funds, token
+   * batch not approved) fails here instead of burning gas on chain.
+   */
+  async sign(key: Key, orders: TransferOrder[]): Promise<SignedTransaction> {
+    const signer = this.signerOf(key);
+    const plan = this.plan(orders);
+    if (plan.shape === 'batch-token') {
+      const allowed = await this.allowance(signer.address, plan.token!, this.batchContract!);
+      if (allowed < plan.total!) {
+        throw new ChainError(`${this.network.id}: ${signer.address} has approved ${allowed} of ${plan.total} for BatchTransfer ${this.batchContract}; sign and broadcast signApproval first`, false);
+      }
+    }
+    return (await this.signPlan(signer, plan)).tx;
+  }
+
+  /**
+   * Lets the BatchTransfer contract move `coinId` tokens of the key's address (needed once per
+   * hot wallet and token before token batches; default: unlimited). Not idempotent: a new nonce
+   * each call. Some tokens (mainnet USDT) refuse to change a non-zero allowance to another
+   * non-zero value, hence the unlimited default that never needs changing.
+   */
+  async signApproval(key: Key, coinId: string, amount: bigint = (1n << 256n) - 1n): Promise<SignedTransaction> {
+    const coin = this.coin(coinId);
+    if (!coin.contract) throw new Error(`${coinId} is the native coin; nothing to approve`);
+    const spender = this.requireBatchContract();
+    return this.signContractCall(key, coin.contract, ERC20.encodeFunctionData('approve', [spender, amount]));
+  }
+
+  /** Signs a deployment of the BatchTransfer contract; its address is known before broadcast. Not idempotent. */
+  async signBatchTransferDeployment(key: Key): Promise<{ tx: SignedTransaction; address: string }> {
+    return this.signDeployment(key, BATCH_TRANSFER.bytecode);
+  }
+
+  /** Signs a contract creation with `bytecode` (constructor arguments appended). Not idempotent. */
+  async signDeployment(key: Key, bytecode: string): Promise<{ tx: SignedTransaction; address: string }> {
+    const signer = this.signerOf(key);
+    const { tx, nonce } = await this.signPlan(signer, { to: null, value: 0n, data: bytecode, shape: 'deploy', count: 1 });
+    return { tx, address: getCreateAddress({ from: signer.address, nonce }) };
+  }
+
+  /** Signs an arbitrary call (approvals, contract administration, tests). Not idempotent. */
+  async signContractCall(key: Key, to: string, data: string, value = 0n): Promise<SignedTransaction> {
+    const signer = this.signerOf(key);
+    return (await this.signPlan(signer, { to: this.address(to), value, data, shape: 'call', count: 1 })).tx;
+  }
+
+  /**
+   * Idempotent: a transaction the node already has, or has already mined, counts as broadcast.
+   * Nodes say so in different words ("already known", "already imported"; a mined one is only
+   * "nonce too low"), so a nonce-too-low answer is checked against the node's copy of our hash.
+   * Any other rejection means the nonce was not used: the local count is re-read next time.
+   */
+  async broadcast(tx: SignedTransaction): Promise<string> {
+    const parsed = Transaction.from(tx.raw);
+    if (!parsed.hash || parsed.hash.toLowerCase() !== tx.txHash.toLowerCase()) throw new Error(`signed transaction does not hash to ${tx.txHash}`);
+    const from = parsed.from!;
+    try {
+      await this.transport.call<string>('eth_sendRawTransaction', [tx.raw]);
+      return tx.txHash;
+    } catch (err) {
+      if (!(err instanceof ChainError) || err.transient) throw err; // unknown outcome: retry the same raw
+      if (/already known|known transaction|already imported|alreadyknown|already exists|already in (the )?(mem)?pool/i.test(err.message)) return tx.txHash;
+      if (/nonce too low|nonce is too low|invalid nonce|old nonce/i.test(err.message)) {
+        const known = await this.transport.call<unknown>('eth_getTransactionByHash', [tx.txHash]);
+        if (known) return tx.txHash;
+      }
+      this.nonces.invalidate(from);
+      throw new ChainError(`${this.network.id}: broadcast of ${tx.txHash} rejected: ${err.message}`, false, err);
+    }
+  }
+
+  /** Current fee parameters from eth_feeHistory (tip: median of recent blocks' median tips), with the floor applied. Read-only. */
+  async fees(): Promise<EvmFees> {
+    const blocks = this.opts.feeHistoryBlocks ?? 10;
+    let history: FeeHistory | null = null;
+    try {
+      history = await this.transport.call<FeeHistory>('eth_feeHistory', [hex(blocks), 'latest', [50]]);
+    } catch (err) {
+      if (!(err instanceof ChainError) || err.transient) throw err;
+    }
+    let baseFee: bigint;
+    if (history?.baseFeePerGas?.length) {
+      // The list has one more entry than blocks asked: the last is the next block's base fee.
+      baseFee = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1]!);
+    } else {
+      const latest = await this.transport.call<RawBlock<string>>('eth_getBlockByNumber', ['latest', false]);
+      baseFee = latest.baseFeePerGas ? BigInt(latest.baseFeePerGas) : 0n;
+    }
+    // Empty blocks report a zero tip that says nothing about what inclusion costs: skip them.
+    const tips = (history?.reward ?? [])
+      .filter((row, i) => row.length > 0 && (history!.gasUsedRatio[i] ?? 0) > 0)
+      .map((row) => BigInt(row[0]!))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    let tip: bigint;
+    if (tips.length) tip = tips[Math.floor(tips.length / 2)]!;
+    else {
+      try {
+        tip = BigInt(await this.transport.call<string>('eth_maxPriorityFeePerGas'));
+      } catch (err) {
+        if (!(err instanceof ChainError) || err.transient) throw err;
+        tip = 0n;
+      }
+    }
+    if (tip < this.tipFloor) tip = this.tipFloor;
+    return { baseFeePerGas: baseFee, maxPriorityFeePerGas: tip, maxFeePerGas: baseFee * 2n + tip };
+  }
+
+  /** Token allowance of `owner` for `spender` (default: the batch contract). Read-only. */
+  async allowance(owner: string, tokenOrCoinId: string, spender: string = this.requireBatchContract()): Promise<bigint> {
+    const token = tokenOrCoinId.startsWith('0x') ? tokenOrCoinId : this.coin(tokenOrCoinId).contract!;
+    const data = ERC20.encodeFunctionData('allowance', [owner, spender]);
+    return BigInt(await this.transport.call<string>('eth_call', [{ to: token, data }, 'latest']));
+  }
+
+  private async signPlan(signer: { key: SigningKey; address: string }, plan: Plan): Promise<{ tx: SignedTransaction; nonce: number }> {
+    const [fees, gasLimit] = await Promise.all([this.fees(), this.estimateGas(signer.address, plan).catch((err) => Promise.reject(wouldFail(this.network, err)))]);
+    return this.nonces.withNonce(signer.address, async (nonce) => {
+      const tx = Transaction.from({
+        type: 2,
+        chainId: BigInt(this.network.chainId),
+        nonce,
+        to: plan.to,
+        value: plan.value,
+        data: plan.data,
+        gasLimit,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      tx.signature = signer.key.sign(tx.unsignedHash);
+      return { tx: { txHash: tx.hash!, raw: tx.serialized, fee: quote(gasLimit, fees) }, nonce };
+    });
+  }
+
+  /**
+   * The node's simulation; plain sends get exactly their 21000, anything running code gets 20%
+   * headroom, since state can change between estimate and inclusion.
+   */
+  private async estimateGas(from: string, plan: Plan): Promise<bigint> {
+    const call: Record<string, string> = { from, value: hex(plan.value), data: plan.data };
+    if (plan.to) call.to = plan.to;
+    const gas = BigInt(await this.transport.call<string>('eth_estimateGas', [call]));
+    return gas === 21_000n && plan.data === '0x' ? gas : (gas * 120n) / 100n;
+  }
+
+  private plan(orders: TransferOrder[]): Plan {
+    if (orders.length === 0) throw new Error('no orders to sign');
+    const coinId = orders[0]!.coinId;
+    if (orders.some((o) => o.coinId !== coinId)) throw new ChainError(`${this.network.id}: one transaction pays one coin; split orders by coin`, false);
+    const coin = this.coin(coinId);
+    const tos = orders.map((o) => this.address(o.to));
+    for (const o of orders) if (typeof o.amount !== 'bigint' || o.amount <= 0n) throw new ChainError(`${this.network.id}: amount must be a positive bigint, got ${String(o.amount)}`, false);
+    const amounts = orders.map((o) => o.amount);
+    const total = amounts.reduce((a, b) => a + b, 0n);
+    if (orders.length === 1) {
+      if (!coin.contract) return { to: tos[0]!, value: total, data: '0x', shape: 'native', count: 1 };
+      return { to: toChecksumAddress(coin.contract), value: 0n, data: ERC20.encodeFunctionData('transfer', [tos[0], total]), shape: 'token', count: 1, token: coin.contract, total };
+    }
+    if (orders.length > this.maxBatchSize) throw new ChainError(`${this.network.id}: ${orders.length} orders exceed the batch limit of ${this.maxBatchSize}`, false);
+    const batch = this.requireBatchContract();
+    if (!coin.contract) return { to: batch, value: total, data: BATCH.encodeFunctionData('batchSend', [tos, amounts]), shape: 'batch-native', count: orders.length, total };
+    return {
+      to: batch,
+      value: 0n,
+      data: BATCH.encodeFunctionData('batchTransferFrom', [coin.contract, tos, amounts]),
+      shape: 'batch-token',
+      count: orders.length,
+      token: coin.contract,
+      total,
+    };
+  }
+
+  private signerOf(key: Key): { key: SigningKey; address: string } {
+    if (!(key.privateKey instanceof Uint8Array) || key.privateKey.length !== 32) throw new Error('signing key must be 32 bytes');
+    const signingKey = new SigningKey(hexlify(key.privateKey));
+    const address = computeAddress(signingKey.publicKey);
+    // Never echo the key: only the addresses appear in the message.
+    if (address.toLowerCase() !== key.address.toLowerCase()) throw new ChainError(`signing key does not control ${key.address}`, false);
+    return { key: signingKey, address };
+  }
+
+  private address(input: string): string {
+    const check = checkAddress(input);
+    if (!check.ok) throw new ChainError(`${this.network.id}: invalid address ${JSON.stringify(input)}: ${check.reason}`, false);
+    return check.address;
+  }
+
+  private coin(coinId: string) {
+    const coin = this.network.coins.find((c) => c.id === coinId);
+    if (!coin) throw new ChainError(`${coinId} is not a coin of ${this.network.id}`, false);
+    return coin;
+  }
+
+  private requireBatchContract(): string {
+    if (!this.batchContract) throw new ChainError(`${this.network.id}: several orders in one transaction need a BatchTransfer contract (EvmSignerOptions.batchContract)`, false);
+    return this.batchContract;
+  }
+}
+
+function quote(gasLimit: bigint, fees: EvmFees): FeeQuote {
+  return {
+    fee: gasLimit * fees.maxFeePerGas,
+    detail: {
+      gasLimit: gasLimit.toString(),
+      maxFeePerGas: fees.maxFeePerGas.toString(),
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
+      baseFeePerGas: fees.baseFeePerGas.toString(),
+      expectedFee: (gasLimit * (fees.baseFeePerGas + fees.maxPriorityFeePerGas)).toString(),
+    },
+  };
+}
+
+/**
+ * Upper-bound gas when the node cannot simulate: each recipient may be a fresh account (25000
+ * extra for value sent to an empty account) or a fresh token balance slot (a 20000 SSTORE).
+ */
+function roughGas(plan: Plan): bigint {
+  const n = BigInt(plan.count);
+  switch (plan.shape) {
+    case 'native':
+      return 21_000n;
+    case 'token':
+      return 70_000n;
+    case 'batch-native':
+      return 40_000n + 40_000n * n;
+    case 'batch-token':
+      return 45_000n + 40_000n * n;
+    default:
+      return 500_000n;
+  }
+}
+
+function wouldFail(network: NetworkConfig, err: unknown): unknown {
+  if (err instanceof ChainError && !err.transient) return new ChainError(`${network.id}: the node rejects this transaction in simulation: ${err.message}`, false, err);
+  return err;
+}
+
+/**
+ * Polls for a receipt until it appears or `timeoutMs` passes (then null). For the collector and
+ * dev tools that need to wait for inclusion; read-only.
+ */
+export async function waitForReceipt(transport: RpcTransport, txHash: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<RawReceipt | null> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const receipt = await transport.call<RawReceipt | null>('eth_getTransactionReceipt', [txHash]);
+    if (receipt?.blockHash) return receipt;
+    if (Date.now() >= deadline) return null;
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
