@@ -67,8 +67,10 @@ function parseAccountXpub(xpub: string): ChainNode {
   if (bytes.length !== 78) throw new CodecError('account key is not a valid extended public key: wrong length');
   const version = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   // Never echo the string back: for these versions it is a secret.
-  if (PRIVATE_VERSIONS.has(version) || bytes[45] === 0) throw new CodecError('an extended private key was given; only the account public key (xpub/zpub/tpub/vpub) is accepted');
-  if (WRAPPED_SEGWIT_VERSIONS.has(version)) throw new CodecError('a BIP49 (ypub/upub) key was given; native segwit addresses need a BIP84 zpub/vpub or an xpub/tpub');
+  if (PRIVATE_VERSIONS.has(version) || bytes[45] === 0)
+    throw new CodecError('an extended private key was given; only the account public key (xpub/zpub/tpub/vpub) is accepted');
+  if (WRAPPED_SEGWIT_VERSIONS.has(version))
+    throw new CodecError('a BIP49 (ypub/upub) key was given; native segwit addresses need a BIP84 zpub/vpub or an xpub/tpub');
   const kind = PUBLIC_VERSIONS.get(version);
   if (!kind) throw new CodecError(`unknown extended key version 0x${version.toString(16).padStart(8, '0')}`);
   const chainCode = bytes.slice(13, 45);
@@ -94,18 +96,26 @@ function hash160(data: Uint8Array): Buffer {
 export const bitcoinCodec: ChainCodec = {
   family: 'BITCOIN',
 
+  /** Called on every address a user types or an API receives. Pure, idempotent; never throws for bad input. */
   validateAddress(network: NetworkConfig, address: string): AddressValidation {
     const d = decodeAddress(paramsOf(network), address);
     return d.ok ? { valid: true, normalized: d.normalized } : { valid: false, reason: d.reason };
   },
 
+  /**
+   * Called when a USER address is allocated: BIP84 receive address `0/index` of the account key.
+   * Pure and idempotent (the cache only saves work). Throws CodecError for unusable keys.
+   */
   deriveAddress(network: NetworkConfig, accountXpub: string, index: number): DerivedAddress {
     const params = paramsOf(network);
     if (!Number.isInteger(index) || index < 0 || index > 0x7fffffff) throw new CodecError(`index must be a whole number from 0 to 2^31-1, got ${index}`);
     const chain = chainNodeOf(accountXpub);
     // Version bytes are the only sign of which chain a key was exported for; a mainnet key on a
     // test network (or the reverse) is almost always a configuration mistake.
-    if (chain.testnet !== network.testnet) throw new CodecError(`account key is for ${chain.testnet ? 'a test network' : 'mainnet'}, but network ${network.id} is ${network.testnet ? 'a test network' : 'mainnet'}`);
+    if (chain.testnet !== network.testnet)
+      throw new CodecError(
+        `account key is for ${chain.testnet ? 'a test network' : 'mainnet'}, but network ${network.id} is ${network.testnet ? 'a test network' : 'mainnet'}`,
+      );
     const child = deriveChild(chain, index);
     return {
       address: p2wpkhAddressOfHash(params, hash160(child.publicKey)),
@@ -115,6 +125,7 @@ export const bitcoinCodec: ChainCodec = {
     };
   },
 
+  /** Called when a checkout shows its QR code: a BIP21 URI. Pure, idempotent. */
   paymentUri(network: NetworkConfig, req: PaymentUriRequest): string {
     const d = decodeAddress(paramsOf(network), req.address);
     if (!d.ok) throw new CodecError(`cannot build a payment link to an invalid address: ${d.reason}`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { exitOf, forgetChild, rememberChild, stopChild, tailOf } from '../../services/child-processes';
 import { freePort, isTcpOpen, sleep } from '../../services/tcp';
@@ -32,7 +32,7 @@ export interface LitecoindHandle {
   transport: RpcTransport;
   /** The same node, calls scoped to wallet `dev`. */
   walletTransport: RpcTransport;
-  /** Stops the node by its PID if this call started it; a no-op for a reused node. */
+  /** Closes the transports, and stops the node by its PID (SIGTERM, then SIGKILL) if this call started it; a reused node keeps running. */
   stop(): Promise<void>;
 }
 
@@ -76,6 +76,22 @@ export async function prepareDevWallet(transport: RpcTransport, walletTransport:
 }
 
 /**
+ * LITECOIND if set, else Debian's real binary, else `litecoind` from PATH. Debian's
+ * /usr/bin/litecoind is a wrapper that first writes ~/.litecoin/litecoin.conf with a random
+ * RPC password; the dev chain needs nothing from the home directory, so it is skipped.
+ */
+async function litecoindBinary(): Promise<string> {
+  if (process.env.LITECOIND) return process.env.LITECOIND;
+  const debian = '/usr/lib/litecoin/litecoind';
+  try {
+    await fs.access(debian, fsConstants.X_OK);
+    return debian;
+  } catch {
+    return 'litecoind';
+  }
+}
+
+/**
  * Polls until the node answers RPC out of warm-up. Each probe uses a throwaway single-attempt
  * transport: the pooled one would open its circuit after a few refused connections and then
  * refuse to ask for its cool-down, long after the node came up.
@@ -106,14 +122,22 @@ async function waitForRpc(rpcUrl: string, exited: Promise<unknown>, timeoutMs: n
 /**
  * Spawns litecoind in regtest on loopback with `dataDir` (created if missing), waits for RPC,
  * and prepares wallet `dev`. Ports default to free ones. Stop it with the returned stop().
+ * `extraArgs` adds node flags, e.g. `-mempoolreplacement=1`: Litecoin Core 0.21 refuses every
+ * BIP125 replacement by default, unlike Bitcoin Core, so fee bumps need that flag.
  */
-export async function startLitecoind(opts: { rpcPort?: number; p2pPort?: number; dataDir: string; log?: (line: string) => void }): Promise<LitecoindHandle> {
+export async function startLitecoind(opts: {
+  rpcPort?: number;
+  p2pPort?: number;
+  dataDir: string;
+  log?: (line: string) => void;
+  extraArgs?: string[];
+}): Promise<LitecoindHandle> {
   const log = opts.log ?? (() => undefined);
   const dataDir = path.resolve(opts.dataDir);
   await fs.mkdir(dataDir, { recursive: true });
   const rpcPort = opts.rpcPort ?? (await freePort());
   const p2pPort = opts.p2pPort ?? (await freePort());
-  const bin = process.env.LITECOIND ?? 'litecoind';
+  const bin = await litecoindBinary();
   const args = [
     '-regtest',
     `-datadir=${dataDir}`,
@@ -129,6 +153,7 @@ export async function startLitecoind(opts: { rpcPort?: number; p2pPort?: number;
     '-dnsseed=0',
     '-server=1',
     '-printtoconsole=0',
+    ...(opts.extraArgs ?? []),
   ];
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exitInfo = exitOf(child);
@@ -156,7 +181,9 @@ export async function startLitecoind(opts: { rpcPort?: number; p2pPort?: number;
   } catch (err) {
     await stop().catch(() => undefined);
     const debugLog = await tailOf(path.join(dataDir, 'regtest', 'debug.log'), 10);
-    throw new Error(`litecoind failed to start: ${(err as Error).message}${stderr.trim() ? `\n${stderr.trim()}` : ''}${debugLog ? `\n--- debug.log ---\n${debugLog}` : ''}`);
+    throw new Error(
+      `litecoind failed to start: ${(err as Error).message}${stderr.trim() ? `\n${stderr.trim()}` : ''}${debugLog ? `\n--- debug.log ---\n${debugLog}` : ''}`,
+    );
   }
   log(`litecoind: regtest on ${rpcUrl} (pid ${child.pid}, data ${dataDir})`);
   return { rpcUrl, rpcPort, pid: child.pid ?? null, transport, walletTransport, stop };
@@ -179,7 +206,11 @@ export async function ensureDevLtc(opts: { dataDir: string; log: (line: string) 
     if (chain !== 'regtest') throw new Error(`the node on 127.0.0.1:${DEV_RPC_PORT} runs ${chain}, not regtest; refusing to use it as the dev chain`);
     await prepareDevWallet(transport, walletTransport, opts.log);
     opts.log(`litecoind: using the node already running on ${rpcUrl}`);
-    return { rpcUrl, rpcPort: DEV_RPC_PORT, pid: null, transport, walletTransport, started: false, stop: async () => undefined };
+    // Not ours to stop: stop() only releases our connections.
+    const stop = async () => {
+      await Promise.all([transport.close?.(), walletTransport.close?.()]);
+    };
+    return { rpcUrl, rpcPort: DEV_RPC_PORT, pid: null, transport, walletTransport, started: false, stop };
   }
   const handle = await startLitecoind({ rpcPort: DEV_RPC_PORT, p2pPort: DEV_P2P_PORT, dataDir: opts.dataDir, log: opts.log });
   return { ...handle, started: true };
@@ -217,9 +248,28 @@ export class LitecoinDevControls implements DevChainControls {
     return callOnce<string>(this.wallet, 'sendtoaddress', [address, satsToCoins(amount), '', '', false, opts.replaceable ?? false]);
   }
 
-  /** Replaces a replaceable wallet transaction with a higher-fee one; returns the new txid. Not idempotent. */
+  /**
+   * Replaces a replaceable wallet transaction with a higher-fee one; returns the new txid. Not
+   * idempotent. The node must run with `-mempoolreplacement=1`, or the wallet keeps a
+   * replacement its own mempool refused and this still returns its txid; so that is checked.
+   */
   async bumpFee(txid: string): Promise<string> {
-    return (await callOnce<{ txid: string }>(this.wallet, 'bumpfee', [txid])).txid;
+    const replacement = (await callOnce<{ txid: string }>(this.wallet, 'bumpfee', [txid])).txid;
+    const mempool = await this.transport.call<string[]>('getrawmempool');
+    if (!mempool.includes(replacement)) throw new Error('the node refused the fee bump (start litecoind with -mempoolreplacement=1)');
+    return replacement;
+  }
+
+  /**
+   * Mines one block holding exactly `rawTxs` (in order), whatever the mempool holds: how tests
+   * confirm a double spend and watch the mempool transaction it conflicts with disappear.
+   * Returns the block. Not idempotent.
+   */
+  async mineTransactions(rawTxs: string[]): Promise<{ height: number; hash: string }> {
+    this.minerAddress ??= await this.wallet.call<string>('getnewaddress', ['', 'bech32']);
+    const { hash } = await callOnce<{ hash: string }>(this.transport, 'generateblock', [this.minerAddress, rawTxs]);
+    const header = await this.transport.call<{ height: number }>('getblockheader', [hash, true]);
+    return { height: header.height, hash };
   }
 
   /** Mines `blocks` blocks (default 1) to the dev wallet; returns the new tip height. Not idempotent. */

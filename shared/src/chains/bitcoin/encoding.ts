@@ -32,14 +32,7 @@ function hrpChecksumStart(hrp: string): number {
 }
 
 /** Reasons are stable strings: the API returns them to users and tests compare them. */
-export type Bech32Failure =
-  | 'too long'
-  | 'too short'
-  | 'mixed case'
-  | 'no separator'
-  | 'missing prefix'
-  | 'invalid characters'
-  | 'bad checksum';
+export type Bech32Failure = 'too long' | 'too short' | 'mixed case' | 'no separator' | 'missing prefix' | 'invalid characters' | 'bad checksum';
 
 export type Bech32Decoded = { ok: true; hrp: string; words: number[]; variant: Bech32Variant } | { ok: false; reason: Bech32Failure };
 

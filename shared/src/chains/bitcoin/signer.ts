@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import { Psbt, Transaction, payments } from 'bitcoinjs-lib';
 import { ECPairFactory } from 'ecpair';
 import * as ecc from 'tiny-secp256k1';
-import { ChainError, type ChainSigner, type FeeQuote, type NetworkConfig, type RpcTransport, type SignedTransaction, type SigningKey, type TransferOrder } from '../types';
+import {
+  ChainError,
+  type ChainSigner,
+  type FeeQuote,
+  type NetworkConfig,
+  type RpcTransport,
+  type SignedTransaction,
+  type SigningKey,
+  type TransferOrder,
+} from '../types';
 import { coinsToSats } from './amount';
 import { bitcoinjsNetwork, decodeAddress, p2wpkhAddressOfHash, p2wshAddressOfHash, paramsOf } from './address';
 import { RPC_INVALID_PARAMETER, RPC_VERIFY_ALREADY_IN_CHAIN, rpcErrorCode } from './rpc';
@@ -52,7 +61,11 @@ export class BitcoinSignerError extends ChainError {
 
 // --- sizes and fees --------------------------------------------------------------------------
 
-/** Sequence that opts in to replace-by-fee, so a stuck withdrawal can be bumped later. */
+/**
+ * Sequence that opts in to BIP125, so a stuck withdrawal can be fee-bumped where replacements
+ * relay (Bitcoin). Litecoin Core 0.21 refuses every replacement unless run with
+ * -mempoolreplacement=1, so on Litecoin a stuck transaction needs CPFP instead.
+ */
 const RBF_SEQUENCE = 0xfffffffd;
 const COINBASE_MATURITY = 100;
 /** Largest DER signature plus its sighash byte; estimating with it keeps the real rate at or above target. */
@@ -88,7 +101,8 @@ function feeFor(vsize: number, satPerKvB: bigint): bigint {
  * Litecoin 0.21, checked with testmempoolaccept; 294 on Bitcoin Core).
  */
 export function dustThreshold(script: Uint8Array, dustRelaySatPerKvB: bigint): bigint {
-  const isWitness = script.length >= 4 && script.length <= 42 && (script[0] === 0x00 || (script[0]! >= 0x51 && script[0]! <= 0x60)) && script[1] === script.length - 2;
+  const isWitness =
+    script.length >= 4 && script.length <= 42 && (script[0] === 0x00 || (script[0]! >= 0x51 && script[0]! <= 0x60)) && script[1] === script.length - 2;
   const spendSize = isWitness ? 32 + 4 + 1 + Math.floor(107 / 4) + 4 : 32 + 4 + 1 + 107 + 4;
   const size = 8 + varintSize(script.length) + script.length + spendSize;
   return (BigInt(size) * dustRelaySatPerKvB) / 1000n;
@@ -167,13 +181,17 @@ function resolveOrders(network: NetworkConfig, orders: TransferOrder[], dustRela
     const d = decodeAddress(params, o.to);
     if (!d.ok) throw new BitcoinSignerError(`order ${i}: address is not valid on ${network.id}: ${d.reason}`, 'BAD_USER_INPUT');
     const dust = dustThreshold(d.script, dustRelaySatPerKvB);
-    if (o.amount < dust) throw new BitcoinSignerError(`order ${i}: ${o.amount} base units is dust on ${network.id} (at least ${dust} needed)`, 'BAD_USER_INPUT');
+    if (o.amount < dust)
+      throw new BitcoinSignerError(`order ${i}: ${o.amount} base units is dust on ${network.id} (at least ${dust} needed)`, 'BAD_USER_INPUT');
     return { script: d.script, value: o.amount };
   });
 }
 
 function feeQuote(sel: Selection, satPerKvB: bigint, extra: Record<string, string> = {}): FeeQuote {
-  return { fee: sel.fee, detail: { satPerVByte: formatRate(satPerKvB), vsize: String(sel.vsize), inputs: String(sel.inputs.length), change: sel.change.toString(), ...extra } };
+  return {
+    fee: sel.fee,
+    detail: { satPerVByte: formatRate(satPerKvB), vsize: String(sel.vsize), inputs: String(sel.inputs.length), change: sel.change.toString(), ...extra },
+  };
 }
 
 function insufficient(address: string, need: bigint, have: bigint): BitcoinSignerError {
@@ -208,8 +226,10 @@ export class BitcoinSigner implements ChainSigner {
   }
 
   /**
-   * sat/kvB to pay: the node's estimate (BTC/kvB, converted exactly), or the fallback when it has
-   * none, raised to the floor and the node's mempool minimum, capped at the maximum.
+   * Called by every estimate and signature (and by multisig PSBT builders); read-only,
+   * idempotent. sat/kvB to pay: the node's estimate (BTC/kvB, converted exactly), or the
+   * fallback when it has none, raised to the floor and the node's mempool minimum, capped at
+   * the maximum.
    */
   async feeRate(): Promise<bigint> {
     const [estimate, mempool] = await Promise.all([
@@ -226,8 +246,11 @@ export class BitcoinSigner implements ChainSigner {
   }
 
   /**
-   * Confirmed, mature, not yet spent (not even in the mempool) outputs paying `address`.
-   * Outputs created by still-unconfirmed transactions are not included.
+   * Called before every selection; read-only, idempotent. Confirmed, mature, not yet spent (not
+   * even in the mempool) outputs paying `address`. Outputs of still-unconfirmed transactions,
+   * our own change included, are not offered: a spend waits for the previous one's block.
+   * `scantxoutset` walks the whole UTXO set: instant on regtest, minutes on a mainnet node,
+   * where an indexer behind `utxoSource` is the better choice.
    */
   async spendableUtxos(address: string): Promise<Utxo[]> {
     const candidates = this.opts.utxoSource ? await this.opts.utxoSource(address) : await this.scan(address);
@@ -246,7 +269,10 @@ export class BitcoinSigner implements ChainSigner {
     const run = async (): Promise<Utxo[]> => {
       for (let attempt = 0; ; attempt++) {
         try {
-          const res = await this.transport.call<{ success: boolean; unspents: { txid: string; vout: number; scriptPubKey: string; amount: number }[] }>('scantxoutset', ['start', [`addr(${address})`]]);
+          const res = await this.transport.call<{ success: boolean; unspents: { txid: string; vout: number; scriptPubKey: string; amount: number }[] }>(
+            'scantxoutset',
+            ['start', [`addr(${address})`]],
+          );
           if (!res.success) throw new ChainError('scantxoutset did not complete', true);
           return res.unspents.map((u) => ({ txid: u.txid, vout: u.vout, value: coinsToSats(u.amount), script: Buffer.from(u.scriptPubKey, 'hex') }));
         } catch (err) {
@@ -274,7 +300,14 @@ export class BitcoinSigner implements ChainSigner {
     if (!fromDecoded.ok) throw new BitcoinSignerError(`from address is not valid on ${this.network.id}: ${fromDecoded.reason}`, 'BAD_USER_INPUT');
     const outputs = resolveOrders(this.network, orders, this.dustRelaySatPerKvB);
     const [rate, utxos] = await Promise.all([this.feeRate(), this.spendableUtxos(fromDecoded.normalized)]);
-    const sel = selectCoins({ utxos, outputs, changeScript: fromDecoded.script, satPerKvB: rate, inputWeight: P2WPKH_INPUT_WEIGHT, dustRelaySatPerKvB: this.dustRelaySatPerKvB });
+    const sel = selectCoins({
+      utxos,
+      outputs,
+      changeScript: fromDecoded.script,
+      satPerKvB: rate,
+      inputWeight: P2WPKH_INPUT_WEIGHT,
+      dustRelaySatPerKvB: this.dustRelaySatPerKvB,
+    });
     if (sel) return feeQuote(sel, rate, { sufficientFunds: 'true' });
     const nIn = utxos.length + 1;
     const vsize = txVsize(P2WPKH_INPUT_WEIGHT * nIn, nIn, [...outputs.map((o) => o.script), fromDecoded.script]);
@@ -293,19 +326,26 @@ export class BitcoinSigner implements ChainSigner {
     const pubkeyHash = hash160(keyPair.publicKey);
     const own = p2wpkhAddressOfHash(params, pubkeyHash);
     const claimed = decodeAddress(params, key.address);
-    if (!claimed.ok || claimed.normalized !== own) throw new BitcoinSignerError(`the signing key does not control ${key.address} (P2WPKH) on ${this.network.id}`, 'KEY_MISMATCH');
+    if (!claimed.ok || claimed.normalized !== own)
+      throw new BitcoinSignerError(`the signing key does not control ${key.address} (P2WPKH) on ${this.network.id}`, 'KEY_MISMATCH');
     const changeScript = claimed.script;
     const outputs = resolveOrders(this.network, orders, this.dustRelaySatPerKvB);
     const [rate, utxos] = await Promise.all([this.feeRate(), this.spendableUtxos(own)]);
     const sel = selectCoins({ utxos, outputs, changeScript, satPerKvB: rate, inputWeight: P2WPKH_INPUT_WEIGHT, dustRelaySatPerKvB: this.dustRelaySatPerKvB });
-    if (!sel) throw insufficient(own, outputs.reduce((s, o) => s + o.value, 0n), utxos.reduce((s, u) => s + u.value, 0n));
+    if (!sel)
+      throw insufficient(
+        own,
+        outputs.reduce((s, o) => s + o.value, 0n),
+        utxos.reduce((s, u) => s + u.value, 0n),
+      );
 
     const psbt = new Psbt({ network: net });
     for (const u of sel.inputs) psbt.addInput({ hash: u.txid, index: u.vout, sequence: RBF_SEQUENCE, witnessUtxo: { script: u.script, value: u.value } });
     for (const o of outputs) psbt.addOutput({ script: o.script, value: o.value });
     if (sel.change > 0n) psbt.addOutput({ script: changeScript, value: sel.change });
     psbt.signAllInputs(keyPair);
-    if (!psbt.validateSignaturesOfAllInputs((pubkey, msghash, signature) => ecc.verify(msghash, pubkey, signature))) throw new Error('a signature did not verify');
+    if (!psbt.validateSignaturesOfAllInputs((pubkey, msghash, signature) => ecc.verify(msghash, pubkey, signature)))
+      throw new Error('a signature did not verify');
     psbt.finalizeAllInputs();
     const tx = psbt.extractTransaction();
     return { txHash: tx.getId(), raw: tx.toHex(), fee: feeQuote({ ...sel, vsize: tx.virtualSize() }, rate) };
@@ -322,7 +362,11 @@ export class BitcoinSigner implements ChainSigner {
       return txid;
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (rpcErrorCode(err) === RPC_VERIFY_ALREADY_IN_CHAIN || /already in block chain|txn-already-known|txn-already-in-mempool|outputs already in utxo set/i.test(msg)) return tx.txHash;
+      if (
+        rpcErrorCode(err) === RPC_VERIFY_ALREADY_IN_CHAIN ||
+        /already in block chain|txn-already-known|txn-already-in-mempool|outputs already in utxo set/i.test(msg)
+      )
+        return tx.txHash;
       throw err;
     }
   }
@@ -361,7 +405,8 @@ export function createMultisig(network: NetworkConfig, m: number, pubkeys: (stri
   const n = keys.length;
   if (n < 1 || n > MAX_MULTISIG_KEYS) throw new BitcoinSignerError(`a multisig needs 1 to ${MAX_MULTISIG_KEYS} keys, got ${n}`, 'BAD_USER_INPUT');
   if (!Number.isInteger(m) || m < 1 || m > n) throw new BitcoinSignerError(`m must be between 1 and ${n}, got ${m}`, 'BAD_USER_INPUT');
-  for (const k of keys) if (k.length !== 33 || !ecc.isPoint(k)) throw new BitcoinSignerError('multisig keys must be compressed secp256k1 public keys', 'BAD_USER_INPUT');
+  for (const k of keys)
+    if (k.length !== 33 || !ecc.isPoint(k)) throw new BitcoinSignerError('multisig keys must be compressed secp256k1 public keys', 'BAD_USER_INPUT');
   if (new Set(keys.map((k) => k.toString('hex'))).size !== n) throw new BitcoinSignerError('multisig keys must be distinct', 'BAD_USER_INPUT');
   if (opts.sortKeys ?? true) keys.sort(Buffer.compare);
   const script = payments.p2ms({ m, pubkeys: keys, network: bitcoinjsNetwork(network) }).output!;
@@ -388,9 +433,22 @@ export function buildMultisigPsbt(
   if (!change.ok) throw new BitcoinSignerError(`change address is not valid on ${network.id}: ${change.reason}`, 'BAD_USER_INPUT');
   const witnessScript = Buffer.from(wallet.witnessScript, 'hex');
   const ownScript = decodeAddress(params, wallet.address);
-  if (!ownScript.ok || hex(ownScript.program) !== hex(sha256(witnessScript))) throw new BitcoinSignerError('the multisig address does not match its witness script', 'BAD_USER_INPUT');
-  const sel = selectCoins({ utxos, outputs, changeScript: change.script, satPerKvB, inputWeight: multisigInputWeight(wallet.m, witnessScript.length), dustRelaySatPerKvB: dustRelay });
-  if (!sel) throw insufficient(wallet.address, outputs.reduce((s, o) => s + o.value, 0n), utxos.reduce((s, u) => s + u.value, 0n));
+  if (!ownScript.ok || hex(ownScript.program) !== hex(sha256(witnessScript)))
+    throw new BitcoinSignerError('the multisig address does not match its witness script', 'BAD_USER_INPUT');
+  const sel = selectCoins({
+    utxos,
+    outputs,
+    changeScript: change.script,
+    satPerKvB,
+    inputWeight: multisigInputWeight(wallet.m, witnessScript.length),
+    dustRelaySatPerKvB: dustRelay,
+  });
+  if (!sel)
+    throw insufficient(
+      wallet.address,
+      outputs.reduce((s, o) => s + o.value, 0n),
+      utxos.reduce((s, u) => s + u.value, 0n),
+    );
   const psbt = new Psbt({ network: bitcoinjsNetwork(network) });
   for (const u of sel.inputs) {
     if (hex(u.script) !== hex(ownScript.script)) throw new BitcoinSignerError(`output ${u.txid}:${u.vout} does not belong to the multisig`, 'BAD_USER_INPUT');
@@ -418,7 +476,8 @@ export function signMultisigPsbt(network: NetworkConfig, psbtBase64: string, pri
   const pub = hex(keyPair.publicKey);
   psbt.data.inputs.forEach((input, i) => {
     if (!input.witnessScript) throw new BitcoinSignerError(`input ${i} carries no witness script`, 'BAD_USER_INPUT');
-    if (!multisigOf(input.witnessScript).pubkeys.some((k) => hex(k) === pub)) throw new BitcoinSignerError(`the key is not a cosigner of input ${i}`, 'KEY_MISMATCH');
+    if (!multisigOf(input.witnessScript).pubkeys.some((k) => hex(k) === pub))
+      throw new BitcoinSignerError(`the key is not a cosigner of input ${i}`, 'KEY_MISMATCH');
     if (input.partialSig?.some((s) => hex(s.pubkey) === pub)) return;
     psbt.signInput(i, keyPair);
   });
@@ -477,7 +536,10 @@ export function finalizeMultisigPsbt(network: NetworkConfig, psbtBase64: string)
     const { m } = multisigOf(input.witnessScript!);
     if (sigs.length < m) throw new BitcoinSignerError(`input ${i} has ${sigs.length} of the ${m} signatures it needs; cannot finalise`, 'MULTISIG_INCOMPLETE');
     // Extra signatures are left out: OP_CHECKMULTISIG consumes exactly m (plus the dummy).
-    psbt.finalizeInput(i, () => ({ finalScriptSig: undefined, finalScriptWitness: witnessStack([new Uint8Array(0), ...sigs.slice(0, m), input.witnessScript!]) }));
+    psbt.finalizeInput(i, () => ({
+      finalScriptSig: undefined,
+      finalScriptWitness: witnessStack([new Uint8Array(0), ...sigs.slice(0, m), input.witnessScript!]),
+    }));
   });
   const tx: Transaction = psbt.extractTransaction();
   return { txHash: tx.getId(), raw: tx.toHex() };

@@ -112,10 +112,18 @@ export class BitcoinWatcher implements ChainWatcher {
 
   /** Called by the scan loop before reading a block; null above the tip. Read-only, idempotent. */
   async getBlockRef(height: number): Promise<BlockRef | null> {
-    const hash = await this.blockHashAt(height);
-    if (hash === null) return null;
-    const header = await this.transport.call<{ hash: string; height: number; previousblockhash?: string; time: number }>('getblockheader', [hash, true]);
-    return { height: header.height, hash: header.hash, parentHash: header.previousblockhash ?? GENESIS_PARENT, timestamp: header.time };
+    // Same guard as getBlockTransfers: never describe a block that left this height meanwhile.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const hash = await this.blockHashAt(height);
+      if (hash === null) return null;
+      const header = await this.transport.call<{ hash: string; height: number; previousblockhash?: string; time: number; confirmations: number }>(
+        'getblockheader',
+        [hash, true],
+      );
+      if (header.confirmations >= 0)
+        return { height: header.height, hash: header.hash, parentHash: header.previousblockhash ?? GENESIS_PARENT, timestamp: header.time };
+    }
+    throw new ChainError(`block ${height} of ${this.network.id} kept changing while being read`, true);
   }
 
   /** Called once per block the scan loop advances over. Read-only, idempotent. */

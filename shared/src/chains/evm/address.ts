@@ -1,4 +1,4 @@
-import { checksumLowerHex } from './keccak';
+import { checksumAddress } from './keccak';
 
 /**
  * EIP-55 helpers shared by the codec (user input), the watcher (every address of every block)
@@ -15,15 +15,16 @@ const cache = new Map<string, string>();
 
 /** Checksummed form of a 0x-prefixed, 40-hex-digit address in any case. Throws on other shapes. */
 export function toChecksumAddress(address: string): string {
-  if (address.length !== 42 || address[0] !== '0' || (address[1] !== 'x' && address[1] !== 'X') || !HEX40.test(address.slice(2))) {
-    throw new Error(`not a 20-byte hex address: ${JSON.stringify(address)}`);
-  }
-  const lower = address.slice(2).toLowerCase();
-  const hit = cache.get(lower);
+  // Nodes send lower-case addresses, which are also the keys: a repeat costs one lookup.
+  const hit = cache.get(address);
   if (hit !== undefined) return hit;
-  const sum = checksumLowerHex(lower);
+  const sum = checksumAddress(address);
+  if (sum === null) throw new Error(`not a 20-byte hex address: ${JSON.stringify(address)}`);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  const lower = sum.toLowerCase();
   cache.set(lower, sum);
+  // Config and user input come checksummed (or upper-case): remember that spelling too.
+  if (address !== lower) cache.set(address, sum);
   return sum;
 }
 

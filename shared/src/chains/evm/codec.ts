@@ -62,6 +62,7 @@ export class EvmCodec implements ChainCodec {
   }
 
   /**
+   * Called when a payment's QR code and link are built; pure and idempotent.
    * EIP-681: `ethereum:<address>@<chainId>?value=<wei>` for the native coin and
    * `ethereum:<token>@<chainId>/transfer?address=<to>&uint256=<units>` for tokens. The chain id
    * is always written so a wallet on another chain refuses rather than pays there. EIP-681 has no

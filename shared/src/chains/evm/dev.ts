@@ -102,7 +102,9 @@ export async function deployDevUsdt(rpcUrl: string): Promise<void> {
   if (nonce !== 0) {
     // Perhaps another process is deploying it right now: give its transaction a moment.
     if (await waitForCode(transport, DEV_EVM_USDT_ADDRESS, 5_000)) return;
-    throw new Error(`dev-evm: ${faucet.address} has already sent ${nonce} transactions, so DevUSDT can no longer land at ${DEV_EVM_USDT_ADDRESS}; restart anvil`);
+    throw new Error(
+      `dev-evm: ${faucet.address} has already sent ${nonce} transactions, so DevUSDT can no longer land at ${DEV_EVM_USDT_ADDRESS}; restart anvil`,
+    );
   }
   const signer = new EvmSigner(getNetwork('dev-evm', { DEV_EVM_RPC_URL: rpcUrl }), transport);
   const { tx, address } = await signer.signDeployment(faucet, DEV_USDT.bytecode);
@@ -136,7 +138,9 @@ export async function ensureDevEvm(opts: { log: (line: string) => void; rpcUrl?:
     try {
       chainId = await rpcChainId(rpcUrl);
     } catch (err) {
-      throw new Error(`dev-evm: ${host}:${port} is taken by something that does not answer eth_chainId (${(err as Error).message}); free the port or set DEV_EVM_RPC_URL`);
+      throw new Error(
+        `dev-evm: ${host}:${port} is taken by something that does not answer eth_chainId (${(err as Error).message}); free the port or set DEV_EVM_RPC_URL`,
+      );
     }
     if (chainId !== DEV_EVM_CHAIN_ID) throw new Error(`dev-evm: the node at ${rpcUrl} has chain id ${chainId}, expected ${DEV_EVM_CHAIN_ID}`);
     await deployDevUsdt(rpcUrl);
@@ -173,16 +177,27 @@ export class EvmDevControls implements DevChainControls {
     this.signer = new EvmSigner(network, transport);
   }
 
-  /** Not idempotent: every call pays again. Returns the transaction hash once mined. */
+  /**
+   * Called by tests and the demo to pay an address from the faucet. Not idempotent: every call
+   * pays again. Returns the transaction hash once mined. Another process funding from the same
+   * faucet at the same moment takes our nonce; the rejected transaction is then signed again.
+   */
   async fund(address: string, coinId: string, amount: bigint): Promise<string> {
-    const tx = await this.signer.sign(this.faucet, [{ to: address, coinId, amount }]);
-    await this.signer.broadcast(tx);
-    const receipt = await waitForReceipt(this.transport, tx.txHash, { timeoutMs: this.opts.fundWaitMs ?? 10_000, intervalMs: 50 });
-    if (receipt && receipt.status !== '0x1') throw new ChainError(`dev-evm: funding transaction ${tx.txHash} reverted`, false);
-    return tx.txHash;
+    for (let attempt = 1; ; attempt++) {
+      const tx = await this.signer.sign(this.faucet, [{ to: address, coinId, amount }]);
+      try {
+        await this.signer.broadcast(tx);
+      } catch (err) {
+        if (attempt < 3 && err instanceof ChainError && !err.transient && /nonce/i.test(err.message)) continue;
+        throw err;
+      }
+      const receipt = await waitForReceipt(this.transport, tx.txHash, { timeoutMs: this.opts.fundWaitMs ?? 10_000, intervalMs: 50 });
+      if (receipt && receipt.status !== '0x1') throw new ChainError(`dev-evm: funding transaction ${tx.txHash} reverted`, false);
+      return tx.txHash;
+    }
   }
 
-  /** Mines `blocks` empty blocks (anvil_mine; evm_mine one by one elsewhere) and returns the tip. */
+  /** Called by tests and the demo; not idempotent (each call adds blocks). anvil_mine, or evm_mine one by one elsewhere. Returns the tip. */
   async mine(blocks = 1): Promise<number> {
     try {
       await this.transport.call('anvil_mine', [`0x${blocks.toString(16)}`]);
@@ -196,7 +211,7 @@ export class EvmDevControls implements DevChainControls {
   /**
    * Replaces the last `depth` blocks with as many new ones (anvil_reorg). The new blocks hold no
    * transactions: what the orphaned blocks carried is gone, as after a real reorg that dropped
-   * them. Returns the tip (same height as before).
+   * them. Called by tests and the demo; not idempotent. Returns the tip (same height as before).
    */
   async reorg(depth: number): Promise<number> {
     if (!Number.isInteger(depth) || depth < 1) throw new Error('reorg depth must be a positive integer');

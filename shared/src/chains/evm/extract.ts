@@ -153,19 +153,26 @@ export function extractBlockTransfers(network: NetworkConfig, input: ExtractInpu
   const receipts = new Map<string, RawReceipt>();
   for (const r of input.receipts) receipts.set(r.transactionHash.toLowerCase(), r);
   const native = network.nativeCoin.id;
+  const networkId = network.id;
   const transfers: Transfer[] = [];
-  const base = { network: network.id, blockHeight: height, blockHash };
+  // One object literal shape for every transfer keeps this loop monomorphic.
+  const push = (txHash: string, index: number, from: string, to: string, coinId: string, amount: bigint) =>
+    transfers.push({ network: networkId, txHash, index, from, to, coinId, amount, blockHeight: height, blockHash });
 
   for (const tx of block.transactions) {
     const txHash = tx.hash.toLowerCase();
     const receipt = receipts.get(txHash);
     if (!receipt) throw new ChainError(`block ${height} ${blockHash}: no receipt for ${txHash}`, true);
-    if (receipt.blockHash.toLowerCase() !== blockHash) throw new ChainError(`block ${height}: receipt of ${txHash} belongs to block ${receipt.blockHash} (reorg while reading)`, true);
+    if (receipt.blockHash !== block.hash && receipt.blockHash.toLowerCase() !== blockHash) {
+      throw new ChainError(`block ${height}: receipt of ${txHash} belongs to block ${receipt.blockHash} (reorg while reading)`, true);
+    }
     if (receipt.status !== '0x1') continue;
 
-    const value = BigInt(tx.value);
-    const to = tx.to ?? receipt.contractAddress;
-    if (value > 0n && to) transfers.push({ ...base, txHash, index: 0, from: toChecksumAddress(tx.from), to: toChecksumAddress(to), coinId: native, amount: value });
+    if (tx.value !== '0x0') {
+      const value = BigInt(tx.value);
+      const to = tx.to ?? receipt.contractAddress;
+      if (value > 0n && to) push(txHash, 0, toChecksumAddress(tx.from), toChecksumAddress(to), native, value);
+    }
 
     for (const log of receipt.logs) {
       if (log.removed) continue;
@@ -175,13 +182,11 @@ export function extractBlockTransfers(network: NetworkConfig, input: ExtractInpu
       if (coinId === undefined || log.topics.length !== 3 || log.data.length !== 66 || log.topics[0]!.toLowerCase() !== ERC20_TRANSFER_TOPIC) continue;
       const amount = BigInt(log.data);
       if (amount === 0n) continue;
-      transfers.push({ ...base, txHash, index: Number(log.logIndex), from: addressFromWord(log.topics[1]!), to: addressFromWord(log.topics[2]!), coinId, amount });
+      push(txHash, Number(log.logIndex), addressFromWord(log.topics[1]!), addressFromWord(log.topics[2]!), coinId, amount);
     }
 
     const moves = internal?.get(txHash);
-    if (moves) {
-      for (const m of moves) transfers.push({ ...base, txHash, index: INTERNAL_INDEX_BASE + m.position, from: m.from, to: m.to, coinId: native, amount: m.amount });
-    }
+    if (moves) for (const m of moves) push(txHash, INTERNAL_INDEX_BASE + m.position, m.from, m.to, native, m.amount);
   }
   return { height, hash: blockHash, parentHash: block.parentHash.toLowerCase(), timestamp: Number(block.timestamp), transfers };
 }

@@ -1,5 +1,14 @@
 import { getCreateAddress, hexlify, Interface, SigningKey, Transaction, computeAddress } from 'ethers';
-import { ChainError, type ChainSigner, type FeeQuote, type NetworkConfig, type RpcTransport, type SignedTransaction, type SigningKey as Key, type TransferOrder } from '../types';
+import {
+  ChainError,
+  type ChainSigner,
+  type FeeQuote,
+  type NetworkConfig,
+  type RpcTransport,
+  type SignedTransaction,
+  type SigningKey as Key,
+  type TransferOrder,
+} from '../types';
 import { checkAddress, toChecksumAddress } from './address';
 import { BATCH_TRANSFER } from './contracts';
 import { NonceManager } from './nonces';
@@ -54,7 +63,15 @@ export interface EvmFees {
   maxFeePerGas: bigint;
 }
 
-type Plan = { to: string | null; value: bigint; data: string; shape: 'native' | 'token' | 'batch-native' | 'batch-token' | 'call' | 'deploy'; count: number; token?: string; total?: bigint };
+type Plan = {
+  to: string | null;
+  value: bigint;
+  data: string;
+  shape: 'native' | 'token' | 'batch-native' | 'batch-token' | 'call' | 'deploy';
+  count: number;
+  token?: string;
+  total?: bigint;
+};
 
 const hex = (n: bigint | number) => `0x${n.toString(16)}`;
 
@@ -107,7 +124,10 @@ export class EvmSigner implements ChainSigner {
     if (plan.shape === 'batch-token') {
       const allowed = await this.allowance(signer.address, plan.token!, this.batchContract!);
       if (allowed < plan.total!) {
-        throw new ChainError(`${this.network.id}: ${signer.address} has approved ${allowed} of ${plan.total} for BatchTransfer ${this.batchContract}; sign and broadcast signApproval first`, false);
+        throw new ChainError(
+          `${this.network.id}: ${signer.address} has approved ${allowed} of ${plan.total} for BatchTransfer ${this.batchContract}; sign and broadcast signApproval first, and let it be mined`,
+          false,
+        );
       }
     }
     return (await this.signPlan(signer, plan)).tx;
@@ -126,25 +146,26 @@ export class EvmSigner implements ChainSigner {
     return this.signContractCall(key, coin.contract, ERC20.encodeFunctionData('approve', [spender, amount]));
   }
 
-  /** Signs a deployment of the BatchTransfer contract; its address is known before broadcast. Not idempotent. */
+  /** Called once per network and hot wallet setup: signs a BatchTransfer deployment, whose address is known before broadcast. Not idempotent. */
   async signBatchTransferDeployment(key: Key): Promise<{ tx: SignedTransaction; address: string }> {
     return this.signDeployment(key, BATCH_TRANSFER.bytecode);
   }
 
-  /** Signs a contract creation with `bytecode` (constructor arguments appended). Not idempotent. */
+  /** Called for contract deployments (BatchTransfer, dev tokens): `bytecode` with constructor arguments appended. Not idempotent. */
   async signDeployment(key: Key, bytecode: string): Promise<{ tx: SignedTransaction; address: string }> {
     const signer = this.signerOf(key);
     const { tx, nonce } = await this.signPlan(signer, { to: null, value: 0n, data: bytecode, shape: 'deploy', count: 1 });
     return { tx, address: getCreateAddress({ from: signer.address, nonce }) };
   }
 
-  /** Signs an arbitrary call (approvals, contract administration, tests). Not idempotent. */
+  /** Called for approvals, contract administration and tests: signs an arbitrary call. Not idempotent. */
   async signContractCall(key: Key, to: string, data: string, value = 0n): Promise<SignedTransaction> {
     const signer = this.signerOf(key);
     return (await this.signPlan(signer, { to: this.address(to), value, data, shape: 'call', count: 1 })).tx;
   }
 
   /**
+   * Called after the signed transaction is stored, and again with the same one on every retry.
    * Idempotent: a transaction the node already has, or has already mined, counts as broadcast.
    * Nodes say so in different words ("already known", "already imported"; a mined one is only
    * "nonce too low"), so a nonce-too-low answer is checked against the node's copy of our hash.
@@ -169,7 +190,7 @@ export class EvmSigner implements ChainSigner {
     }
   }
 
-  /** Current fee parameters from eth_feeHistory (tip: median of recent blocks' median tips), with the floor applied. Read-only. */
+  /** Called by estimateFee and sign: fee parameters from eth_feeHistory (tip: median of recent blocks' median tips), floor applied. Read-only, idempotent. */
   async fees(): Promise<EvmFees> {
     const blocks = this.opts.feeHistoryBlocks ?? 10;
     let history: FeeHistory | null = null;
@@ -205,7 +226,7 @@ export class EvmSigner implements ChainSigner {
     return { baseFeePerGas: baseFee, maxPriorityFeePerGas: tip, maxFeePerGas: baseFee * 2n + tip };
   }
 
-  /** Token allowance of `owner` for `spender` (default: the batch contract). Read-only. */
+  /** Called before token batches: allowance of `owner` for `spender` (default: the batch contract). Read-only, idempotent. */
   async allowance(owner: string, tokenOrCoinId: string, spender: string = this.requireBatchContract()): Promise<bigint> {
     const token = tokenOrCoinId.startsWith('0x') ? tokenOrCoinId : this.coin(tokenOrCoinId).contract!;
     const data = ERC20.encodeFunctionData('allowance', [owner, spender]);
@@ -213,8 +234,13 @@ export class EvmSigner implements ChainSigner {
   }
 
   private async signPlan(signer: { key: SigningKey; address: string }, plan: Plan): Promise<{ tx: SignedTransaction; nonce: number }> {
-    const [fees, gasLimit] = await Promise.all([this.fees(), this.estimateGas(signer.address, plan).catch((err) => Promise.reject(wouldFail(this.network, err)))]);
+    // Fees and simulation run inside the address's turn, so nonces follow the order of the
+    // sign calls: callers broadcasting in that order never leave a gap for the node to wait on.
     return this.nonces.withNonce(signer.address, async (nonce) => {
+      const [fees, gasLimit] = await Promise.all([
+        this.fees(),
+        this.estimateGas(signer.address, plan).catch((err) => Promise.reject(wouldFail(this.network, err))),
+      ]);
       const tx = Transaction.from({
         type: 2,
         chainId: BigInt(this.network.chainId),
@@ -248,16 +274,28 @@ export class EvmSigner implements ChainSigner {
     if (orders.some((o) => o.coinId !== coinId)) throw new ChainError(`${this.network.id}: one transaction pays one coin; split orders by coin`, false);
     const coin = this.coin(coinId);
     const tos = orders.map((o) => this.address(o.to));
-    for (const o of orders) if (typeof o.amount !== 'bigint' || o.amount <= 0n) throw new ChainError(`${this.network.id}: amount must be a positive bigint, got ${String(o.amount)}`, false);
+    for (const o of orders)
+      if (typeof o.amount !== 'bigint' || o.amount <= 0n)
+        throw new ChainError(`${this.network.id}: amount must be a positive bigint, got ${String(o.amount)}`, false);
     const amounts = orders.map((o) => o.amount);
     const total = amounts.reduce((a, b) => a + b, 0n);
     if (orders.length === 1) {
       if (!coin.contract) return { to: tos[0]!, value: total, data: '0x', shape: 'native', count: 1 };
-      return { to: toChecksumAddress(coin.contract), value: 0n, data: ERC20.encodeFunctionData('transfer', [tos[0], total]), shape: 'token', count: 1, token: coin.contract, total };
+      return {
+        to: toChecksumAddress(coin.contract),
+        value: 0n,
+        data: ERC20.encodeFunctionData('transfer', [tos[0], total]),
+        shape: 'token',
+        count: 1,
+        token: coin.contract,
+        total,
+      };
     }
-    if (orders.length > this.maxBatchSize) throw new ChainError(`${this.network.id}: ${orders.length} orders exceed the batch limit of ${this.maxBatchSize}`, false);
+    if (orders.length > this.maxBatchSize)
+      throw new ChainError(`${this.network.id}: ${orders.length} orders exceed the batch limit of ${this.maxBatchSize}`, false);
     const batch = this.requireBatchContract();
-    if (!coin.contract) return { to: batch, value: total, data: BATCH.encodeFunctionData('batchSend', [tos, amounts]), shape: 'batch-native', count: orders.length, total };
+    if (!coin.contract)
+      return { to: batch, value: total, data: BATCH.encodeFunctionData('batchSend', [tos, amounts]), shape: 'batch-native', count: orders.length, total };
     return {
       to: batch,
       value: 0n,
@@ -291,7 +329,8 @@ export class EvmSigner implements ChainSigner {
   }
 
   private requireBatchContract(): string {
-    if (!this.batchContract) throw new ChainError(`${this.network.id}: several orders in one transaction need a BatchTransfer contract (EvmSignerOptions.batchContract)`, false);
+    if (!this.batchContract)
+      throw new ChainError(`${this.network.id}: several orders in one transaction need a BatchTransfer contract (EvmSignerOptions.batchContract)`, false);
     return this.batchContract;
   }
 }
@@ -330,7 +369,8 @@ function roughGas(plan: Plan): bigint {
 }
 
 function wouldFail(network: NetworkConfig, err: unknown): unknown {
-  if (err instanceof ChainError && !err.transient) return new ChainError(`${network.id}: the node rejects this transaction in simulation: ${err.message}`, false, err);
+  if (err instanceof ChainError && !err.transient)
+    return new ChainError(`${network.id}: the node rejects this transaction in simulation: ${err.message}`, false, err);
   return err;
 }
 
@@ -338,7 +378,11 @@ function wouldFail(network: NetworkConfig, err: unknown): unknown {
  * Polls for a receipt until it appears or `timeoutMs` passes (then null). For the collector and
  * dev tools that need to wait for inclusion; read-only.
  */
-export async function waitForReceipt(transport: RpcTransport, txHash: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<RawReceipt | null> {
+export async function waitForReceipt(
+  transport: RpcTransport,
+  txHash: string,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<RawReceipt | null> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     const receipt = await transport.call<RawReceipt | null>('eth_getTransactionReceipt', [txHash]);

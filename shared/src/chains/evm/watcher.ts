@@ -120,7 +120,8 @@ export class EvmWatcher implements ChainWatcher {
    * otherwise eth_blockNumber polled every `pollIntervalMs` (reporting only changes). Errors
    * never reach the caller: the scan loop polls on its own, so a dead socket or a failed poll just
    * means fewer wake-ups (the socket reconnects with backoff). May fire more than once per
-   * height. Returns the unsubscribe function.
+   * height. Called once by the tracker at start; each call adds a subscription, and the returned
+   * unsubscribe function is idempotent.
    */
   onNewHead(callback: (height: number) => void): () => void {
     const stop = this.wsUrl ? this.subscribeHeads(this.wsUrl, callback) : this.pollHeads(callback);
@@ -135,7 +136,7 @@ export class EvmWatcher implements ChainWatcher {
     return unsubscribe;
   }
 
-  /** Stops every head subscription. The transport is the caller's and stays open. */
+  /** Called at shutdown: stops every head subscription. Idempotent. The transport is the caller's and stays open. */
   async close(): Promise<void> {
     for (const stop of [...this.stops]) stop();
   }

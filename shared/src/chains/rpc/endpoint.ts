@@ -81,7 +81,10 @@ export function scrub(message: string, endpoint: Pick<PreparedEndpoint, 'secrets
   return out;
 }
 
-/** Joins a Tron-style API path onto the endpoint URL, keeping a base path (and its key) intact. */
+/**
+ * Joins a Tron-style API path onto the endpoint URL, keeping a base path (and a key in it) intact.
+ * Called for every `post` attempt; pure and idempotent.
+ */
 export function joinPath(base: URL, path: string): URL {
   const url = new URL(base.toString());
   const [pathname = '', query] = path.split('?', 2);

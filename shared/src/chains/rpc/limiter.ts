@@ -22,10 +22,12 @@ export class Limiter {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxConcurrency must be a whole number >= 1, got ${max}`);
   }
 
+  /** Read by health snapshots at any time. */
   get inFlight(): number {
     return this.active;
   }
 
+  /** Read by health snapshots at any time. */
   get queued(): number {
     return this.waiters.length;
   }

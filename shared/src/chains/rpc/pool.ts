@@ -179,7 +179,8 @@ function interpretJsonRpc(status: number, text: string, id: number): Interpretat
     // the node's answer about the request, not a server failure, whatever the status says.
     if (isRecord(error) && typeof error.code === 'number' && typeof error.message === 'string') {
       // A null id is how JSON-RPC reports errors it could not tie to a request (parse errors).
-      if (body.id !== id && body.id !== null && body.id !== undefined) return { ok: false, failure: { kind: 'invalid', reason: 'error for another request id' } };
+      if (body.id !== id && body.id !== null && body.id !== undefined)
+        return { ok: false, failure: { kind: 'invalid', reason: 'error for another request id' } };
       return { ok: false, failure: { kind: 'rpc', code: error.code, message: clip(error.message), status }, data: error.data };
     }
     if (isOk(status)) return { ok: false, failure: { kind: 'invalid', reason: 'malformed error object' } };
@@ -206,6 +207,33 @@ function networkMessage(err: unknown): string {
   if (cause && typeof cause.code === 'string') return cause.code;
   if (cause && typeof cause.message === 'string') return cause.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A signal that aborts when any source does, detached again by `dispose`. Stands in for
+ * AbortSignal.any, which on some Node releases keeps every combined signal alive for as long as a
+ * source lives, and the pool's own signal lives as long as the process.
+ */
+function follow(sources: (AbortSignal | undefined)[]): { signal: AbortSignal; abort(reason: unknown): void; dispose(): void } {
+  const controller = new AbortController();
+  const links: [AbortSignal, () => void][] = [];
+  for (const source of sources) {
+    if (!source) continue;
+    if (source.aborted) {
+      controller.abort(source.reason);
+      break;
+    }
+    const onAbort = () => controller.abort(source.reason);
+    source.addEventListener('abort', onAbort, { once: true });
+    links.push([source, onAbort]);
+  }
+  return {
+    signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
+    dispose: () => {
+      for (const [source, onAbort] of links) source.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -262,19 +290,19 @@ class Pool implements RpcPool {
     this.prefix = opts.name ? `${opts.name} ` : '';
   }
 
-  call<T = unknown>(method: string, params: unknown[] = [], opts: RpcCallOptions<T> = {}): Promise<T> {
+  async call<T = unknown>(method: string, params: unknown[] = [], opts: RpcCallOptions<T> = {}): Promise<T> {
     return this.run(this.jsonRpcJob(method, params), opts);
   }
 
-  post<T = unknown>(path: string, body: unknown, opts: RpcCallOptions<T> = {}): Promise<T> {
+  async post<T = unknown>(path: string, body: unknown, opts: RpcCallOptions<T> = {}): Promise<T> {
     return this.run(this.postJob(path, body), opts);
   }
 
-  callAll<T = unknown>(method: string, params: unknown[] = [], opts: RpcCallOptions<T> = {}): Promise<RpcAnswer<T>[]> {
+  async callAll<T = unknown>(method: string, params: unknown[] = [], opts: RpcCallOptions<T> = {}): Promise<RpcAnswer<T>[]> {
     return this.fanOut(this.jsonRpcJob(method, params), opts);
   }
 
-  postAll<T = unknown>(path: string, body: unknown, opts: RpcCallOptions<T> = {}): Promise<RpcAnswer<T>[]> {
+  async postAll<T = unknown>(path: string, body: unknown, opts: RpcCallOptions<T> = {}): Promise<RpcAnswer<T>[]> {
     return this.fanOut(this.postJob(path, body), opts);
   }
 
@@ -322,7 +350,15 @@ class Pool implements RpcPool {
 
   private async run<T>(job: Job, opts: RpcCallOptions<T>): Promise<T> {
     const eligible = this.eligible(opts as RpcCallOptions<never>, job.what);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal;
+    const link = follow([opts.signal, this.closing.signal]);
+    try {
+      return await this.runLinked(job, opts, eligible, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async runLinked<T>(job: Job, opts: RpcCallOptions<T>, eligible: Endpoint[], signal: AbortSignal): Promise<T> {
     const maxAttempts = opts.maxAttempts === undefined ? this.maxAttempts : positive('maxAttempts', opts.maxAttempts, true);
     const tries = new Map<Endpoint, number>();
     // Endpoints that cannot serve this request (credentials, lies): never asked again in this call.
@@ -363,7 +399,15 @@ class Pool implements RpcPool {
 
   private async fanOut<T>(job: Job, opts: RpcCallOptions<T>): Promise<RpcAnswer<T>[]> {
     const eligible = this.eligible(opts as RpcCallOptions<never>, job.what);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal;
+    const link = follow([opts.signal, this.closing.signal]);
+    try {
+      return await this.fanOutLinked(job, opts, eligible, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async fanOutLinked<T>(job: Job, opts: RpcCallOptions<T>, eligible: Endpoint[], signal: AbortSignal): Promise<RpcAnswer<T>[]> {
     const targets = eligible.filter((e) => e.tracker.admission(this.now()) !== 'refused');
     if (targets.length === 0) throw new RpcUnavailableError(`${job.what}: no endpoint available (${this.unavailableReason(eligible)})`, []);
 
@@ -428,8 +472,12 @@ class Pool implements RpcPool {
     // Synchronously after choosing, before any await: concurrent callers must see the trial taken.
     const trial = tracker.begin(this.now());
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error('timeout')), timeoutMs);
+    const link = follow([signal]);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      link.abort(new Error('timeout'));
+    }, timeoutMs);
     const id = ++this.nextId;
     const started = performance.now();
     let failure: RpcFailure | undefined;
@@ -443,21 +491,22 @@ class Pool implements RpcPool {
           body: job.body(id),
           // Credentials must not follow a redirect to another host; a redirect is a configuration error.
           redirect: 'manual',
-          signal: AbortSignal.any([deadline.signal, signal]),
+          signal: link.signal,
         });
         const text = await res.text();
         const read = job.interpret(res.status, text, id);
         if (read.ok) value = read.value;
         else ({ failure, data } = read);
       } catch (err) {
-        if (signal.aborted && !deadline.signal.aborted) {
+        if (signal.aborted && !timedOut) {
           tracker.cancel(trial);
           throw this.abortError(job.what, opts.signal);
         }
-        failure = deadline.signal.aborted ? { kind: 'timeout', timeoutMs } : { kind: 'network', message: scrub(clip(networkMessage(err)), endpoint) };
+        failure = timedOut ? { kind: 'timeout', timeoutMs } : { kind: 'network', message: scrub(clip(networkMessage(err)), endpoint) };
       }
     } finally {
       clearTimeout(timer);
+      link.dispose();
     }
     const latencyMs = Math.round(performance.now() - started);
 
@@ -469,7 +518,8 @@ class Pool implements RpcPool {
         tracker.cancel(trial);
         throw err;
       }
-      if (verdict === false || typeof verdict === 'string') failure = { kind: 'invalid', reason: clip(typeof verdict === 'string' ? verdict : 'rejected by validate') };
+      if (verdict === false || typeof verdict === 'string')
+        failure = { kind: 'invalid', reason: clip(typeof verdict === 'string' ? verdict : 'rejected by validate') };
     }
 
     if (!failure) {

@@ -118,31 +118,37 @@ function encodeChecked(payload: Uint8Array): string {
 const base58Cache = new Map<string, string>();
 const BASE58_CACHE_MAX = 50_000;
 
-function cachedBase58(body40: string): string {
-  const key = body40.toLowerCase();
-  let out = base58Cache.get(key);
-  if (out === undefined) {
-    const payload = new Uint8Array(21);
-    payload[0] = TRON_ADDRESS_VERSION;
-    payload.set(Buffer.from(key, 'hex'), 1);
-    out = encodeChecked(payload);
-    if (base58Cache.size >= BASE58_CACHE_MAX) base58Cache.clear();
-    base58Cache.set(key, out);
-  }
+function encodeBody(body40: string): string {
+  const payload = new Uint8Array(21);
+  payload[0] = TRON_ADDRESS_VERSION;
+  payload.set(Buffer.from(body40, 'hex'), 1);
+  return encodeChecked(payload);
+}
+
+// Keyed by the spelling the node used (42-char "41..." or 40-char body; the lengths never
+// collide), so a hit costs one lookup and no string work; only validated input is stored.
+function cachedBase58(key: string, body40: string): string {
+  const out = encodeBody(body40);
+  if (base58Cache.size >= BASE58_CACHE_MAX) base58Cache.clear();
+  base58Cache.set(key, out);
   return out;
 }
 
 /** "41" + 40 hex (transaction fields) -> "T...". Throws on anything else. */
 export function tronHexToBase58(hex: string): string {
+  const hit = base58Cache.get(hex);
+  if (hit !== undefined) return hit;
   if (!HEX21.test(hex)) throw new Error(`not a 21-byte Tron hex address: ${JSON.stringify(hex)}`);
-  return cachedBase58(hex.slice(2));
+  return cachedBase58(hex, hex.slice(2));
 }
 
 /** 20-byte body without the 0x41 version (event logs, ABI words) -> "T...". */
 export function tronBodyToBase58(body40: string): string {
+  const hit = base58Cache.get(body40);
+  if (hit !== undefined) return hit;
   const s = body40.startsWith('0x') ? body40.slice(2) : body40;
   if (!HEX40.test(s)) throw new Error(`not a 20-byte address body: ${JSON.stringify(body40)}`);
-  return cachedBase58(s);
+  return s === body40 ? cachedBase58(body40, s) : encodeBody(s);
 }
 
 /** "T..." -> lower-case "41..." hex. Throws with the validation reason when invalid. */
@@ -156,6 +162,6 @@ export function tronBase58ToHex(address: string): string {
 export function tronAddressFromPublicKey(publicKey: Uint8Array): string {
   const uncompressed = publicKey.length === 65 ? publicKey : pointCompress(publicKey, false);
   if (uncompressed.length !== 65 || uncompressed[0] !== 0x04) throw new Error('not a secp256k1 public key');
-  const hash = keccak256(uncompressed.subarray(1));
-  return cachedBase58(hash.slice(-40));
+  // Not cached: derived addresses are all distinct and would only push hot ones out.
+  return encodeBody(keccak256(uncompressed.subarray(1)).slice(-40));
 }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
 import { formatAmount } from '../../money';
@@ -18,12 +19,18 @@ const XPUB_VERSIONS = [
 /** BIP44 account level is m/44'/195'/<account>': depth 3 in the key's own metadata. */
 const ACCOUNT_DEPTH = 3;
 
+interface ChainNode {
+  node: BIP32Interface;
+  publicKey: Uint8Array;
+  chainCode: Uint8Array;
+}
+
 // Parsing an xpub and deriving its external chain node costs as much as ~10 address derivations;
 // allocating addresses one by one for the same merchant account would pay it every time.
-const chainNodes = new Map<string, BIP32Interface>();
+const chainNodes = new Map<string, ChainNode>();
 const CHAIN_NODE_CACHE_MAX = 1_000;
 
-function externalChainNode(accountXpub: string): BIP32Interface {
+function externalChainNode(accountXpub: string): ChainNode {
   const cached = chainNodes.get(accountXpub);
   if (cached) return cached;
   let account: BIP32Interface | undefined;
@@ -40,10 +47,35 @@ function externalChainNode(accountXpub: string): BIP32Interface {
   if (account.depth !== ACCOUNT_DEPTH) {
     throw new Error(`account xpub has depth ${account.depth}; expected the account level m/44'/195'/<account>' (depth 3)`);
   }
-  const chain = account.derive(0);
+  const node = account.derive(0);
+  const chain = { node, publicKey: node.publicKey, chainCode: node.chainCode };
   if (chainNodes.size >= CHAIN_NODE_CACHE_MAX) chainNodes.delete(chainNodes.keys().next().value as string);
   chainNodes.set(accountXpub, chain);
   return chain;
+}
+
+/**
+ * BIP32 public child derivation (CKDpub) producing the UNCOMPRESSED child key that the Tron
+ * address hashes. The library derives a compressed key (then decompressing costs a modular square
+ * root) and hashes the parent for a fingerprint we never use; doing the step here saves ~15%.
+ */
+function childUncompressed(chain: ChainNode, index: number): Uint8Array {
+  const data = Buffer.allocUnsafe(37);
+  data.set(chain.publicKey, 0);
+  data.writeUInt32BE(index, 33);
+  const I = createHmac('sha512', chain.chainCode).update(data).digest();
+  const IL = I.subarray(0, 32);
+  const child = ecc.isPrivate(IL) ? ecc.pointAddScalar(chain.publicKey, IL, false) : null;
+  // IL >= n or a point at infinity (probability ~2^-127): the library applies BIP32's rule of
+  // moving on to the next index, so the result stays what every other wallet derives.
+  return child ?? ecc.pointCompress(chain.node.derive(index).publicKey, false);
+}
+
+function compress(uncompressed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(33);
+  out[0] = uncompressed[64]! & 1 ? 0x03 : 0x02;
+  out.set(uncompressed.subarray(1, 33), 1);
+  return out;
 }
 
 function assertTron(network: NetworkConfig): void {
@@ -57,25 +89,31 @@ function assertTron(network: NetworkConfig): void {
 export const tronCodec: ChainCodec = {
   family: 'TRON',
 
+  /** Called on every address a user types or an API receives. Pure, idempotent; base58 is canonical, so `normalized` is the input. */
   validateAddress(network: NetworkConfig, address: string): AddressValidation {
     assertTron(network);
     const check = checkTronAddress(address);
     return check.ok ? { valid: true, normalized: address } : { valid: false, reason: check.reason };
   },
 
+  /**
+   * Called when a USER address is allocated. Pure and idempotent: m/44'/195'/<account>'/0/index
+   * from the account-level xpub, the same address TronLink and tronweb derive from the mnemonic.
+   */
   deriveAddress(network: NetworkConfig, accountXpub: string, index: number): DerivedAddress {
     assertTron(network);
     if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) throw new Error(`derivation index ${index} must be an integer in [0, 2^31)`);
-    const child = externalChainNode(accountXpub).derive(index);
+    const child = childUncompressed(externalChainNode(accountXpub), index);
     return {
-      address: tronAddressFromPublicKey(child.publicKey),
+      address: tronAddressFromPublicKey(child),
       path: `0/${index}`,
       index,
-      publicKey: Buffer.from(child.publicKey).toString('hex'),
+      publicKey: Buffer.from(compress(child)).toString('hex'),
     };
   },
 
   /**
+   * Called when a payment's QR code is rendered. Pure, idempotent.
    * There is no ratified TRON payment URI standard. We follow the BIP21 shape that Tron wallets
    * which read QR payment links accept: `tron:<base58 address>?amount=<decimal>` with the amount
    * in WHOLE coin units (1.5 = 1.5 TRX, not sun), and for a TRC-20 token `&token=<base58

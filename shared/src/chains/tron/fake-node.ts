@@ -68,6 +68,8 @@ export interface FakeTronNodeOptions {
   chainParameters?: Record<string, number>;
   /** Energy a TRC-20 transfer uses, by whether the recipient already holds the token (recorded mainnet receipts by default). */
   transferEnergy?: { newHolder: number; holder: number };
+  /** Paths answered with 404, as by a node that lacks them (older java-tron, some gateways). */
+  disabledPaths?: string[];
 }
 
 interface AccountResource {
@@ -115,6 +117,7 @@ export class FakeTronNode {
   private readonly transferEnergy: { newHolder: number; holder: number };
   private headNumber = 0;
   private simulateRevert = false;
+  private readonly disabled: Set<string>;
 
   private constructor(
     private readonly server: Server,
@@ -124,6 +127,7 @@ export class FakeTronNode {
     this.url = `http://127.0.0.1:${port}`;
     this.params = { ...DEFAULT_CHAIN_PARAMETERS, ...(opts.chainParameters ?? {}) };
     this.transferEnergy = opts.transferEnergy ?? { newHolder: 130_285, holder: 64_285 };
+    this.disabled = new Set(opts.disabledPaths ?? []);
     this.loadRecorded(opts.recorded ?? 'shasta');
   }
 
@@ -210,7 +214,10 @@ export class FakeTronNode {
     const number = this.headNumber + 1;
     const ts = timestamp ?? (parent.block_header!.raw_data.timestamp ?? 0) + 3_000;
     const block = this.assemble(number, parent.blockID!, ts, transactions, parent.block_header!.raw_data.witness_address);
-    this.put(block, infos.map((i) => ({ ...i, blockNumber: number, blockTimeStamp: ts })));
+    this.put(
+      block,
+      infos.map((i) => ({ ...i, blockNumber: number, blockTimeStamp: ts })),
+    );
     this.headNumber = number;
     return block;
   }
@@ -374,7 +381,10 @@ export class FakeTronNode {
     });
     if (!ref) return refuse('TAPOS_ERROR', 'Tapos check error: the referenced block is not in this chain');
     if (body.raw_data.expiration <= headTs || body.raw_data.expiration > headTs + MAX_EXPIRATION_MS) {
-      return refuse('TRANSACTION_EXPIRATION_ERROR', `Transaction expiration, transaction expiration time is ${body.raw_data.expiration}, but latest block time is ${headTs}`);
+      return refuse(
+        'TRANSACTION_EXPIRATION_ERROR',
+        `Transaction expiration, transaction expiration time is ${body.raw_data.expiration}, but latest block time is ${headTs}`,
+      );
     }
     if (contract[0]!.type === 'TransferContract') {
       const v = contract[0]!.parameter.value as { owner_address: string; to_address: string; amount: number };
@@ -388,20 +398,35 @@ export class FakeTronNode {
     return { result: true, txid };
   }
 
-  private constantCall(body: { owner_address?: string; contract_address?: string; function_selector?: string; parameter?: string }): Record<string, unknown> {
+  private constantCall(body: {
+    owner_address?: unknown;
+    contract_address?: unknown;
+    function_selector?: unknown;
+    parameter?: unknown;
+  }): Record<string, unknown> {
     const contractBody = String(body.contract_address ?? '').slice(2);
-    const param = body.parameter ?? '';
+    const param = String(body.parameter ?? '');
     const tx = { ret: [{}], visible: false };
     if (body.function_selector === 'balanceOf(address)') {
       const holder = param.slice(24, 64);
-      return { result: { result: true }, energy_used: 541, constant_result: [word((this.tokens.get(this.tokenKey(contractBody, holder)) ?? 0n).toString(16))], transaction: tx };
+      return {
+        result: { result: true },
+        energy_used: 541,
+        constant_result: [word((this.tokens.get(this.tokenKey(contractBody, holder)) ?? 0n).toString(16))],
+        transaction: tx,
+      };
     }
     if (body.function_selector === 'transfer(address,uint256)') {
       const toBody = param.slice(24, 64);
       const amount = BigInt(`0x${param.slice(64) || '0'}`);
       const balance = this.tokens.get(this.tokenKey(contractBody, String(body.owner_address ?? '').slice(2))) ?? 0n;
       if (this.simulateRevert || balance < amount) {
-        return { result: { result: true, message: hexMessage('REVERT opcode executed') }, energy_used: 9_000, constant_result: [''], transaction: { ret: [{ ret: 'FAILED' }], visible: false } };
+        return {
+          result: { result: true, message: hexMessage('REVERT opcode executed') },
+          energy_used: 9_000,
+          constant_result: [''],
+          transaction: { ret: [{ ret: 'FAILED' }], visible: false },
+        };
       }
       const energy = (this.tokens.get(this.tokenKey(contractBody, toBody)) ?? 0n) > 0n ? this.transferEnergy.holder : this.transferEnergy.newHolder;
       return { result: { result: true }, energy_used: energy, constant_result: [word('1')], transaction: tx };
@@ -423,7 +448,13 @@ export class FakeTronNode {
     } catch {
       return this.send(res, 200, { Error: 'class com.alibaba.fastjson.JSONException : invalid JSON' });
     }
-    const answer = this.route(path, body);
+    let answer: unknown;
+    try {
+      answer = this.disabled.has(path) ? undefined : this.route(path, body);
+    } catch (err) {
+      // java-tron reports requests it cannot process as HTTP 200 with an Error field.
+      return this.send(res, 200, { Error: `class java.lang.IllegalArgumentException : ${(err as Error).message}` });
+    }
     if (answer === undefined) {
       res.writeHead(404, { 'content-type': 'text/html' });
       res.end('<html><body><h2>404 Not Found</h2></body></html>');
@@ -472,7 +503,7 @@ export class FakeTronNode {
         return { address, ...(balance > 0n ? { balance: Number(balance) } : {}), create_time: 1_700_000_000_000 };
       }
       case '/wallet/triggerconstantcontract':
-        return this.constantCall(body as never);
+        return this.constantCall(body);
       case '/wallet/broadcasttransaction':
         return this.broadcast(body as unknown as TronTransactionJson);
       default:

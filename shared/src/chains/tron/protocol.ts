@@ -175,6 +175,24 @@ export function throwIfNodeError(path: string, json: unknown): void {
   }
 }
 
+/**
+ * True when an error says the node does not serve the path at all (HTTP 404/405), as opposed to
+ * a node that is down or slow. The pooled transport wraps the HTTP failure in an "unavailable"
+ * error, so the cause chain is searched.
+ */
+export function isMissingPath(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 6; depth++) {
+    if (typeof e === 'object') {
+      const f = e as { kind?: unknown; status?: unknown };
+      if (f.kind === 'http' && (f.status === 404 || f.status === 405)) return true;
+    }
+    if (e instanceof Error && /\bHTTP 40[45]\b|answered 40[45]\b/.test(e.message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 // --- minimal protobuf reading ---------------------------------------------------------------
 
 type PbValue = bigint | Uint8Array;

@@ -1,6 +1,16 @@
 import { pointFromScalar, signRecoverable } from 'tiny-secp256k1';
 import { TronWeb } from 'tronweb';
-import { ChainError, type ChainSigner, type CoinConfig, type FeeQuote, type NetworkConfig, type RpcTransport, type SignedTransaction, type SigningKey, type TransferOrder } from '../types';
+import {
+  ChainError,
+  type ChainSigner,
+  type CoinConfig,
+  type FeeQuote,
+  type NetworkConfig,
+  type RpcTransport,
+  type SignedTransaction,
+  type SigningKey,
+  type TransferOrder,
+} from '../types';
 import { checkTronAddress, tronAddressFromPublicKey } from './address';
 import {
   bandwidthBytes,
@@ -50,8 +60,7 @@ const DEFAULT_PRICES = {
 };
 
 const TRANSIENT_BROADCAST_CODES = new Set(['SERVER_BUSY', 'NO_CONNECTION', 'NOT_ENOUGH_EFFECTIVE_CONNECTION', 'BLOCK_UNSOLIDIFIED']);
-const MULTI_ORDER_ERROR = (n: number) =>
-  new Error(`Tron has no multi-output transactions: sign one order per transaction (got ${n} orders)`);
+const MULTI_ORDER_ERROR = (n: number) => new Error(`Tron has no multi-output transactions: sign one order per transaction (got ${n} orders)`);
 
 // tronweb builds transactions offline (blockHeader + txLocal) but still wants an instance; the
 // unroutable host makes any request it might attempt fail here instead of reaching a public node.
@@ -213,17 +222,22 @@ export class TronSigner implements ChainSigner {
     return { ...ref, expiration: headTimestamp + this.expirationMs, timestamp };
   }
 
-  private async build(plan: OrderPlan, order: TransferOrder, blockHeader: { ref_block_bytes: string; ref_block_hash: string; expiration: number; timestamp: number }): Promise<TronTransactionJson> {
+  private async build(
+    plan: OrderPlan,
+    order: TransferOrder,
+    blockHeader: { ref_block_bytes: string; ref_block_hash: string; expiration: number; timestamp: number },
+  ): Promise<TronTransactionJson> {
     const tw = tronWeb();
     let tx: TronTransactionJson;
     if (!plan.coin.contract) {
-      const built = await tw.transactionBuilder.sendTrx(plan.toHex, Number(order.amount), plan.fromHex, { blockHeader, txLocal: true } as never);
+      // sendTrx has no txLocal flag: a complete blockHeader alone keeps it from asking a node.
+      const built = await tw.transactionBuilder.sendTrx(plan.toHex, Number(order.amount), plan.fromHex, { blockHeader });
       tx = built as unknown as TronTransactionJson;
     } else {
       const built = await tw.transactionBuilder.triggerSmartContract(
         plan.coin.contract,
         'transfer(address,uint256)',
-        { feeLimit: Number(this.feeLimitSun), txLocal: true, blockHeader } as never,
+        { feeLimit: Number(this.feeLimitSun), txLocal: true, blockHeader },
         [
           { type: 'address', value: plan.toHex },
           { type: 'uint256', value: order.amount.toString() },
@@ -285,7 +299,8 @@ export class TronSigner implements ChainSigner {
         visible: false,
       });
       const returned = sim.constant_result?.[0];
-      const reverted = sim.result?.result !== true || !!sim.result.message || sim.transaction?.ret?.[0]?.ret === 'FAILED' || (returned !== undefined && /^0*$/.test(returned));
+      const reverted =
+        sim.result?.result !== true || !!sim.result.message || sim.transaction?.ret?.[0]?.ret === 'FAILED' || (returned !== undefined && /^0*$/.test(returned));
       if (!reverted && typeof sim.energy_used === 'number' && sim.energy_used > 0) return { energy: sim.energy_used, source: 'simulated' };
       const bal = await this.post<TronConstantCallJson>('/wallet/triggerconstantcontract', {
         owner_address: plan.fromHex,

@@ -1,17 +1,29 @@
-import { ChainError, type BlockRef, type BlockWithTransfers, type ChainWatcher, type CoinConfig, type NetworkConfig, type RpcTransport, type Transfer } from '../types';
+import {
+  ChainError,
+  type BlockRef,
+  type BlockWithTransfers,
+  type ChainWatcher,
+  type CoinConfig,
+  type NetworkConfig,
+  type RpcTransport,
+  type Transfer,
+} from '../types';
 import { tronBase58ToHex, tronBodyToBase58, tronHexToBase58 } from './address';
-import { TRC20_TRANSFER_TOPIC, exactSun, throwIfNodeError, type TronBlockJson, type TronTransactionJson, type TronTxInfoJson } from './protocol';
+import { TRC20_TRANSFER_TOPIC, exactSun, isMissingPath, throwIfNodeError, type TronBlockJson, type TronTransactionJson, type TronTxInfoJson } from './protocol';
 
 export interface TronWatcherOptions {
   /**
    * How TRC-20 receipts are read. 'block' (default): one /wallet/gettransactioninfobyblocknum per
    * block. 'tx': one /wallet/gettransactioninfobyid per contract call, for nodes without the block
-   * endpoint; the watcher also switches to it by itself when the block endpoint is refused.
+   * endpoint; the watcher also switches to it by itself when every endpoint answers 404 there.
    */
   txInfoMode?: 'block' | 'tx';
   /** Parallel gettransactioninfobyid calls in 'tx' mode. */
   txInfoConcurrency?: number;
 }
+
+/** The pooled transport's fan-out (shared/chains/rpc), used when present. */
+type FanOutTransport = RpcTransport & { postAll?: (path: string, body: unknown) => Promise<{ ok: boolean; result?: unknown }[]> };
 
 const CONTRACT_CALL_TYPES = new Set(['TriggerSmartContract', 'CreateSmartContract']);
 const HASH64 = /^[0-9a-fA-F]{64}$/;
@@ -44,10 +56,24 @@ export class TronWatcher implements ChainWatcher {
     this.txInfoConcurrency = Math.max(1, opts.txInfoConcurrency ?? 8);
   }
 
-  /** Called every poll. Read-only, idempotent. */
+  /**
+   * Called every poll. Read-only, idempotent. With a pooled transport every endpoint is asked and
+   * the highest head wins, so one lagging node does not hold the tracker back.
+   */
   async getTipHeight(): Promise<number> {
-    const block = await this.post<TronBlockJson>('/wallet/getnowblock', {});
-    if (!block.blockID || !block.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
+    const fanOut = (this.transport as FanOutTransport).postAll;
+    let block: TronBlockJson | undefined;
+    if (typeof fanOut === 'function') {
+      const answers = await fanOut.call(this.transport, '/wallet/getnowblock', {});
+      for (const a of answers) {
+        const b = a.ok ? (a.result as TronBlockJson | null) : null;
+        if (!b?.blockID || !b.block_header) continue;
+        if (!block || (b.block_header.raw_data.number ?? 0) > (block.block_header!.raw_data.number ?? 0)) block = b;
+      }
+    } else {
+      block = await this.post<TronBlockJson>('/wallet/getnowblock', {});
+    }
+    if (!block?.blockID || !block.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
     const height = block.block_header.raw_data.number ?? 0;
     this.remember(height, block);
     return height;
@@ -109,7 +135,7 @@ export class TronWatcher implements ChainWatcher {
   }
 
   /**
-   * Tron returns []: blocks come every 3 s and a node's pending pool holds only what reached that
+   * Called on every poll; read-only and idempotent. Tron returns []: blocks come every 3 s and a node's pending pool holds only what reached that
    * node, so it is neither complete nor meaningfully earlier than the next block. Crediting waits
    * for blocks.
    */
@@ -135,7 +161,8 @@ export class TronWatcher implements ChainWatcher {
       const pending = await this.post<{ txID?: string }>('/wallet/gettransactionfrompending', { value: txHash.toLowerCase() });
       return { state: pending.txID ? 'pending' : 'dropped' };
     } catch (err) {
-      if (err instanceof ChainError && !err.transient) return { state: 'pending' };
+      // Without the pending-pool endpoint nothing can be said beyond "not in a block yet".
+      if (isMissingPath(err)) return { state: 'pending' };
       throw err;
     }
   }
@@ -166,34 +193,34 @@ export class TronWatcher implements ChainWatcher {
   }
 
   private async txInfos(height: number, txs: TronTransactionJson[]): Promise<Map<string, TronTxInfoJson>> {
-    const ids = new Set(txs.map((t) => t.txID));
-    const calls = txs.filter(isContractCall);
     let list: TronTxInfoJson[];
     if (this.txInfoMode === 'block') {
       try {
         const res = await this.post<TronTxInfoJson[] | Record<string, never>>('/wallet/gettransactioninfobyblocknum', { num: height });
         list = Array.isArray(res) ? res : [];
       } catch (err) {
-        if (!(err instanceof ChainError) || err.transient) throw err;
+        if (!isMissingPath(err)) throw err;
         this.txInfoMode = 'tx';
         return this.txInfos(height, txs);
       }
     } else {
-      list = await mapLimit(calls, this.txInfoConcurrency, (tx) => this.post<TronTxInfoJson>('/wallet/gettransactioninfobyid', { value: tx.txID }));
+      list = await mapLimit(txs.filter(isContractCall), this.txInfoConcurrency, (tx) =>
+        this.post<TronTxInfoJson>('/wallet/gettransactioninfobyid', { value: tx.txID }),
+      );
     }
     const byId = new Map<string, TronTxInfoJson>();
     for (const info of list) {
       if (!info.id) continue;
-      // Receipts of another block mean the node switched forks between the two reads.
-      if (!ids.has(info.id) || (info.blockNumber !== undefined && info.blockNumber !== height)) {
-        throw new ChainError(`receipts of block ${height} do not match its transactions (fork switch while reading)`, true);
-      }
+      if (info.blockNumber !== undefined && info.blockNumber !== height) throw forkSwitch(height);
       byId.set(info.id, info);
     }
-    // A missing receipt would silently drop a deposit; retry until the node has indexed them all.
-    for (const tx of calls) {
-      if (!byId.has(tx.txID)) throw new ChainError(`receipt of ${tx.txID} in block ${height} is not available yet`, true);
+    let matched = 0;
+    for (const tx of txs) {
+      if (byId.has(tx.txID)) matched++;
+      // A missing receipt would silently drop a deposit; retry until the node has indexed them all.
+      else if (isContractCall(tx)) throw new ChainError(`receipt of ${tx.txID} in block ${height} is not available yet`, true);
     }
+    if (matched !== byId.size) throw forkSwitch(height);
     return byId;
   }
 
@@ -222,12 +249,18 @@ export class TronWatcher implements ChainWatcher {
     return last.block;
   }
 
-  private async post<T>(path: string, body: unknown): Promise<T> {
-    const json = await this.transport.post<T>(path, body);
-    throwIfNodeError(path, json);
-    if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
-    return json;
+  private post<T>(path: string, body: unknown): Promise<T> {
+    return this.transport.post<T>(path, body).then((json) => {
+      throwIfNodeError(path, json);
+      if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
+      return json;
+    });
   }
+}
+
+/** Receipts of transactions outside the block mean the node switched forks between the two reads. */
+function forkSwitch(height: number): ChainError {
+  return new ChainError(`receipts of block ${height} do not match its transactions (fork switch while reading)`, true);
 }
 
 function isContractCall(tx: TronTransactionJson): boolean {

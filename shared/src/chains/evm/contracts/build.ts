@@ -60,10 +60,33 @@ export function artifactPath(file: string): string {
   return path.join(__dirname, file.replace(/\.sol$/, '.json'));
 }
 
-if (require.main === module) {
+/**
+ * JSON as the repo's prettier would write it (the artifacts are checked by `prettier --check`);
+ * plain JSON when prettier is not installed, e.g. in a production image.
+ */
+async function formatJson(file: string, value: unknown): Promise<string> {
+  const text = JSON.stringify(value, null, 2) + '\n';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const prettier = require('prettier') as { format(text: string, opts: object): Promise<string>; resolveConfig(file: string): Promise<object | null> };
+    return await prettier.format(text, { ...((await prettier.resolveConfig(file)) ?? {}), filepath: file });
+  } catch {
+    return text;
+  }
+}
+
+async function main(): Promise<void> {
   for (const file of CONTRACT_SOURCES) {
     const artifact = compileSource(file);
-    writeFileSync(artifactPath(file), JSON.stringify(artifact, null, 2) + '\n');
-    console.log(`${file}: ${Object.keys(artifact.contracts).join(', ')}`);
+    const out = artifactPath(file);
+    writeFileSync(out, await formatJson(out, artifact));
+    console.log(`${file}: ${Object.keys(artifact.contracts).join(', ')} -> ${path.basename(out)}`);
   }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }
