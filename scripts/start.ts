@@ -1,10 +1,11 @@
-// `npm start`: Postgres and NATS (the machine's, or local ones under .data/), then every subgraph,
+// `npm start`: Postgres and NATS (the machine's, or local ones under .data/), the dev chains, then every subgraph,
 // then the gateway once the subgraphs are healthy. Ctrl-C stops all of it, children first.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { ensureNats, ensurePostgres, isTcpOpen, setPrefixWidth, sleep, spawnManaged, type EnsuredService, type ManagedProcess } from '../shared/src/services';
+import { startDevChains } from './dev-chains';
 import { processes, type ProcessSpec } from './processes';
 
 const root = path.resolve(__dirname, '..');
@@ -136,6 +137,10 @@ async function main(): Promise<void> {
   services.push(await ensureNats({ dataDir: path.join(dataDir, 'nats'), log }));
   if (shuttingDown) return;
   const [pg, nats] = services;
+  if (process.env.DEV_CHAINS !== '0' && process.env.DEV_CHAINS !== 'false') {
+    for (const chain of await startDevChains(dataDir, log)) services.push({ url: chain.name, started: true, stop: chain.stop });
+  }
+  if (shuttingDown) return;
 
   const operatorToken = devSecret('OPERATOR_TOKEN', 'operator-token');
   const gatewaySecret = devSecret('GATEWAY_SECRET', 'gateway-secret');

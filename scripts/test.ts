@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
+import { ensureLitecoindInstalled } from './dev-chains';
 import { ensureNats, ensurePostgres, withPg, type EnsuredService } from '../shared/src/services';
 
 const root = path.resolve(__dirname, '..');
@@ -120,6 +121,10 @@ async function main(): Promise<number> {
   await abortIfSignalled();
   const nats = await ensureNats({ dataDir: path.join(dataDir, 'nats'), log });
   started.push(nats);
+  await abortIfSignalled();
+
+  // The chain suites start their own anvil and litecoind on free ports; litecoind must exist.
+  await ensureLitecoindInstalled(log);
   await abortIfSignalled();
 
   await sweepDatabases(pg.url).catch((err: Error) => log(`sweep: skipped databases (${err.message})`));

@@ -21,3 +21,4 @@ export {
   type StartNatsServerOptions,
 } from './nats-server';
 export { spawnManaged, formatLogLine, setPrefixWidth, colorEnabled, type ManagedProcess, type SpawnManagedOptions } from './managed-process';
+export { aptInstall, findBinary } from './apt';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants as fsConstants, openSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { aptInstall, findBinary } from './apt';
 import { exitOf, forgetChild, rememberChild, stopChild, tailOf, type ExitInfo } from './child-processes';
 import type { EnsuredService, EnsureServiceOptions } from './postgres';
 import { freePort, hostPortOf, isTcpOpen, waitForTcp } from './tcp';
@@ -33,28 +34,9 @@ export interface StartNatsServerOptions {
   startTimeoutMs?: number;
 }
 
-const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/sbin', '/bin', '/opt/homebrew/bin'];
-
 /** Absolute path of nats-server (NATS_SERVER_BIN, PATH, then the usual sbin/bin dirs), or undefined. */
 export function findNatsServer(): string | undefined {
-  const name = process.platform === 'win32' ? 'nats-server.exe' : 'nats-server';
-  const candidates = [
-    ...(process.env.NATS_SERVER_BIN ? [process.env.NATS_SERVER_BIN] : []),
-    ...(process.env.PATH ?? '')
-      .split(path.delimiter)
-      .filter(Boolean)
-      .map((dir) => path.join(dir, name)),
-    ...SEARCH_DIRS.map((dir) => path.join(dir, name)),
-  ];
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
+  return findBinary(process.platform === 'win32' ? 'nats-server.exe' : 'nats-server', process.env.NATS_SERVER_BIN);
 }
 
 /**
@@ -138,32 +120,9 @@ function natsServerMissingMessage(): string {
   ].join('\n');
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', env });
-    child.once('error', () => resolve(null));
-    child.once('exit', (code) => resolve(code));
-  });
-}
-
 /** Root with apt-get: install Debian's nats-server. Otherwise: an error saying how to install it. */
 async function installNatsServer(log: (line: string) => void): Promise<string> {
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const aptGet = ['/usr/bin/apt-get', '/bin/apt-get'].find((file) => {
-    try {
-      accessSync(file, fsConstants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!isRoot || !aptGet) throw new Error(natsServerMissingMessage());
-  log('nats: nats-server not found; installing the Debian package (apt-get update && apt-get install -y nats-server)...');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if ((await run(aptGet, ['update'], env)) !== 0) log('nats: apt-get update failed; trying the install anyway');
-  if ((await run(aptGet, ['install', '-y', 'nats-server'], env)) !== 0) {
-    throw new Error(`apt-get install nats-server failed.\n${natsServerMissingMessage()}`);
-  }
+  if (!(await aptInstall('nats-server', log))) throw new Error(natsServerMissingMessage());
   const bin = findNatsServer();
   if (!bin) throw new Error(`nats-server was installed but is not found on PATH.\n${natsServerMissingMessage()}`);
   return bin;

@@ -1,3 +1,6 @@
 import type { BaseContext } from '@cpg/shared/http';
+import type { Catalogue } from './domain/catalogue';
 
-export interface AddressContext extends BaseContext {}
+export interface AddressContext extends BaseContext {
+  catalogue: Catalogue;
+}

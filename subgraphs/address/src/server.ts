@@ -6,10 +6,11 @@ import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { AddressContext } from './context';
 import { resolvers } from './resolvers';
+import { Catalogue } from './domain/catalogue';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger): Promise<RunningService> {
+export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger, catalogue = new Catalogue()): Promise<RunningService> {
   return startSubgraphService<AddressContext>({
     name: 'address',
     schema: SCHEMA,
@@ -19,6 +20,6 @@ export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger)
     migrations,
     config,
     log,
-    context: (base) => base,
+    context: (base) => ({ ...base, catalogue }),
   });
 }

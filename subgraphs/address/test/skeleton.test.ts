@@ -12,6 +12,9 @@ import { resolvers as addressResolvers } from '../src/resolvers';
 import { resolvers as paymentResolvers } from '../../payment/src/resolvers';
 import { resolvers as withdrawalResolvers } from '../../withdrawal/src/resolvers';
 import { resolvers as complianceResolvers } from '../../compliance/src/resolvers';
+import { Catalogue } from '../src/domain/catalogue';
+
+const catalogue = new Catalogue({});
 
 const log = createLogger('t', 'silent');
 const MERCHANT_ID = '7b0d6a4e-3c1f-4f7a-9a51-2f0e6f1c8d01';
@@ -33,31 +36,41 @@ const merchant = (scopes: ApiScope[] = ['READ']): Identity => ({ kind: 'merchant
 const anonymous: Identity = { kind: 'anonymous' };
 
 async function run(schema: GraphQLSchema, source: string, identity: Identity = merchant()): Promise<ExecutionResult> {
-  return execute({ schema, document: parse(source), contextValue: { identity, requestId: 'x', log } });
+  return execute({ schema, document: parse(source), contextValue: { identity, requestId: 'x', log, catalogue } });
 }
 const codeOf = (r: ExecutionResult) => r.errors?.[0]?.extensions?.code;
 const emptyPage = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
 
 describe('address subgraph', () => {
   const s = schemas.address;
-  it('lists nothing and finds nothing', async () => {
-    const r = await run(s, '{ networks { id } network(id: "bitcoin") { id } coin(id: "bitcoin:BTC") { id } addresses { nodes { id } pageInfo { hasNextPage endCursor } } sweeps { nodes { id } pageInfo { hasNextPage endCursor } } collectionPolicies { maxFeeRatio } walletBalances(networkId: "bitcoin") { onChain } }');
+  it('serves the configured networks and coins; nothing else exists yet', async () => {
+    const r = await run(s, '{ networks { id } network(id: "bitcoin") { id family testnet confirmations nativeCoin { id decimals } status { available } } coin(id: "dev-evm:USDT") { symbol decimals contract minDeposit network { id } } addresses { nodes { id } pageInfo { hasNextPage endCursor } } sweeps { nodes { id } pageInfo { hasNextPage endCursor } } collectionPolicies { maxFeeRatio } walletBalances(networkId: "bitcoin") { onChain } }');
     expect(r.errors).toBeUndefined();
-    expect(r.data).toEqual({ networks: [], network: null, coin: null, addresses: emptyPage, sweeps: emptyPage, collectionPolicies: [], walletBalances: [] });
+    expect((r.data!.networks as { id: string }[]).map((n) => n.id)).toEqual(expect.arrayContaining(['bitcoin', 'litecoin', 'ethereum', 'bsc', 'polygon', 'arbitrum', 'tron', 'dev-evm', 'dev-ltc']));
+    expect(r.data).toMatchObject({
+      network: { id: 'bitcoin', family: 'BITCOIN', testnet: false, confirmations: 2, nativeCoin: { id: 'bitcoin:BTC', decimals: 8 }, status: { available: false } },
+      coin: { symbol: 'USDT', decimals: 6, contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3', minDeposit: '0.01', network: { id: 'dev-evm' } },
+      addresses: emptyPage,
+      sweeps: emptyPage,
+      collectionPolicies: [],
+      walletBalances: [],
+    });
   });
-  it('validateAddress is UNAVAILABLE', async () => {
-    const r = await run(s, '{ validateAddress(networkId: "bitcoin", address: "bc1q") { valid } }');
-    expect(codeOf(r)).toBe('UNAVAILABLE');
+  it('validateAddress answers with the family codec', async () => {
+    const r = await run(s, '{ ok: validateAddress(networkId: "ethereum", address: "0x52908400098527886e0f7030069857d2e4169ee7") { valid normalized reason } bad: validateAddress(networkId: "litecoin", address: "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4") { valid reason } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toMatchObject({ ok: { valid: true, normalized: '0x52908400098527886E0F7030069857D2E4169EE7', reason: null }, bad: { valid: false } });
+    expect((r.data!.bad as { reason: string }).reason).toBeTruthy();
   });
   it('mutations need ADDRESSES_WRITE, then say UNAVAILABLE', async () => {
     const op = 'mutation { createAddress(input: { networkId: "bitcoin" }) { id } }';
     expect(codeOf(await run(s, op))).toBe('FORBIDDEN');
     expect(codeOf(await run(s, op, merchant(['READ', 'ADDRESSES_WRITE'])))).toBe('UNAVAILABLE');
   });
-  it('entity references resolve to null', async () => {
-    const r = await run(s, '{ _entities(representations: [{ __typename: "Network", id: "bitcoin" }, { __typename: "Coin", id: "bitcoin:BTC" }, { __typename: "Address", id: "a" }]) { __typename } }');
+  it('entity references resolve configured networks and coins only', async () => {
+    const r = await run(s, '{ _entities(representations: [{ __typename: "Network", id: "bitcoin" }, { __typename: "Coin", id: "bitcoin:BTC" }, { __typename: "Coin", id: "bitcoin:DOGE" }, { __typename: "Address", id: "a" }]) { __typename } }');
     expect(r.errors).toBeUndefined();
-    expect(r.data).toEqual({ _entities: [null, null, null] });
+    expect(r.data).toEqual({ _entities: [{ __typename: 'Network' }, { __typename: 'Coin' }, null, null] });
   });
 });
 

@@ -1,4 +1,17 @@
+import { formatAmount } from '@cpg/shared/money';
+import type { CoinConfig } from '@cpg/shared/chains';
+import type { AddressContext } from '../context';
+import type { CatalogueNetwork } from '../domain/catalogue';
+
+type CoinRow = { coin: CoinConfig; network: CatalogueNetwork };
+
 export const Coin = {
-  /** Federation entry: another subgraph referenced a Coin by id. No rows exist yet, so none resolves. */
-  __resolveReference: (_ref: { id: string }): null => null,
+  __resolveReference: (ref: { id: string }, ctx: AddressContext) => ctx.catalogue.coin(ref.id) ?? null,
+  id: (c: CoinRow) => c.coin.id,
+  symbol: (c: CoinRow) => c.coin.symbol,
+  name: (c: CoinRow) => c.coin.name,
+  decimals: (c: CoinRow) => c.coin.decimals,
+  network: (c: CoinRow) => c.network,
+  contract: (c: CoinRow) => c.coin.contract ?? null,
+  minDeposit: (c: CoinRow) => formatAmount(c.coin.minDeposit, c.coin.decimals),
 };

@@ -1,8 +1,5 @@
-import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// No rows exist until the feature behind it lands.
-export async function coin(_: unknown, _args: { id: string }, ctx: AddressContext): Promise<null> {
-  requireMerchant(ctx.identity, 'READ');
-  return null;
+export async function coin(_: unknown, args: { id: string }, ctx: AddressContext) {
+  return ctx.catalogue.coin(args.id) ?? null;
 }

@@ -1,8 +1,6 @@
-import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// Networks come from the chain configuration, which arrives with chain support; until then there are none.
-export async function networks(_: unknown, _args: unknown, ctx: AddressContext): Promise<never[]> {
-  requireMerchant(ctx.identity, 'READ');
-  return [];
+// The network catalogue is public information (the checkout widget shows it too): no key needed.
+export async function networks(_: unknown, _args: unknown, ctx: AddressContext) {
+  return ctx.catalogue.list();
 }

@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// Validation needs the chain codecs, which arrive with chain support.
-export async function validateAddress(_: unknown, _args: { networkId: string; address: string }, ctx: AddressContext): Promise<never> {
+export async function validateAddress(_: unknown, args: { networkId: string; address: string }, ctx: AddressContext) {
   requireMerchant(ctx.identity, 'READ');
-  throw unavailable('address validation is not available in this version yet');
+  const r = ctx.catalogue.validate(args.networkId, args.address);
+  return { valid: r.valid, normalized: r.normalized ?? null, reason: r.reason ?? null };
 }
