@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   }
   console.log('\nsuite                 benchmark                                   ratio   goal   ok');
   for (const r of rows) {
-    console.log(`${r.suite.padEnd(22)}${r.name.padEnd(44)}${r.ratio.toFixed(2).padStart(6)}  ${r.goal.toFixed(2).padStart(5)}   ${r.ratio >= r.goal ? 'yes' : 'NO'}   ${r.detail}`);
+    console.log(
+      `${r.suite.padEnd(22)}${r.name.padEnd(44)}${r.ratio.toFixed(2).padStart(6)}  ${r.goal.toFixed(2).padStart(5)}   ${r.ratio >= r.goal ? 'yes' : 'NO'}   ${r.detail}`,
+    );
   }
   const missed = rows.filter((r) => r.ratio < r.goal);
   console.log(`\n${rows.length - missed.length} of ${rows.length} benchmarks meet their goal`);

@@ -18,8 +18,20 @@ describe('authentication and scopes through the gateway', () => {
     expect(m.secret).toMatch(/^cpg_[a-z2-7]{8}_/);
     const res = await gql(stack.url, ME, {}, m.secret);
     expect(res.errors).toBeUndefined();
-    expect(res.data.me).toMatchObject({ id: m.id, name: 'Alpha shop', settings: { addressMode: 'SINGLE', paymentExpiryMinutes: 60, underpaymentTolerance: '0' } });
-    expect(res.data.me.apiKeys).toEqual([{ id: m.keyId, label: 'default', prefix: m.secret.slice(4, 12), scopes: ['READ', 'PAYMENTS_WRITE', 'WITHDRAWALS_WRITE', 'ADDRESSES_WRITE', 'SETTINGS_WRITE'], revokedAt: null }]);
+    expect(res.data.me).toMatchObject({
+      id: m.id,
+      name: 'Alpha shop',
+      settings: { addressMode: 'SINGLE', paymentExpiryMinutes: 60, underpaymentTolerance: '0' },
+    });
+    expect(res.data.me.apiKeys).toEqual([
+      {
+        id: m.keyId,
+        label: 'default',
+        prefix: m.secret.slice(4, 12),
+        scopes: ['READ', 'PAYMENTS_WRITE', 'WITHDRAWALS_WRITE', 'ADDRESSES_WRITE', 'SETTINGS_WRITE'],
+        revokedAt: null,
+      },
+    ]);
     // The secret is shown once: nothing in the API returns it again.
     expect(JSON.stringify(res.data)).not.toContain(m.secret.slice(13));
   });
@@ -74,7 +86,8 @@ describe('authentication and scopes through the gateway', () => {
 
   it('a key cannot mint a key with scopes it lacks', async () => {
     const m = await stack.newMerchant();
-    const limited = (await gql(stack.url, 'mutation { createApiKey(input: { label: "s", scopes: [READ, SETTINGS_WRITE] }) { secret } }', {}, m.secret)).data.createApiKey.secret;
+    const limited = (await gql(stack.url, 'mutation { createApiKey(input: { label: "s", scopes: [READ, SETTINGS_WRITE] }) { secret } }', {}, m.secret)).data
+      .createApiKey.secret;
     const res = await gql(stack.url, 'mutation { createApiKey(input: { label: "x", scopes: [WITHDRAWALS_WRITE] }) { secret } }', {}, limited);
     expect(code(res)).toBe('FORBIDDEN');
     expect((await gql(stack.url, ME, {}, m.secret)).data.me.apiKeys).toHaveLength(2);
@@ -105,6 +118,12 @@ describe('authentication and scopes through the gateway', () => {
       m.secret,
     );
     expect(res.errors).toBeUndefined();
-    expect(res.data.updateMerchantSettings.settings).toEqual({ addressMode: 'CROSS', withdrawalAggregation: 'BATCH', batchMaxSize: 20, batchMaxWaitSeconds: 600, underpaymentTolerance: '0.005' });
+    expect(res.data.updateMerchantSettings.settings).toEqual({
+      addressMode: 'CROSS',
+      withdrawalAggregation: 'BATCH',
+      batchMaxSize: 20,
+      batchMaxWaitSeconds: 600,
+      underpaymentTolerance: '0.005',
+    });
   });
 });

@@ -33,7 +33,10 @@ describe('subgraphs accept only requests signed by the gateway', () => {
     expect((await gql(stack.subgraphs.merchant.url, query, {}, undefined, tampered)).status).toBe(401);
 
     // Nothing of the above reached the database.
-    const count = await stack.subgraphs.merchant.orm.em.fork().getConnection().execute('select count(*)::int as n from merchant.merchants where name = ?', ['sneaky']);
+    const count = await stack.subgraphs.merchant.orm.em
+      .fork()
+      .getConnection()
+      .execute('select count(*)::int as n from merchant.merchants where name = ?', ['sneaky']);
     expect(count[0].n).toBe(0);
   });
 
@@ -54,14 +57,24 @@ describe('bad input gets a clear error with a stable code and writes nothing', (
     ['an empty string', '""'],
   ])('a malformed Amount (%s) is BAD_USER_INPUT', async (_, literal) => {
     const m = await stack.newMerchant();
-    const res = await gql(stack.url, `mutation { requestWithdrawal(input: { coinId: "dev-evm:ETH", toAddress: "0x0", amount: ${literal}, idempotencyKey: "k" }) { id } }`, {}, m.secret);
+    const res = await gql(
+      stack.url,
+      `mutation { requestWithdrawal(input: { coinId: "dev-evm:ETH", toAddress: "0x0", amount: ${literal}, idempotencyKey: "k" }) { id } }`,
+      {},
+      m.secret,
+    );
     expect(code(res)).toBe('BAD_USER_INPUT');
     expect(res.errors![0]!.message).toMatch(/Amount/);
   });
 
   it('a malformed Amount in variables is BAD_USER_INPUT too', async () => {
     const m = await stack.newMerchant();
-    const res = await gql(stack.url, 'mutation($a: Amount!) { requestWithdrawal(input: { coinId: "c", toAddress: "t", amount: $a, idempotencyKey: "k" }) { id } }', { a: 0.1 }, m.secret);
+    const res = await gql(
+      stack.url,
+      'mutation($a: Amount!) { requestWithdrawal(input: { coinId: "c", toAddress: "t", amount: $a, idempotencyKey: "k" }) { id } }',
+      { a: 0.1 },
+      m.secret,
+    );
     expect(code(res)).toBe('BAD_USER_INPUT');
   });
 
@@ -69,7 +82,12 @@ describe('bad input gets a clear error with a stable code and writes nothing', (
     const m = await stack.newMerchant();
     const literal = await gql(stack.url, 'mutation { createApiKey(input: { label: "x", scopes: [ROOT] }) { secret } }', {}, m.secret);
     expect(code(literal)).toBe('BAD_USER_INPUT');
-    const variable = await gql(stack.url, 'mutation($s: [ApiScope!]!) { createApiKey(input: { label: "x", scopes: $s }) { secret } }', { s: ['ROOT'] }, m.secret);
+    const variable = await gql(
+      stack.url,
+      'mutation($s: [ApiScope!]!) { createApiKey(input: { label: "x", scopes: $s }) { secret } }',
+      { s: ['ROOT'] },
+      m.secret,
+    );
     expect(code(variable)).toBe('BAD_USER_INPUT');
     const keys = await gql(stack.url, '{ me { apiKeys { id } } }', {}, m.secret);
     expect(keys.data.me.apiKeys).toHaveLength(1);
@@ -87,7 +105,8 @@ describe('bad input gets a clear error with a stable code and writes nothing', (
 
   it('an over-deep query is refused before it runs', async () => {
     const m = await stack.newMerchant();
-    const deep = '{ me { balances { coin { network { nativeCoin { network { nativeCoin { network { nativeCoin { network { nativeCoin { id } } } } } } } } } } } }';
+    const deep =
+      '{ me { balances { coin { network { nativeCoin { network { nativeCoin { network { nativeCoin { network { nativeCoin { id } } } } } } } } } } } }';
     const res = await gql(stack.url, deep, {}, m.secret);
     expect(code(res)).toBe('BAD_USER_INPUT');
     expect(res.errors![0]!.message).toContain('too deep');
@@ -123,7 +142,10 @@ describe('limits and health', () => {
   it('serves /healthz and /readyz on the gateway and every subgraph', async () => {
     const ready = await fetch(new URL('/readyz', stack.url));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: true, merchant: true, address: true, payment: true, withdrawal: true, compliance: true } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { nats: true, merchant: true, address: true, payment: true, withdrawal: true, compliance: true },
+    });
     for (const s of Object.values(stack.subgraphs)) {
       expect((await fetch(new URL('/healthz', s.url))).status).toBe(200);
       expect((await fetch(new URL('/readyz', s.url))).status).toBe(200);

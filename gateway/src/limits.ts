@@ -27,7 +27,13 @@ interface Walk {
  * payments with 50 deposits each costs ~2,500, not 3. Introspection fields are free so tooling
  * keeps working.
  */
-function walk(schema: GraphQLSchema, type: GraphQLNamedType | undefined, set: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string>): Walk {
+function walk(
+  schema: GraphQLSchema,
+  type: GraphQLNamedType | undefined,
+  set: SelectionSetNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+  seen: Set<string>,
+): Walk {
   let depth = 0;
   let cost = 0;
   for (const sel of set.selections) {
@@ -40,7 +46,7 @@ function walk(schema: GraphQLSchema, type: GraphQLNamedType | undefined, set: Se
       const frag = sel.kind === Kind.INLINE_FRAGMENT ? sel : fragments[sel.name.value];
       if (!frag || (sel.kind === Kind.FRAGMENT_SPREAD && seen.has(sel.name.value))) continue;
       const nextSeen = sel.kind === Kind.FRAGMENT_SPREAD ? new Set([...seen, sel.name.value]) : seen;
-      const cond = frag.typeCondition ? schema.getType(frag.typeCondition.name.value) ?? type : type;
+      const cond = frag.typeCondition ? (schema.getType(frag.typeCondition.name.value) ?? type) : type;
       const r = walk(schema, cond, frag.selectionSet, fragments, nextSeen);
       depth = Math.max(depth, r.depth);
       cost += r.cost;
@@ -49,7 +55,13 @@ function walk(schema: GraphQLSchema, type: GraphQLNamedType | undefined, set: Se
   return { depth, cost };
 }
 
-function fieldWalk(schema: GraphQLSchema, parent: GraphQLNamedType | undefined, field: FieldNode, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string>): Walk {
+function fieldWalk(
+  schema: GraphQLSchema,
+  parent: GraphQLNamedType | undefined,
+  field: FieldNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+  seen: Set<string>,
+): Walk {
   const def = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
   let multiplier = 1;
   const firstArg = def?.args.find((a) => a.name === 'first');
@@ -73,10 +85,20 @@ export function queryLimitsRule(maxDepth: number, maxCost: number) {
       const root = node.operation === 'query' ? schema.getQueryType() : node.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
       const { depth, cost } = walk(schema, root ?? undefined, node.selectionSet, fragments, new Set());
       if (depth > maxDepth) {
-        context.reportError(new GraphQLError(`query is too deep: depth ${depth} exceeds the limit of ${maxDepth}`, { nodes: [node], extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_DEEP' } }));
+        context.reportError(
+          new GraphQLError(`query is too deep: depth ${depth} exceeds the limit of ${maxDepth}`, {
+            nodes: [node],
+            extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_DEEP' },
+          }),
+        );
       }
       if (cost > maxCost) {
-        context.reportError(new GraphQLError(`query is too expensive: cost ${cost} exceeds the limit of ${maxCost}; ask for smaller pages`, { nodes: [node], extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_COSTLY' } }));
+        context.reportError(
+          new GraphQLError(`query is too expensive: cost ${cost} exceeds the limit of ${maxCost}; ask for smaller pages`, {
+            nodes: [node],
+            extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_COSTLY' },
+          }),
+        );
       }
     },
   });

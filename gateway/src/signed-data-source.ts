@@ -31,10 +31,15 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
     const body = await this.parseBody(response);
-    const first = typeof body === 'object' && body && Array.isArray((body as { errors?: unknown[] }).errors) ? (body as { errors: { message?: string; extensions?: Record<string, unknown> }[] }).errors[0] : undefined;
+    const first =
+      typeof body === 'object' && body && Array.isArray((body as { errors?: unknown[] }).errors)
+        ? (body as { errors: { message?: string; extensions?: Record<string, unknown> }[] }).errors[0]
+        : undefined;
     if (first?.message && typeof first.extensions?.code === 'string') {
       return new GraphQLError(first.message, { extensions: first.extensions });
     }
-    return new GraphQLError(`${response.status}: ${response.statusText}`, { extensions: { code: response.status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE' } });
+    return new GraphQLError(`${response.status}: ${response.statusText}`, {
+      extensions: { code: response.status === 401 ? 'UNAUTHENTICATED' : 'UNAVAILABLE' },
+    });
   }
 }

@@ -55,7 +55,12 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
     },
     operator: (query, variables) => gql(gateway.url, query, variables, env.operatorToken),
     newMerchant: async (name = 'Shop') => {
-      const res = await gql(gateway.url, 'mutation($n: String!) { createMerchant(input: { name: $n }) { merchant { id } apiKey { id } secret } }', { n: name }, env.operatorToken);
+      const res = await gql(
+        gateway.url,
+        'mutation($n: String!) { createMerchant(input: { name: $n }) { merchant { id } apiKey { id } secret } }',
+        { n: name },
+        env.operatorToken,
+      );
       if (!res.data) throw new Error(`createMerchant failed: ${JSON.stringify(res.errors)}`);
       const p = res.data.createMerchant;
       return { id: p.merchant.id, secret: p.secret, keyId: p.apiKey.id };

@@ -48,7 +48,12 @@ async function publishRaw(envelope: Envelope): Promise<void> {
   await bus.js.publish(bus.namespaced(`${envelope.type}.k`), codec.encode(envelope));
 }
 
-const created = (id: string): Envelope => ({ id, type: 'merchant.created', occurredAt: new Date().toISOString(), data: { merchantId: randomUUID(), name: 'x' } });
+const created = (id: string): Envelope => ({
+  id,
+  type: 'merchant.created',
+  occurredAt: new Date().toISOString(),
+  data: { merchantId: randomUUID(), name: 'x' },
+});
 
 describe('durable consumers', () => {
   it('applies the effect of a message received twice only once', async () => {
@@ -77,16 +82,28 @@ describe('durable consumers', () => {
   });
 
   it('receives only the event types it asked for', async () => {
-    const other = { id: randomUUID(), type: 'merchant.settings_updated', occurredAt: new Date().toISOString(), data: { merchantId: randomUUID(), settings: {} } };
+    const other = {
+      id: randomUUID(),
+      type: 'merchant.settings_updated',
+      occurredAt: new Date().toISOString(),
+      data: { merchantId: randomUUID(), settings: {} },
+    };
     await publishRaw(other);
-    const wanted = { id: randomUUID(), type: 'merchant.api_key_revoked', occurredAt: new Date().toISOString(), data: { merchantId: randomUUID(), keyId: randomUUID() } };
+    const wanted = {
+      id: randomUUID(),
+      type: 'merchant.api_key_revoked',
+      occurredAt: new Date().toISOString(),
+      data: { merchantId: randomUUID(), keyId: randomUUID() },
+    };
     await publishRaw(wanted);
     await eventually(async () => (await effects(wanted.id)) === 1, 'the wanted event');
     expect(calls.has(other.id)).toBe(false);
   });
 
   it('answers request-reply with validated bodies', async () => {
-    bus.reply('merchant.verify_api_key', async ({ secret }) => (secret === 'good' ? { ok: true, merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ'] } : { ok: false, reason: 'nope' }));
+    bus.reply('merchant.verify_api_key', async ({ secret }) =>
+      secret === 'good' ? { ok: true, merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ'] } : { ok: false, reason: 'nope' },
+    );
     expect(await bus.request('merchant.verify_api_key', { secret: 'good' })).toMatchObject({ ok: true, scopes: ['READ'] });
     expect(await bus.request('merchant.verify_api_key', { secret: 'bad' })).toEqual({ ok: false, reason: 'nope' });
   });

@@ -15,7 +15,18 @@ import {
 } from 'nats';
 import type { Logger } from '../logger';
 import { withLogContext } from '../logger';
-import { type Envelope, type EventData, type EventType, type RpcName, type RpcReply, type RpcRequest, envelopeSchema, eventSchemas, rpcSchemas, validateEvent } from './messages';
+import {
+  type Envelope,
+  type EventData,
+  type EventType,
+  type RpcName,
+  type RpcReply,
+  type RpcRequest,
+  envelopeSchema,
+  eventSchemas,
+  rpcSchemas,
+  validateEvent,
+} from './messages';
 
 const codec = JSONCodec();
 
@@ -170,7 +181,11 @@ export class Bus {
     };
     try {
       await this.jsm.consumers.info(this.streamName, opts.durable);
-      await this.jsm.consumers.update(this.streamName, opts.durable, { filter_subject: filterSubject, max_deliver: config.max_deliver, ack_wait: config.ack_wait });
+      await this.jsm.consumers.update(this.streamName, opts.durable, {
+        filter_subject: filterSubject,
+        max_deliver: config.max_deliver,
+        ack_wait: config.ack_wait,
+      });
     } catch {
       await this.jsm.consumers.add(this.streamName, config);
     }

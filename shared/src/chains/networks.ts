@@ -9,11 +9,46 @@ import type { BitcoinParams, CoinConfig, NetworkConfig, RpcEndpointConfig } from
  */
 
 export const BITCOIN_PARAMS: Record<string, BitcoinParams> = {
-  bitcoin: { messagePrefix: '\x18Bitcoin Signed Message:\n', bech32: 'bc', bip32: { public: 0x0488b21e, private: 0x0488ade4 }, pubKeyHash: 0x00, scriptHash: 0x05, wif: 0x80 },
-  'bitcoin-testnet': { messagePrefix: '\x18Bitcoin Signed Message:\n', bech32: 'tb', bip32: { public: 0x043587cf, private: 0x04358394 }, pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef },
-  litecoin: { messagePrefix: '\x19Litecoin Signed Message:\n', bech32: 'ltc', bip32: { public: 0x0488b21e, private: 0x0488ade4 }, pubKeyHash: 0x30, scriptHash: 0x32, wif: 0xb0 },
-  'litecoin-testnet': { messagePrefix: '\x19Litecoin Signed Message:\n', bech32: 'tltc', bip32: { public: 0x043587cf, private: 0x04358394 }, pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef },
-  'dev-ltc': { messagePrefix: '\x19Litecoin Signed Message:\n', bech32: 'rltc', bip32: { public: 0x043587cf, private: 0x04358394 }, pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef },
+  bitcoin: {
+    messagePrefix: '\x18Bitcoin Signed Message:\n',
+    bech32: 'bc',
+    bip32: { public: 0x0488b21e, private: 0x0488ade4 },
+    pubKeyHash: 0x00,
+    scriptHash: 0x05,
+    wif: 0x80,
+  },
+  'bitcoin-testnet': {
+    messagePrefix: '\x18Bitcoin Signed Message:\n',
+    bech32: 'tb',
+    bip32: { public: 0x043587cf, private: 0x04358394 },
+    pubKeyHash: 0x6f,
+    scriptHash: 0xc4,
+    wif: 0xef,
+  },
+  litecoin: {
+    messagePrefix: '\x19Litecoin Signed Message:\n',
+    bech32: 'ltc',
+    bip32: { public: 0x0488b21e, private: 0x0488ade4 },
+    pubKeyHash: 0x30,
+    scriptHash: 0x32,
+    wif: 0xb0,
+  },
+  'litecoin-testnet': {
+    messagePrefix: '\x19Litecoin Signed Message:\n',
+    bech32: 'tltc',
+    bip32: { public: 0x043587cf, private: 0x04358394 },
+    pubKeyHash: 0x6f,
+    scriptHash: 0x3a,
+    wif: 0xef,
+  },
+  'dev-ltc': {
+    messagePrefix: '\x19Litecoin Signed Message:\n',
+    bech32: 'rltc',
+    bip32: { public: 0x043587cf, private: 0x04358394 },
+    pubKeyHash: 0x6f,
+    scriptHash: 0x3a,
+    wif: 0xef,
+  },
 };
 
 /** Deployed by anvil's first default account as its first transaction, so the address is fixed. */
@@ -32,7 +67,17 @@ const coin = (network: string, symbol: string, name: string, decimals: number, m
 
 type Base = Omit<NetworkConfig, 'rpc' | 'nativeCoin' | 'coins'> & { coins: CoinConfig[] };
 
-function evm(id: string, name: string, chainId: number, symbol: string, coinName: string, confirmations: number, blockTimeSeconds: number, tokens: [string, string, number, string][], testnet = false): Base {
+function evm(
+  id: string,
+  name: string,
+  chainId: number,
+  symbol: string,
+  coinName: string,
+  confirmations: number,
+  blockTimeSeconds: number,
+  tokens: [string, string, number, string][],
+  testnet = false,
+): Base {
   return {
     id,
     name,
@@ -48,7 +93,18 @@ function evm(id: string, name: string, chainId: number, symbol: string, coinName
   };
 }
 
-function btc(id: string, name: string, symbol: string, coinName: string, testnet: boolean, confirmations: number, blockTimeSeconds: number, coinType: number, uriScheme: string, dev = false): Base {
+function btc(
+  id: string,
+  name: string,
+  symbol: string,
+  coinName: string,
+  testnet: boolean,
+  confirmations: number,
+  blockTimeSeconds: number,
+  coinType: number,
+  uriScheme: string,
+  dev = false,
+): Base {
   return {
     id,
     name,
@@ -88,7 +144,11 @@ const CATALOGUE: Base[] = [
     ['USDT', 'Tether USD', 6, '0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9'],
     ['USDC', 'USD Coin', 6, '0xaf88d065e77c8cC2239327C5EDb3A432268e5831'],
   ]),
-  { ...evm('dev-evm', 'Dev EVM (anvil)', 31337, 'ETH', 'Ether (anvil)', 1, 1, [['USDT', 'Dev Tether USD', 6, DEV_EVM_USDT_ADDRESS]], true), dev: true, maxReorgDepth: 20 },
+  {
+    ...evm('dev-evm', 'Dev EVM (anvil)', 31337, 'ETH', 'Ether (anvil)', 1, 1, [['USDT', 'Dev Tether USD', 6, DEV_EVM_USDT_ADDRESS]], true),
+    dev: true,
+    maxReorgDepth: 20,
+  },
   {
     id: 'tron',
     name: 'Tron',
@@ -135,9 +195,14 @@ export function allNetworks(env: Record<string, string | undefined> = process.en
     const key = envKey(base.id);
     let rpc: RpcEndpointConfig[] = [];
     if (base.dev) {
-      rpc = base.family === 'EVM' ? [{ url: env.DEV_EVM_RPC_URL ?? DEV_EVM_RPC, supportsTracing: true, supportsBlockReceipts: true }] : [{ ...DEV_LTC_RPC, url: env.DEV_LTC_RPC_URL ?? DEV_LTC_RPC.url }];
+      rpc =
+        base.family === 'EVM'
+          ? [{ url: env.DEV_EVM_RPC_URL ?? DEV_EVM_RPC, supportsTracing: true, supportsBlockReceipts: true }]
+          : [{ ...DEV_LTC_RPC, url: env.DEV_LTC_RPC_URL ?? DEV_LTC_RPC.url }];
     } else if (env[`CHAIN_RPC_${key}`]) {
-      const urls = env[`CHAIN_RPC_${key}`]!.split(',').map((u) => u.trim()).filter(Boolean);
+      const urls = env[`CHAIN_RPC_${key}`]!.split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       for (const u of urls) {
         try {
           new URL(u);

@@ -13,15 +13,12 @@ export class ConfigError extends Error {
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
-const secret = (name: string) =>
-  z.string({ required_error: `${name} is required` }).min(16, `${name} must be at least 16 characters`);
+const secret = (name: string) => z.string({ required_error: `${name} is required` }).min(16, `${name} must be at least 16 characters`);
 
 export const envModel = z.enum(['development', 'test', 'production']).default('development');
 
 export const databaseConfig = z.object({
-  DATABASE_URL: z
-    .string({ required_error: 'DATABASE_URL is required' })
-    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
+  DATABASE_URL: z.string({ required_error: 'DATABASE_URL is required' }).regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
 });
 

@@ -125,7 +125,13 @@ export class OutboxRelay {
  * one transaction, so a redelivered or replayed message finds the marker and does nothing.
  * Returns false when the message had already been applied.
  */
-export async function applyOnce(em: EntityManager, schema: string, consumer: string, messageId: string, effect: (tx: EntityManager) => Promise<void>): Promise<boolean> {
+export async function applyOnce(
+  em: EntityManager,
+  schema: string,
+  consumer: string,
+  messageId: string,
+  effect: (tx: EntityManager) => Promise<void>,
+): Promise<boolean> {
   return em.fork().transactional(async (tx) => {
     const inserted = await tx.execute<{ message_id: string }[]>(
       `insert into "${schema}".processed_messages (consumer, message_id) values (?, ?) on conflict do nothing returning message_id`,

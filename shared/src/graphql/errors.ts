@@ -53,7 +53,10 @@ const APOLLO_INPUT_CODES = new Set([
  * BAD_USER_INPUT, anything else is an internal fault whose message is masked (it may hold SQL or
  * stack details) and which the caller logs.
  */
-export function formatAppError(formatted: { message: string; extensions?: Record<string, unknown>; path?: readonly (string | number)[]; locations?: readonly unknown[] }, onInternal?: (message: string) => void) {
+export function formatAppError(
+  formatted: { message: string; extensions?: Record<string, unknown>; path?: readonly (string | number)[]; locations?: readonly unknown[] },
+  onInternal?: (message: string) => void,
+) {
   const ext = { ...(formatted.extensions ?? {}) };
   delete ext.stacktrace;
   const code = typeof ext.code === 'string' ? ext.code : undefined;

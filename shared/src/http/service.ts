@@ -42,7 +42,14 @@ export interface RunningService extends ServiceDeps {
 export async function startSubgraphService<C extends BaseContext>(opts: SubgraphServiceOptions<C>): Promise<RunningService> {
   const log = opts.log ?? createLogger(opts.name, opts.config.LOG_LEVEL);
   log.info('connecting to postgres and applying migrations');
-  const orm = await openOrm({ databaseUrl: opts.config.DATABASE_URL, schema: opts.schema, entities: opts.entities, migrations: opts.migrations, poolMax: opts.config.DB_POOL_MAX, log });
+  const orm = await openOrm({
+    databaseUrl: opts.config.DATABASE_URL,
+    schema: opts.schema,
+    entities: opts.entities,
+    migrations: opts.migrations,
+    poolMax: opts.config.DB_POOL_MAX,
+    log,
+  });
   let bus: Bus | undefined;
   let relay: OutboxRelay | undefined;
   let http: RunningHttp | undefined;

@@ -17,8 +17,18 @@ const storage = new AsyncLocalStorage<LogContext>();
 // Never let secrets reach a log line, whatever a caller passes in.
 const redact = {
   paths: [
-    'secret', '*.secret', 'privateKey', '*.privateKey', 'authorization', '*.authorization',
-    'headers.authorization', 'req.headers.authorization', 'signingSecret', '*.signingSecret', 'mnemonic', '*.mnemonic',
+    'secret',
+    '*.secret',
+    'privateKey',
+    '*.privateKey',
+    'authorization',
+    '*.authorization',
+    'headers.authorization',
+    'req.headers.authorization',
+    'signingSecret',
+    '*.signingSecret',
+    'mnemonic',
+    '*.mnemonic',
   ],
   censor: '[redacted]',
 };

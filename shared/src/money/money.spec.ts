@@ -397,7 +397,7 @@ describe('parseAmount: the 10^78 boundary', () => {
 
   it.each([...TEST_DECIMALS, 77])('decimals %i: the largest whole amount is accepted and one more is not', (d) => {
     const largestWhole = nines(78 - d);
-    expect(parseAmount(largestWhole, d)).toBe((E78 - 1n) / 10n ** BigInt(d) * 10n ** BigInt(d));
+    expect(parseAmount(largestWhole, d)).toBe(((E78 - 1n) / 10n ** BigInt(d)) * 10n ** BigInt(d));
     expect(reasonOf(() => parseAmount(`1${largestWhole.replace(/9/g, '0')}`, d))).toBe('OUT_OF_RANGE');
   });
 
@@ -529,8 +529,30 @@ describe('isAmountString', () => {
   // syntax, a value passes the schema and then fails deep in a resolver (or the reverse).
   const SYNTAX_REASONS: MoneyErrorReason[] = ['EMPTY', 'NOT_A_STRING', 'MALFORMED', 'EXPONENT', 'SIGN_NOT_ALLOWED'];
   it.each([
-    '0', '1', '12.5', '1.50', '-1', '-0.5', '0.0', '', ' ', '12.', '.5', '007', '00.5', '-0', '-0.0', '+1', '1e5',
-    '0x10', 'NaN', '1,000', '\uff11', nines(100), `1.${'1'.repeat(100)}`, '-',
+    '0',
+    '1',
+    '12.5',
+    '1.50',
+    '-1',
+    '-0.5',
+    '0.0',
+    '',
+    ' ',
+    '12.',
+    '.5',
+    '007',
+    '00.5',
+    '-0',
+    '-0.0',
+    '+1',
+    '1e5',
+    '0x10',
+    'NaN',
+    '1,000',
+    '\uff11',
+    nines(100),
+    `1.${'1'.repeat(100)}`,
+    '-',
   ])('agrees with parseAmount on the syntax of %j', (s) => {
     let syntaxOk: boolean;
     try {

@@ -151,10 +151,7 @@ function parseDecimal(input: unknown, decimals: number, opts: ParseAmountOptions
     );
   }
   if (isZero && !allowZero) {
-    throw new MoneyError(
-      'OUT_OF_RANGE',
-      allowNegative ? `${noun} ${quote(input)} must not be zero` : `${noun} ${quote(input)} must be greater than zero`,
-    );
+    throw new MoneyError('OUT_OF_RANGE', allowNegative ? `${noun} ${quote(input)} must not be zero` : `${noun} ${quote(input)} must be greater than zero`);
   }
   const units = BigInt(intPart + fracPart.padEnd(decimals, '0'));
   return sign === '-' ? -units : units;

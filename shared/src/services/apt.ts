@@ -17,7 +17,10 @@ function executable(file: string): boolean {
 export function findBinary(name: string, override?: string): string | undefined {
   const candidates = [
     ...(override ? [override] : []),
-    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)),
+    ...(process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, name)),
     ...SEARCH_DIRS.map((dir) => path.join(dir, name)),
   ];
   return candidates.find(executable);

@@ -44,11 +44,23 @@ const emptyPage = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null }
 describe('address subgraph', () => {
   const s = schemas.address;
   it('serves the configured networks and coins; nothing else exists yet', async () => {
-    const r = await run(s, '{ networks { id } network(id: "bitcoin") { id family testnet confirmations nativeCoin { id decimals } status { available } } coin(id: "dev-evm:USDT") { symbol decimals contract minDeposit network { id } } addresses { nodes { id } pageInfo { hasNextPage endCursor } } sweeps { nodes { id } pageInfo { hasNextPage endCursor } } collectionPolicies { maxFeeRatio } walletBalances(networkId: "bitcoin") { onChain } }');
+    const r = await run(
+      s,
+      '{ networks { id } network(id: "bitcoin") { id family testnet confirmations nativeCoin { id decimals } status { available } } coin(id: "dev-evm:USDT") { symbol decimals contract minDeposit network { id } } addresses { nodes { id } pageInfo { hasNextPage endCursor } } sweeps { nodes { id } pageInfo { hasNextPage endCursor } } collectionPolicies { maxFeeRatio } walletBalances(networkId: "bitcoin") { onChain } }',
+    );
     expect(r.errors).toBeUndefined();
-    expect((r.data!.networks as { id: string }[]).map((n) => n.id)).toEqual(expect.arrayContaining(['bitcoin', 'litecoin', 'ethereum', 'bsc', 'polygon', 'arbitrum', 'tron', 'dev-evm', 'dev-ltc']));
+    expect((r.data!.networks as { id: string }[]).map((n) => n.id)).toEqual(
+      expect.arrayContaining(['bitcoin', 'litecoin', 'ethereum', 'bsc', 'polygon', 'arbitrum', 'tron', 'dev-evm', 'dev-ltc']),
+    );
     expect(r.data).toMatchObject({
-      network: { id: 'bitcoin', family: 'BITCOIN', testnet: false, confirmations: 2, nativeCoin: { id: 'bitcoin:BTC', decimals: 8 }, status: { available: false } },
+      network: {
+        id: 'bitcoin',
+        family: 'BITCOIN',
+        testnet: false,
+        confirmations: 2,
+        nativeCoin: { id: 'bitcoin:BTC', decimals: 8 },
+        status: { available: false },
+      },
       coin: { symbol: 'USDT', decimals: 6, contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3', minDeposit: '0.01', network: { id: 'dev-evm' } },
       addresses: emptyPage,
       sweeps: emptyPage,
@@ -57,7 +69,10 @@ describe('address subgraph', () => {
     });
   });
   it('validateAddress answers with the family codec', async () => {
-    const r = await run(s, '{ ok: validateAddress(networkId: "ethereum", address: "0x52908400098527886e0f7030069857d2e4169ee7") { valid normalized reason } bad: validateAddress(networkId: "litecoin", address: "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4") { valid reason } }');
+    const r = await run(
+      s,
+      '{ ok: validateAddress(networkId: "ethereum", address: "0x52908400098527886e0f7030069857d2e4169ee7") { valid normalized reason } bad: validateAddress(networkId: "litecoin", address: "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4") { valid reason } }',
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data).toMatchObject({ ok: { valid: true, normalized: '0x52908400098527886E0F7030069857D2E4169EE7', reason: null }, bad: { valid: false } });
     expect((r.data!.bad as { reason: string }).reason).toBeTruthy();
@@ -68,7 +83,10 @@ describe('address subgraph', () => {
     expect(codeOf(await run(s, op, merchant(['READ', 'ADDRESSES_WRITE'])))).toBe('UNAVAILABLE');
   });
   it('entity references resolve configured networks and coins only', async () => {
-    const r = await run(s, '{ _entities(representations: [{ __typename: "Network", id: "bitcoin" }, { __typename: "Coin", id: "bitcoin:BTC" }, { __typename: "Coin", id: "bitcoin:DOGE" }, { __typename: "Address", id: "a" }]) { __typename } }');
+    const r = await run(
+      s,
+      '{ _entities(representations: [{ __typename: "Network", id: "bitcoin" }, { __typename: "Coin", id: "bitcoin:BTC" }, { __typename: "Coin", id: "bitcoin:DOGE" }, { __typename: "Address", id: "a" }]) { __typename } }',
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data).toEqual({ _entities: [{ __typename: 'Network' }, { __typename: 'Coin' }, null, null] });
   });
@@ -137,8 +155,16 @@ describe('compliance subgraph', () => {
     expect(codeOf(r)).toBe('FORBIDDEN');
   });
   it('contributes risk: null to referenced deposits and withdrawals', async () => {
-    const r = await run(s, '{ _entities(representations: [{ __typename: "Deposit", id: "d1" }, { __typename: "Withdrawal", id: "w1" }]) { ... on Deposit { id risk { score } } ... on Withdrawal { id risk { score } } } }');
+    const r = await run(
+      s,
+      '{ _entities(representations: [{ __typename: "Deposit", id: "d1" }, { __typename: "Withdrawal", id: "w1" }]) { ... on Deposit { id risk { score } } ... on Withdrawal { id risk { score } } } }',
+    );
     expect(r.errors).toBeUndefined();
-    expect(r.data).toEqual({ _entities: [{ id: 'd1', risk: null }, { id: 'w1', risk: null }] });
+    expect(r.data).toEqual({
+      _entities: [
+        { id: 'd1', risk: null },
+        { id: 'w1', risk: null },
+      ],
+    });
   });
 });

@@ -16,7 +16,9 @@ describe('Catalogue', () => {
   });
 
   it('validates with the family codec and names the problem', () => {
-    expect(cat.validate('ethereum', '0x52908400098527886e0f7030069857d2e4169ee7')).toEqual(expect.objectContaining({ valid: true, normalized: '0x52908400098527886E0F7030069857D2E4169EE7' }));
+    expect(cat.validate('ethereum', '0x52908400098527886e0f7030069857d2e4169ee7')).toEqual(
+      expect.objectContaining({ valid: true, normalized: '0x52908400098527886E0F7030069857D2E4169EE7' }),
+    );
     expect(cat.validate('ethereum', '0x52908400098527886E0F7030069857D2E4169Ee7').valid).toBe(false);
     expect(cat.validate('bitcoin', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4')).toMatchObject({ valid: true });
     expect(cat.validate('litecoin', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4')).toMatchObject({ valid: false });

@@ -14,12 +14,17 @@ describe('API key secrets', () => {
     expect(seen.size).toBe(200);
   });
 
-  it.each(['', 'cpg_', 'cpg_abcdefgh', 'cpg_ABCDEFGH_' + 'a'.repeat(43), 'xyz_abcdefgh_' + 'a'.repeat(43), 'cpg_abcdefgh_' + 'a'.repeat(42), ' cpg_abcdefgh_' + 'a'.repeat(43)])(
-    'rejects the malformed secret %p',
-    (s) => {
-      expect(apiKeyPrefix(s)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    'cpg_',
+    'cpg_abcdefgh',
+    'cpg_ABCDEFGH_' + 'a'.repeat(43),
+    'xyz_abcdefgh_' + 'a'.repeat(43),
+    'cpg_abcdefgh_' + 'a'.repeat(42),
+    ' cpg_abcdefgh_' + 'a'.repeat(43),
+  ])('rejects the malformed secret %p', (s) => {
+    expect(apiKeyPrefix(s)).toBeNull();
+  });
 
   it('matches only the exact secret', () => {
     const key = generateApiKeySecret();

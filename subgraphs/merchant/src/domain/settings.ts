@@ -44,7 +44,8 @@ export function applySettingsPatch(current: MerchantSettings, patch: SettingsPat
     next.addressMode = patch.addressMode;
   }
   if (patch.withdrawalAggregation != null) {
-    if (!AGGREGATION_MODES.includes(patch.withdrawalAggregation)) throw badInput(`withdrawalAggregation must be one of ${AGGREGATION_MODES.join(', ')}`, { field: 'withdrawalAggregation' });
+    if (!AGGREGATION_MODES.includes(patch.withdrawalAggregation))
+      throw badInput(`withdrawalAggregation must be one of ${AGGREGATION_MODES.join(', ')}`, { field: 'withdrawalAggregation' });
     next.withdrawalAggregation = patch.withdrawalAggregation;
   }
   for (const field of ['batchMaxSize', 'batchMaxWaitSeconds', 'paymentExpiryMinutes'] as const) {

@@ -1,4 +1,4 @@
-import { type InferEntity, defineEntity, p } from "@mikro-orm/core";
+import { type InferEntity, defineEntity, p } from '@mikro-orm/core';
 
 export const Merchant = defineEntity({
   name: 'Merchant',
