@@ -25,6 +25,8 @@ import {
   envelopeSchema,
   eventSchemas,
   rpcSchemas,
+  subjectPattern,
+  subjectStem,
   validateEvent,
 } from './messages';
 
@@ -63,6 +65,8 @@ export interface ConsumerOptions<T extends EventType> {
    * common subject prefix and other types under it are acked unseen.
    */
   types: T[];
+  /** Explicit subject filter (without namespace), e.g. `chain.dev-evm.>`; default from `types`. */
+  filter?: string;
   /**
    * Called once per delivery. It must be idempotent (use applyOnce): a message is redelivered
    * when the process dies before acking. Returning acks; throwing naks with a growing delay;
@@ -156,7 +160,7 @@ export class Bus {
   /** Publishes a validated event directly (no outbox): for producers with no database state. */
   async publish<T extends EventType>(type: T, data: EventData<T>, opts: { id: string; key: string }): Promise<void> {
     validateEvent(type, data);
-    await this.publishEnvelope(eventSubject(type, opts.key), { id: opts.id, type, occurredAt: new Date().toISOString(), data });
+    await this.publishEnvelope(eventSubject(subjectStem(type, data), opts.key), { id: opts.id, type, occurredAt: new Date().toISOString(), data });
   }
 
   /** Publishes with the envelope id as message id; JetStream dedups repeats. Throws if not stored. */
@@ -169,7 +173,7 @@ export class Bus {
   /** Starts a durable pull consumer; the handler runs one message at a time, in order. */
   async consume<T extends EventType>(opts: ConsumerOptions<T>): Promise<RunningConsumer> {
     const log = this.opts.log.child({ consumer: opts.durable });
-    const filterSubject = this.namespaced(`${commonPrefix(opts.types)}>`);
+    const filterSubject = this.namespaced(opts.filter ?? `${commonPrefix(opts.types.map(subjectPattern))}>`);
     const wanted = new Set<string>(opts.types);
     const config = {
       durable_name: opts.durable,

@@ -1,5 +1,27 @@
 import { z } from 'zod';
 
+const baseUnits = z.string().regex(/^\d+$/, 'base units as a decimal integer string');
+
+const chainTransfer = z.object({
+  network: z.string(),
+  txHash: z.string(),
+  /** vout, log index, or trace position: unique per (txHash, coinId). */
+  index: z.number().int().nonnegative(),
+  from: z.string().nullable(),
+  to: z.string(),
+  coinId: z.string(),
+  amount: baseUnits,
+  blockHeight: z.number().int().nullable(),
+  blockHash: z.string().nullable(),
+  /** Depth of the block (1 = in the tip block); 0 in the mempool. */
+  confirmations: z.number().int().nonnegative(),
+  /** The watched address that received it. */
+  addressId: z.string().uuid(),
+  merchantId: z.string().uuid(),
+  /** Between two of our own addresses (sweep, top-up, withdrawal change): never a deposit. */
+  internal: z.boolean(),
+});
+
 /**
  * The catalogue of events on JetStream: one zod schema per event type. The event type is also
  * the subject's stem; an optional suffix (an entity id) may follow, e.g. `payment.updated.<id>`.
@@ -10,7 +32,49 @@ export const eventSchemas = {
   'merchant.settings_updated': z.object({ merchantId: z.string().uuid(), settings: z.record(z.unknown()) }),
   'merchant.api_key_created': z.object({ merchantId: z.string().uuid(), keyId: z.string().uuid(), scopes: z.array(z.string()) }),
   'merchant.api_key_revoked': z.object({ merchantId: z.string().uuid(), keyId: z.string().uuid() }),
+
+  /** A new address to watch. CROSS addresses list every EVM network they serve. */
+  'address.created': z.object({
+    addressId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    /** Normalised form (checksummed EVM, lower-case bech32, base58 Tron). */
+    address: z.string(),
+    type: z.enum(['USER', 'HOT', 'COLD', 'TOKENS_COLLECTOR']),
+    networks: z.array(z.string()).min(1),
+    coins: z.array(z.string()),
+  }),
+
+  // Chain events: subject `chain.<network>.transfer.<kind>.<key>` (see subjectStem). One message
+  // id per (network, txHash, index, kind, blockHash), so re-emission after a crash is dropped.
+  'chain.transfer.seen': chainTransfer,
+  'chain.transfer.confirmed': chainTransfer,
+  'chain.transfer.reorged': chainTransfer,
+  /** Tracker's periodic view of a network: feeds Network.status. */
+  'chain.status': z.object({
+    network: z.string(),
+    available: z.boolean(),
+    scannedHeight: z.number().int().nullable(),
+    tipHeight: z.number().int().nullable(),
+    lagBlocks: z.number().int().nullable(),
+    at: z.string(),
+    error: z.string().optional(),
+  }),
 } as const;
+
+/** Events whose subject carries the network after `chain.` so consumers can filter per network. */
+export function subjectStem(type: string, data: unknown): string {
+  if (type.startsWith('chain.')) {
+    const network = (data as { network?: unknown })?.network;
+    if (typeof network !== 'string' || !/^[a-z0-9-]+$/.test(network)) throw new Error(`${type} needs a network id`);
+    return `chain.${network}.${type.slice('chain.'.length)}`;
+  }
+  return type;
+}
+
+/** The subject pattern of a type regardless of data (for consumer filters). */
+export function subjectPattern(type: string): string {
+  return type.startsWith('chain.') ? `chain.*.${type.slice('chain.'.length)}` : type;
+}
 
 export type EventType = keyof typeof eventSchemas;
 export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]>;
@@ -43,6 +107,22 @@ export const rpcSchemas = {
       z.object({ ok: z.literal(true), merchantId: z.string().uuid(), keyId: z.string().uuid(), scopes: z.array(z.string()) }),
       z.object({ ok: z.literal(false), reason: z.string() }),
     ]),
+  },
+  /**
+   * The merchant's account-level extended public key for a coin type (BIP44 44'/coinType'/0',
+   * BIP84 for Bitcoin family). The signer creates the merchant's seed on first ask; idempotent.
+   */
+  'signer.account_xpub': {
+    request: z.object({ merchantId: z.string().uuid(), networkId: z.string() }),
+    reply: z.object({ xpub: z.string(), path: z.string() }),
+  },
+  /**
+   * A standalone key for a HOT or TOKENS_COLLECTOR address; only the address comes back.
+   * Idempotent per requestId: a retried request returns the same address.
+   */
+  'signer.create_key': {
+    request: z.object({ merchantId: z.string().uuid(), networkId: z.string(), purpose: z.enum(['HOT', 'TOKENS_COLLECTOR']), requestId: z.string().min(8).max(100) }),
+    reply: z.object({ keyId: z.string().uuid(), address: z.string() }),
   },
 } as const;
 export type RpcName = keyof typeof rpcSchemas;

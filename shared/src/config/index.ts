@@ -54,6 +54,18 @@ export const subgraphServerConfig = z
   .merge(gatewayTrustConfig);
 export type SubgraphServerConfig = z.infer<typeof subgraphServerConfig>;
 
+/** Workers (tracker, signer, collector): no GraphQL, a health port, their own schema. */
+export const workerConfig = z
+  .object({
+    NODE_ENV: envModel,
+    PORT: port,
+    HOST: z.string().default('127.0.0.1'),
+  })
+  .merge(databaseConfig)
+  .merge(natsConfig)
+  .merge(logConfig);
+export type WorkerConfig = z.infer<typeof workerConfig>;
+
 export const gatewayConfig = z
   .object({
     NODE_ENV: envModel,

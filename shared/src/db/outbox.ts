@@ -1,8 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger';
 import { type Bus, eventSubject } from '../bus/bus';
-import { type EventType, type EventData, validateEvent } from '../bus/messages';
+import { type EventType, type EventData, subjectStem, validateEvent } from '../bus/messages';
+
+/** A UUID derived from a stable key, for events whose identity is a fact (a chain transfer). */
+export function deterministicId(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 /**
  * Records an event in the same transaction as the state change it describes. Call it inside
@@ -19,8 +25,9 @@ export async function writeOutbox<T extends EventType>(
 ): Promise<string> {
   validateEvent(type, data);
   const id = opts.id ?? randomUUID();
-  const subject = eventSubject(type, opts.key);
-  await em.execute(`insert into "${schema}".outbox (id, subject, type, payload) values (?, ?, ?, ?)`, [id, subject, type, JSON.stringify(data)]);
+  const subject = eventSubject(subjectStem(type, data), opts.key);
+  // A deterministic id (e.g. per chain transfer and kind) makes re-emission after a crash a no-op.
+  await em.execute(`insert into "${schema}".outbox (id, subject, type, payload) values (?, ?, ?, ?) on conflict (id) do nothing`, [id, subject, type, JSON.stringify(data)]);
   return id;
 }
 

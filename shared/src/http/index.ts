@@ -1,3 +1,4 @@
 export * from './health';
 export * from './subgraph';
 export * from './service';
+export * from './worker';

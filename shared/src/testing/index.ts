@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { withPg } from '../services/pg-client';
-import type { GatewayConfig, SubgraphServerConfig } from '../config';
+import type { GatewayConfig, SubgraphServerConfig, WorkerConfig } from '../config';
 import { createLogger, type Logger } from '../logger';
 
 /**
@@ -17,6 +17,7 @@ export interface TestEnv {
   operatorToken: string;
   log: Logger;
   subgraphConfig(overrides?: Partial<SubgraphServerConfig>): SubgraphServerConfig;
+  workerConfig(overrides?: Partial<WorkerConfig>): WorkerConfig;
   gatewayConfig(urls: Record<'merchant' | 'address' | 'payment' | 'withdrawal' | 'compliance', string>, overrides?: Partial<GatewayConfig>): GatewayConfig;
   /** Drops the database and the namespace's stream. Call in afterAll. */
   cleanup(): Promise<void>;
@@ -61,6 +62,17 @@ export async function createTestEnv(): Promise<TestEnv> {
       LOG_LEVEL: 'silent',
       GATEWAY_SECRET: gatewaySecret,
       GATEWAY_SIGNATURE_MAX_AGE_SECONDS: 60,
+      ...o,
+    }),
+    workerConfig: (o = {}) => ({
+      NODE_ENV: 'test',
+      PORT: 0,
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      DB_POOL_MAX: 4,
+      NATS_URL: natsUrl,
+      NATS_NAMESPACE: namespace,
+      LOG_LEVEL: 'silent',
       ...o,
     }),
     gatewayConfig: (urls, o = {}) => ({
