@@ -42,18 +42,6 @@ export const gatewayTrustConfig = z.object({
   GATEWAY_SIGNATURE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
-export const subgraphServerConfig = z
-  .object({
-    NODE_ENV: envModel,
-    PORT: port,
-    HOST: z.string().default('127.0.0.1'),
-  })
-  .merge(databaseConfig)
-  .merge(natsConfig)
-  .merge(logConfig)
-  .merge(gatewayTrustConfig);
-export type SubgraphServerConfig = z.infer<typeof subgraphServerConfig>;
-
 /** Workers (tracker, signer, collector): no GraphQL, a health port, their own schema. */
 export const workerConfig = z
   .object({
@@ -65,6 +53,10 @@ export const workerConfig = z
   .merge(natsConfig)
   .merge(logConfig);
 export type WorkerConfig = z.infer<typeof workerConfig>;
+
+/** A subgraph is a worker-shaped process that also verifies the gateway's signature. */
+export const subgraphServerConfig = workerConfig.merge(gatewayTrustConfig);
+export type SubgraphServerConfig = z.infer<typeof subgraphServerConfig>;
 
 export const gatewayConfig = z
   .object({

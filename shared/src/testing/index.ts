@@ -43,6 +43,17 @@ export async function createTestEnv(): Promise<TestEnv> {
   const gatewaySecret = randomBytes(24).toString('hex');
   const operatorToken = `op_${randomBytes(24).toString('hex')}`;
   const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const workerConfig = (o: Partial<WorkerConfig> = {}): WorkerConfig => ({
+    NODE_ENV: 'test',
+    PORT: 0,
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    DB_POOL_MAX: 4,
+    NATS_URL: natsUrl,
+    NATS_NAMESPACE: namespace,
+    LOG_LEVEL: 'silent',
+    ...o,
+  });
   return {
     id,
     databaseUrl,
@@ -51,30 +62,10 @@ export async function createTestEnv(): Promise<TestEnv> {
     gatewaySecret,
     operatorToken,
     log,
-    subgraphConfig: (o = {}) => ({
-      NODE_ENV: 'test',
-      PORT: 0,
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      DB_POOL_MAX: 4,
-      NATS_URL: natsUrl,
-      NATS_NAMESPACE: namespace,
-      LOG_LEVEL: 'silent',
-      GATEWAY_SECRET: gatewaySecret,
-      GATEWAY_SIGNATURE_MAX_AGE_SECONDS: 60,
-      ...o,
-    }),
-    workerConfig: (o = {}) => ({
-      NODE_ENV: 'test',
-      PORT: 0,
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      DB_POOL_MAX: 4,
-      NATS_URL: natsUrl,
-      NATS_NAMESPACE: namespace,
-      LOG_LEVEL: 'silent',
-      ...o,
-    }),
+    workerConfig,
+    subgraphConfig(o = {}) {
+      return { ...workerConfig(), GATEWAY_SECRET: gatewaySecret, GATEWAY_SIGNATURE_MAX_AGE_SECONDS: 60, ...o };
+    },
     gatewayConfig: (urls, o = {}) => ({
       NODE_ENV: 'test',
       GATEWAY_PORT: 0,

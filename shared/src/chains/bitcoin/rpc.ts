@@ -40,16 +40,3 @@ export function callOnce<T>(transport: RpcTransport, method: string, params: unk
   return (transport as unknown as CallWithOptions).call<T>(method, params, { maxAttempts: 1 });
 }
 
-/** Runs fn over items with at most `limit` calls in flight, keeping the node responsive. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

@@ -1,7 +1,8 @@
 import { ChainError, type BlockRef, type BlockWithTransfers, type ChainWatcher, type NetworkConfig, type RpcTransport, type Transfer } from '../types';
 import { AmountFormatError, coinsToSats } from './amount';
 import { paramsOf } from './address';
-import { RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER, RPC_METHOD_NOT_FOUND, mapLimit, rpcErrorCode } from './rpc';
+import { mapLimit } from '../concurrency';
+import { RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER, RPC_METHOD_NOT_FOUND, rpcErrorCode } from './rpc';
 
 /** The parts of Bitcoin Core's verbose transaction and block JSON read here. */
 export interface RawScriptPubKey {

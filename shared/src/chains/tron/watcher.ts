@@ -8,6 +8,7 @@ import {
   type RpcTransport,
   type Transfer,
 } from '../types';
+import { mapLimit } from '../concurrency';
 import { tronBase58ToHex, tronBodyToBase58, tronHexToBase58 } from './address';
 import { TRC20_TRANSFER_TOPIC, exactSun, isMissingPath, throwIfNodeError, type TronBlockJson, type TronTransactionJson, type TronTxInfoJson } from './protocol';
 
@@ -267,15 +268,3 @@ function isContractCall(tx: TronTransactionJson): boolean {
   return CONTRACT_CALL_TYPES.has(tx.raw_data?.contract?.[0]?.type ?? '');
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
