@@ -31,6 +31,7 @@ import {
   type TronBlockJson,
   type TronTransactionJson,
   type TronTxInfoJson,
+  type TronAccountResourceJson,
 } from './protocol';
 
 /** Finds shared/fixtures/tron: TRON_FIXTURES_DIR, else the nearest `shared/fixtures/tron` above this file. */
@@ -72,14 +73,7 @@ export interface FakeTronNodeOptions {
   disabledPaths?: string[];
 }
 
-interface AccountResource {
-  freeNetUsed?: number;
-  freeNetLimit?: number;
-  NetUsed?: number;
-  NetLimit?: number;
-  EnergyUsed?: number;
-  EnergyLimit?: number;
-}
+type AccountResource = TronAccountResourceJson;
 
 // Mainnet-like values of the keys a wallet needs; the real answer has ~90 keys in this shape.
 const DEFAULT_CHAIN_PARAMETERS: Record<string, number> = {
