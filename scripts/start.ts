@@ -41,17 +41,17 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 /** OPERATOR_TOKEN / GATEWAY_SECRET from the environment, else a dev value kept in .data/. */
-function devSecret(envName: string, file: string): string {
+function devSecret(envName: string, file: string, bytes = 24): string {
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   const fullPath = path.join(dataDir, file);
   try {
     const saved = readFileSync(fullPath, 'utf8').trim();
-    if (saved.length >= 16) return saved;
+    if (saved.length >= Math.min(16, bytes * 2)) return saved;
   } catch {
     /* first start */
   }
-  const value = randomBytes(24).toString('hex');
+  const value = randomBytes(bytes).toString('hex');
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(fullPath, `${value}\n`, { mode: 0o600 });
   return value;
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
 
   const operatorToken = devSecret('OPERATOR_TOKEN', 'operator-token');
   const gatewaySecret = devSecret('GATEWAY_SECRET', 'gateway-secret');
+  const keyEncryptionKey = devSecret('KEY_ENCRYPTION_KEY', 'key-encryption-key', 32);
   const common: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: pg.url,
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
     HOST,
     OPERATOR_TOKEN: operatorToken,
     GATEWAY_SECRET: gatewaySecret,
+    KEY_ENCRYPTION_KEY: keyEncryptionKey,
   };
 
   setPrefixWidth(Math.max(...processes.map((p) => p.name.length + 2)));
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
     return shutdown(1, `start: no healthy answer within ${READY_TIMEOUT_MS / 1000} s from ${late.map((s) => s.name).join(', ')}; stopping`);
   }
 
-  const subgraphUrls = Object.fromEntries(subgraphs.map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]));
+  const subgraphUrls = Object.fromEntries(subgraphs.filter((spec) => spec.kind === 'subgraph').map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]));
   launch(gateway, { ...common, ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
   const readyUrl = `http://${HOST}:${gateway.port}/readyz`;
   if (!(await waitForHttp200('gateway', readyUrl, READY_TIMEOUT_MS))) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { GatewayConfig } from '@cpg/shared/config';
 import { type TestEnv, createTestEnv, gql } from '@cpg/shared/testing';
 import { type RunningGateway, startGateway } from '@cpg/gateway/src/server';
@@ -7,6 +8,7 @@ import { startPaymentSubgraph } from '@cpg/subgraph-payment/src/server';
 import { startWithdrawalSubgraph } from '@cpg/subgraph-withdrawal/src/server';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
 import type { RunningService } from '@cpg/shared/http';
+import { type RunningSigner, startSignerWorker } from '@cpg/worker-signer/src/worker';
 
 export type SubgraphName = 'merchant' | 'address' | 'payment' | 'withdrawal' | 'compliance';
 
@@ -18,6 +20,8 @@ export interface Stack {
   env: TestEnv;
   gateway: RunningGateway;
   subgraphs: Record<SubgraphName, RunningService>;
+  /** Answers the address subgraph's key requests (account xpubs, hot and collector keys). */
+  signer: RunningSigner;
   url: string;
   /** Starts one more gateway on the same subgraphs (e.g. with other limits). */
   extraGateway(overrides: Partial<GatewayConfig>): Promise<RunningGateway>;
@@ -39,6 +43,8 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
     startWithdrawalSubgraph(cfg, env.log),
     startComplianceSubgraph(cfg, env.log),
   ]);
+  // A fresh key-encryption key per environment: nothing sealed in one test run opens in another.
+  const signer = await startSignerWorker({ ...env.workerConfig(), KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1 }, env.log);
   const subgraphs = { merchant, address, payment, withdrawal, compliance };
   const urls = { merchant: merchant.url, address: address.url, payment: payment.url, withdrawal: withdrawal.url, compliance: compliance.url };
   const extra: RunningGateway[] = [];
@@ -47,6 +53,7 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
     env,
     gateway,
     subgraphs,
+    signer,
     url: gateway.url,
     extraGateway: async (o) => {
       const g = await startGateway(env.gatewayConfig(urls, o), env.log);
@@ -69,6 +76,7 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
       for (const g of extra) await g.stop().catch(() => undefined);
       await gateway.stop().catch(() => undefined);
       await Promise.all(Object.values(subgraphs).map((s) => s.stop().catch(() => undefined)));
+      await signer.stop().catch(() => undefined);
       await env.cleanup();
     },
   };

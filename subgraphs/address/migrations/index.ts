@@ -1,7 +1,72 @@
-import type { MigrationDef } from '@cpg/shared/db';
+import { Migration, type MigrationDef } from '@cpg/shared/db';
 
 export const SCHEMA = 'address';
 
-// The shared outbox and processed_messages tables are added by startSubgraphService; this
-// subgraph's own tables arrive with the features that fill them.
-export const migrations: MigrationDef[] = [];
+class Addresses extends Migration {
+  override async up(): Promise<void> {
+    // Local copy of the merchant subgraph's address mode, fed by its events.
+    this.addSql(`create table "${SCHEMA}".merchant_settings (
+      merchant_id uuid primary key,
+      address_mode text not null check (address_mode in ('SINGLE','COMMON','CROSS')),
+      updated_at timestamptz not null
+    )`);
+    this.addSql(`create table "${SCHEMA}".account_xpubs (
+      merchant_id uuid not null,
+      network_id text not null,
+      xpub text not null,
+      path text not null,
+      created_at timestamptz not null default now(),
+      primary key (merchant_id, network_id)
+    )`);
+    // One row per (merchant, HD account); locked while an index is taken so indexes stay gap-free.
+    this.addSql(`create table "${SCHEMA}".derivation_counters (
+      merchant_id uuid not null,
+      account text not null,
+      next_index int not null default 0 check (next_index >= 0),
+      primary key (merchant_id, account)
+    )`);
+    this.addSql(`create table "${SCHEMA}".key_requests (
+      id uuid primary key,
+      merchant_id uuid not null,
+      network_id text not null,
+      purpose text not null check (purpose in ('HOT','TOKENS_COLLECTOR')),
+      created_at timestamptz not null default now(),
+      completed_at timestamptz
+    )`);
+    // At most one unanswered request per kind of key: a retry reuses it instead of minting another key.
+    this.addSql(`create unique index key_requests_pending on "${SCHEMA}".key_requests (merchant_id, network_id, purpose) where completed_at is null`);
+    this.addSql(`create table "${SCHEMA}".addresses (
+      id uuid primary key,
+      merchant_id uuid not null,
+      network_id text not null,
+      address text not null,
+      type text not null check (type in ('USER','HOT','COLD','TOKENS_COLLECTOR')),
+      mode text not null check (mode in ('SINGLE','COMMON','CROSS')),
+      networks text[] not null,
+      coins text[] not null,
+      label text,
+      account text,
+      derivation_index int,
+      key_request_id uuid unique references "${SCHEMA}".key_requests(id),
+      signer_key_id uuid,
+      created_at timestamptz not null,
+      unique (merchant_id, network_id, address),
+      unique (merchant_id, account, derivation_index),
+      check ((type = 'USER') = (derivation_index is not null and account is not null)),
+      check ((type in ('HOT','TOKENS_COLLECTOR')) = (key_request_id is not null))
+    )`);
+    this.addSql(`create index addresses_merchant_page on "${SCHEMA}".addresses (merchant_id, created_at, id)`);
+    this.addSql(`create index addresses_page on "${SCHEMA}".addresses (created_at, id)`);
+    this.addSql(`create table "${SCHEMA}".network_status (
+      network_id text primary key,
+      available boolean not null,
+      scanned_height bigint,
+      tip_height bigint,
+      lag_blocks bigint,
+      error text,
+      reported_at timestamptz not null
+    )`);
+  }
+}
+
+export const migrations: MigrationDef[] = [{ name: '0001_addresses', class: Addresses }];

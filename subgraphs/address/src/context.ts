@@ -1,6 +1,10 @@
 import type { BaseContext } from '@cpg/shared/http';
 import type { Catalogue } from './domain/catalogue';
+import type { AddressService } from './services/addresses';
+import type { NetworkStatusReader } from './services/network-status';
 
 export interface AddressContext extends BaseContext {
   catalogue: Catalogue;
+  addresses: AddressService;
+  networkStatus: NetworkStatusReader;
 }

@@ -5,8 +5,12 @@ import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { AddressContext } from './context';
+import { entities } from './entities';
 import { resolvers } from './resolvers';
 import { Catalogue } from './domain/catalogue';
+import { AddressService } from './services/addresses';
+import { NetworkStatusReader } from './services/network-status';
+import { startConsumers } from './consumers';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
@@ -16,10 +20,19 @@ export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger,
     schema: SCHEMA,
     typeDefs,
     resolvers: resolvers as never,
-    entities: [],
+    entities,
     migrations,
     config,
     log,
-    context: (base) => ({ ...base, catalogue }),
+    context: (base, deps) => {
+      const em = deps.orm.em.fork();
+      return {
+        ...base,
+        catalogue,
+        addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log),
+        networkStatus: new NetworkStatusReader(em),
+      };
+    },
+    onStart: startConsumers,
   });
 }

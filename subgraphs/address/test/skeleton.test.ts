@@ -1,12 +1,13 @@
 // The four subgraphs whose features arrive later (address, payment, withdrawal, compliance) serve
 // their full schema from the start: reads answer empty, writes say UNAVAILABLE, auth comes first.
-// Executed directly against each built subgraph schema, without HTTP, Postgres or NATS.
+// Executed directly against each built subgraph schema, without HTTP, Postgres or NATS (the
+// address subgraph's database-backed services are stood in for by empty ones).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { type ExecutionResult, type GraphQLSchema, execute, parse } from 'graphql';
-import { type ApiScope, type Identity, scalarResolvers } from '@cpg/shared/graphql';
+import { type ApiScope, AppError, type Identity, scalarResolvers } from '@cpg/shared/graphql';
 import { createLogger } from '@cpg/shared/logger';
 import { resolvers as addressResolvers } from '../src/resolvers';
 import { resolvers as paymentResolvers } from '../../payment/src/resolvers';
@@ -15,6 +16,18 @@ import { resolvers as complianceResolvers } from '../../compliance/src/resolvers
 import { Catalogue } from '../src/domain/catalogue';
 
 const catalogue = new Catalogue({});
+const created: unknown[] = [];
+const addressServices = {
+  networkStatus: { of: async () => ({ available: false, scannedHeight: null, tipHeight: null, lagBlocks: null, updatedAt: null }) },
+  addresses: {
+    list: async () => ({ nodes: [], pageInfo: { hasNextPage: false, endCursor: null } }),
+    findVisible: async () => null,
+    createAddress: async (_caller: unknown, input: unknown) => {
+      created.push(input);
+      throw new AppError('UNAVAILABLE', 'stand-in');
+    },
+  },
+};
 
 const log = createLogger('t', 'silent');
 const MERCHANT_ID = '7b0d6a4e-3c1f-4f7a-9a51-2f0e6f1c8d01';
@@ -36,7 +49,7 @@ const merchant = (scopes: ApiScope[] = ['READ']): Identity => ({ kind: 'merchant
 const anonymous: Identity = { kind: 'anonymous' };
 
 async function run(schema: GraphQLSchema, source: string, identity: Identity = merchant()): Promise<ExecutionResult> {
-  return execute({ schema, document: parse(source), contextValue: { identity, requestId: 'x', log, catalogue } });
+  return execute({ schema, document: parse(source), contextValue: { identity, requestId: 'x', log, catalogue, ...addressServices } });
 }
 const codeOf = (r: ExecutionResult) => r.errors?.[0]?.extensions?.code;
 const emptyPage = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
@@ -77,10 +90,13 @@ describe('address subgraph', () => {
     expect(r.data).toMatchObject({ ok: { valid: true, normalized: '0x52908400098527886E0F7030069857D2E4169EE7', reason: null }, bad: { valid: false } });
     expect((r.data!.bad as { reason: string }).reason).toBeTruthy();
   });
-  it('mutations need ADDRESSES_WRITE, then say UNAVAILABLE', async () => {
+  it('address mutations need ADDRESSES_WRITE before anything is attempted', async () => {
     const op = 'mutation { createAddress(input: { networkId: "bitcoin" }) { id } }';
     expect(codeOf(await run(s, op))).toBe('FORBIDDEN');
+    expect(created).toHaveLength(0);
     expect(codeOf(await run(s, op, merchant(['READ', 'ADDRESSES_WRITE'])))).toBe('UNAVAILABLE');
+    expect(created).toEqual([{ networkId: 'bitcoin', type: 'USER' }]);
+    expect(codeOf(await run(s, 'mutation { registerColdWallet(input: { networkId: "bitcoin", address: "x" }) { id } }'))).toBe('FORBIDDEN');
   });
   it('entity references resolve configured networks and coins only', async () => {
     const r = await run(

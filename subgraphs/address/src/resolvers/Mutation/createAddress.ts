@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
+import type { CreateAddressInput } from '../../services/addresses';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function createAddress(_: unknown, _args: unknown, ctx: AddressContext): Promise<never> {
-  requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
-  throw unavailable('address creation is not available in this version yet');
+export async function createAddress(_: unknown, args: { input: CreateAddressInput }, ctx: AddressContext) {
+  const caller = requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
+  return ctx.addresses.createAddress(caller, args.input);
 }

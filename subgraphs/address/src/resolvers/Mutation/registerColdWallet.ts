@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
+import type { RegisterColdWalletInput } from '../../services/addresses';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function registerColdWallet(_: unknown, _args: unknown, ctx: AddressContext): Promise<never> {
-  requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
-  throw unavailable('cold wallets are not available in this version yet');
+export async function registerColdWallet(_: unknown, args: { input: RegisterColdWalletInput }, ctx: AddressContext) {
+  const caller = requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
+  return ctx.addresses.registerColdWallet(caller, args.input);
 }

@@ -1,8 +1,14 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// Nothing of this kind exists until the feature behind it lands: an empty page, never invented.
-export async function addresses(_: unknown, _args: unknown, ctx: AddressContext) {
-  requireMerchant(ctx.identity, 'READ');
-  return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+interface Args {
+  filter?: { networkId?: string | null; type?: string | null } | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export async function addresses(_: unknown, args: Args, ctx: AddressContext) {
+  // The operator oversees every merchant's addresses; a merchant key lists its own.
+  const merchantId = ctx.identity.kind === 'operator' ? null : requireMerchant(ctx.identity, 'READ').merchantId;
+  return ctx.addresses.list(merchantId, args.filter, args.first, args.after);
 }

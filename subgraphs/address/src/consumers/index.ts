@@ -1,0 +1,57 @@
+import type { ServiceDeps } from '@cpg/shared/http';
+import { applyOnce } from '@cpg/shared/db';
+import { SCHEMA } from '../../migrations';
+import { isAddressMode } from '../domain/modes';
+import { reportedAt } from '../domain/status';
+
+const MERCHANT_CONSUMER = 'address-merchant-settings';
+const STATUS_CONSUMER = 'address-network-status';
+
+/**
+ * The address mode belongs to the merchant subgraph; this keeps a local copy so creating an
+ * address needs no call across services. Each event applies once; an older event never
+ * overwrites a newer one (replays after a reset arrive in order anyway).
+ */
+export async function startConsumers({ bus, orm }: ServiceDeps): Promise<void> {
+  await bus.consume({
+    durable: MERCHANT_CONSUMER,
+    types: ['merchant.created', 'merchant.settings_updated'],
+    handler: async (event) => {
+      const at = new Date(event.occurredAt);
+      await applyOnce(orm.em.fork(), SCHEMA, MERCHANT_CONSUMER, event.id, async (tx) => {
+        if (event.type === 'merchant.created') {
+          await tx.execute(`insert into "${SCHEMA}".merchant_settings (merchant_id, address_mode, updated_at) values (?, 'SINGLE', ?) on conflict do nothing`, [
+            event.data.merchantId,
+            at,
+          ]);
+          return;
+        }
+        const mode = (event.data as { settings: Record<string, unknown> }).settings.addressMode;
+        if (!isAddressMode(mode)) return;
+        await tx.execute(
+          `insert into "${SCHEMA}".merchant_settings (merchant_id, address_mode, updated_at) values (?, ?, ?)
+           on conflict (merchant_id) do update set address_mode = excluded.address_mode, updated_at = excluded.updated_at
+           where merchant_settings.updated_at <= excluded.updated_at`,
+          [event.data.merchantId, mode, at],
+        );
+      });
+    },
+  });
+
+  // A status report replaces the previous one; replaying an old report changes nothing, so no
+  // processed-message marker is needed.
+  await bus.consume({
+    durable: STATUS_CONSUMER,
+    types: ['chain.status'],
+    handler: async (event) => {
+      const s = event.data;
+      await orm.em.fork().execute(
+        `insert into "${SCHEMA}".network_status (network_id, available, scanned_height, tip_height, lag_blocks, error, reported_at) values (?, ?, ?, ?, ?, ?, ?)
+           on conflict (network_id) do update set available = excluded.available, scanned_height = excluded.scanned_height, tip_height = excluded.tip_height,
+             lag_blocks = excluded.lag_blocks, error = excluded.error, reported_at = excluded.reported_at
+           where network_status.reported_at <= excluded.reported_at`,
+        [s.network, s.available, s.scannedHeight, s.tipHeight, s.lagBlocks, s.error ?? null, reportedAt(s.at)],
+      );
+    },
+  });
+}

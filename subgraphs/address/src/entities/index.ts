@@ -1,0 +1,3 @@
+export * from './address';
+import { AddressEntity } from './address';
+export const entities = [AddressEntity];
