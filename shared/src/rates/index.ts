@@ -1,0 +1,11 @@
+export { RateUnavailableError, systemClock } from './provider';
+export type { Clock, FetchLike, RateAttempt, RateProvider, RateQuote } from './provider';
+export { RateService, RATE_SERVICE_DEFAULTS } from './service';
+export type { RatePeg, RateServiceOptions } from './service';
+export { StaticRateProvider } from './static';
+export { CoinGeckoProvider, COINGECKO_DEFAULT_IDS } from './coingecko';
+export type { CoinGeckoOptions } from './coingecko';
+export { KrakenProvider, KRAKEN_DEFAULT_ASSETS } from './kraken';
+export type { KrakenOptions } from './kraken';
+export { JsonNumber, RATE_DECIMALS, normalizeRate, parseJsonExact } from './decimal';
+export type { JsonValue } from './decimal';
