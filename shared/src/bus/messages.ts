@@ -49,6 +49,36 @@ export const eventSchemas = {
   'chain.transfer.seen': chainTransfer,
   'chain.transfer.confirmed': chainTransfer,
   'chain.transfer.reorged': chainTransfer,
+  /**
+   * A payment changed (status, amounts, deposits). Subject `payment.updated.<paymentId>`: the
+   * gateway maps `paymentUpdated(id)` subscriptions onto it and re-reads the payment through the
+   * supergraph, so the event carries identifiers, not a snapshot.
+   */
+  'payment.updated': z.object({
+    paymentId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    /** sha256 of the checkout token, hex: lets the gateway serve `paymentUpdated(checkoutToken)`. */
+    checkoutTokenHash: z.string(),
+    /** created, deposit_seen, partially_paid, confirming, paid, overpaid, expired, paid_late, deposit_reorged, on_hold, cancelled */
+    event: z.string(),
+    status: z.string(),
+  }),
+  /**
+   * Ledger effects of deposits, emitted by the payment subgraph, consumed by the merchant ledger.
+   * Key per deposit `network:txHash:index`; kind says which posting applies.
+   */
+  'payment.deposit_ledger': z.object({
+    merchantId: z.string().uuid(),
+    paymentId: z.string().uuid().nullable(),
+    coinId: z.string(),
+    amount: baseUnits,
+    /** seen | confirmed | reorged | unsolicited_confirmed */
+    kind: z.enum(['seen', 'confirmed', 'reorged', 'unsolicited_confirmed']),
+    /** network:txHash:index */
+    depositKey: z.string(),
+    /** Whether the deposit had been credited as confirmed before a reorg took it away. */
+    wasConfirmed: z.boolean(),
+  }),
   /** Tracker's periodic view of a network: feeds Network.status. */
   'chain.status': z.object({
     network: z.string(),
@@ -120,6 +150,14 @@ export const rpcSchemas = {
    * A standalone key for a HOT or TOKENS_COLLECTOR address; only the address comes back.
    * Idempotent per requestId: a retried request returns the same address.
    */
+  /**
+   * A fresh USER address for a payment (or the customer's reused one), allocated by the address
+   * subgraph in the merchant's mode. Idempotent per requestId (the payment id).
+   */
+  'address.allocate': {
+    request: z.object({ merchantId: z.string().uuid(), coinId: z.string(), requestId: z.string().min(8).max(100), customerId: z.string().max(200).optional() }),
+    reply: z.object({ addressId: z.string().uuid(), address: z.string(), networkId: z.string() }),
+  },
   'signer.create_key': {
     request: z.object({ merchantId: z.string().uuid(), networkId: z.string(), purpose: z.enum(['HOT', 'TOKENS_COLLECTOR']), requestId: z.string().min(8).max(100) }),
     reply: z.object({ keyId: z.string().uuid(), address: z.string() }),
