@@ -1,6 +1,8 @@
 import type { BaseContext } from '@cpg/shared/http';
+import type { LedgerService } from './ledger/ledger-service';
 import type { MerchantService } from './services/merchants';
 
 export interface MerchantContext extends BaseContext {
   merchants: MerchantService;
+  ledger: LedgerService;
 }

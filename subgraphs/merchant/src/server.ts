@@ -6,6 +6,7 @@ import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { MerchantContext } from './context';
 import { entities } from './entities';
+import { LedgerService } from './ledger/ledger-service';
 import { resolvers } from './resolvers';
 import { serveApiKeyVerification } from './rpc/verify-api-key';
 import { MerchantService } from './services/merchants';
@@ -22,7 +23,10 @@ export function startMerchantSubgraph(config: SubgraphServerConfig, log?: Logger
     migrations,
     config,
     log,
-    context: (base, deps) => ({ ...base, merchants: new MerchantService(deps.orm.em.fork(), () => deps.relay.kick()) }),
+    context: (base, deps) => {
+      const em = deps.orm.em.fork();
+      return { ...base, merchants: new MerchantService(em, () => deps.relay.kick()), ledger: new LedgerService(em) };
+    },
     onStart: async ({ bus, orm }) => serveApiKeyVerification(bus, orm),
   });
 }

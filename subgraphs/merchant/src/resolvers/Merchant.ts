@@ -3,6 +3,7 @@ import type { MerchantContext } from '../context';
 import type { MerchantRow } from '../entities';
 import { isUuid } from '../domain/ids';
 import { settingsOf } from '../services/merchants';
+import { toBalanceNode, toLedgerConnection } from '../ledger/graphql';
 
 export const Merchant = {
   /** Federation entry: another subgraph returned a Merchant by id. Callers see only their own. */
@@ -13,9 +14,9 @@ export const Merchant = {
   },
   settings: (m: MerchantRow) => settingsOf(m),
   apiKeys: (m: MerchantRow, _: unknown, ctx: MerchantContext) => ctx.merchants.listApiKeys(m.id),
-  // The ledger, balances and webhook endpoints have no rows until those features land: empty,
-  // never invented.
-  balances: () => [],
-  ledger: () => ({ nodes: [], pageInfo: { hasNextPage: false, endCursor: null } }),
+  balances: async (m: MerchantRow, _: unknown, ctx: MerchantContext) => (await ctx.ledger.balances(m.id)).map(toBalanceNode),
+  ledger: async (m: MerchantRow, args: { first?: number | null; after?: string | null; coinId?: string | null }, ctx: MerchantContext) =>
+    toLedgerConnection(await ctx.ledger.history(m.id, args)),
+  // Webhook endpoints have no rows until that feature lands: empty, never invented.
   webhookEndpoints: () => [],
 };

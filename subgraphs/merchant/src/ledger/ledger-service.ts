@@ -1,0 +1,348 @@
+import { createHash } from 'node:crypto';
+import type { EntityManager } from '@cpg/shared/db';
+import { AppError, badInput, conflict } from '@cpg/shared/graphql';
+import { SCHEMA } from '../../migrations';
+import {
+  ALLOW_NEGATIVE,
+  type AccountKind,
+  type AccountRef,
+  MERCHANT_SIDE_KINDS,
+  type Posting,
+  accountKey,
+  accountsOf,
+  assertPosting,
+  overdrawn,
+  resolvePosting,
+} from './postings';
+
+const T = `"${SCHEMA}"`;
+
+export interface PostedEntry {
+  id: string;
+  account: AccountRef;
+  amount: bigint;
+  balanceAfter: bigint;
+}
+
+export interface PostResult {
+  transactionId: string;
+  idempotencyKey: string;
+  kind: string;
+  reference: string;
+  createdAt: Date;
+  entries: PostedEntry[];
+  /** True when the key had been posted before and this call only read the first result. */
+  replayed: boolean;
+}
+
+export interface CoinBalance {
+  coinId: string;
+  pending: bigint;
+  available: bigint;
+  held: bigint;
+  /** Zero or negative: what a reversal after crediting could not take from available. */
+  debt: bigint;
+}
+
+export interface HistoryEntry {
+  id: string;
+  coinId: string;
+  accountKind: AccountKind;
+  amount: bigint;
+  balanceAfter: bigint;
+  /** The transaction's kind, e.g. "deposit_confirmed". */
+  kind: string;
+  reference: string;
+  createdAt: Date;
+}
+
+export interface HistoryPage {
+  entries: HistoryEntry[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface ReconcileLine {
+  kind: AccountKind;
+  stored: bigint;
+  entriesSum: bigint;
+  /** balance_after of the account's newest entry; 0 when it has none. */
+  lastBalanceAfter: bigint;
+  matches: boolean;
+}
+
+export interface ReconcileReport {
+  merchantId: string;
+  coinId: string;
+  accounts: ReconcileLine[];
+  matches: boolean;
+}
+
+interface AccountRow {
+  id: string;
+  merchant_id: string | null;
+  coin_id: string;
+  kind: AccountKind;
+  balance: string;
+  allow_negative: boolean;
+}
+
+export const MAX_PAGE = 200;
+
+// Opaque to clients so the ordering key may change without breaking the cursor's format.
+export function encodeCursor(entryId: string): string {
+  return Buffer.from(`le:${entryId}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const bad = () => badInput('after is not a cursor returned by this API', { field: 'after' });
+  if (cursor.length > 64 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
+  const m = /^le:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw bad();
+  return m[1]!;
+}
+
+/**
+ * The fingerprint of what a posting asks for, stored with its key: a repeat of the key with
+ * different content is a caller bug (two effects sharing a key), reported as CONFLICT rather than
+ * silently answered with the other effect's result.
+ */
+export function fingerprintOf(p: Posting): string {
+  const canon = JSON.stringify({
+    kind: p.kind,
+    reference: p.reference,
+    entries: p.entries.map((e) => [
+      accountKey(e.account),
+      e.amount.toString(),
+      e.shortfallTo ? accountKey(e.shortfallTo) : '',
+      e.repays ? accountKey(e.repays) : '',
+    ]),
+  });
+  return createHash('sha256').update(canon).digest('hex');
+}
+
+/**
+ * The double-entry ledger over this subgraph's schema. Postings are meant to come from the
+ * deposit and withdrawal consumers and the hold request-reply handler (not wired yet); reads come
+ * from the Merchant resolvers.
+ * Construct it with a request's EntityManager fork; given an EntityManager already inside a
+ * transaction (e.g. the `tx` of applyOnce), `post` joins it through a savepoint.
+ */
+export class LedgerService {
+  constructor(private readonly em: EntityManager) {}
+
+  /**
+   * Applies a posting. Called once per business effect (deposit seen, credited, reversed; hold,
+   * release, settle), and idempotent by `posting.idempotencyKey`: any number of repeats, also
+   * concurrent ones, commit one entry set and all return the first result (`replayed: true`).
+   * A repeat whose content differs is CONFLICT; a posting that would take a non-negative
+   * account below zero is INSUFFICIENT_FUNDS and leaves no trace, so it may be retried later.
+   */
+  async post(posting: Posting): Promise<PostResult> {
+    assertPosting(posting);
+    const fingerprint = fingerprintOf(posting);
+    const refs = accountsOf(posting);
+    const ids = await this.ensureAccounts(refs);
+    // Not a fork: a fork would drop an outer transaction and post on another connection, where it
+    // could wait forever on account rows the outer transaction created and has not committed.
+    return this.em.transactional(async (tx) => {
+      // The key row goes in first: a concurrent twin blocks here until this commits or rolls
+      // back, and only then reads the outcome, so it never takes account locks it would not use.
+      const inserted = await tx.execute<{ id: string; created_at: Date }[]>(
+        `insert into ${T}.ledger_transactions (idempotency_key, fingerprint, kind, reference) values (?, ?, ?, ?)
+         on conflict (idempotency_key) do nothing returning id::text as id, created_at`,
+        [posting.idempotencyKey, fingerprint, posting.kind, posting.reference],
+      );
+      if (!inserted.length) return this.replay(tx, posting.idempotencyKey, fingerprint);
+      const txRow = inserted[0]!;
+
+      // Locked in id order, the same for every posting, so two postings never wait on each other in a cycle.
+      const idList = [...new Set(ids.values())].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      const rows = await tx.execute<AccountRow[]>(
+        `select id::text as id, merchant_id, coin_id, kind, balance::text as balance, allow_negative
+           from ${T}.ledger_accounts where id in (${idList.map(() => '?').join(', ')}) order by id for update`,
+        idList,
+      );
+      const byKey = new Map(rows.map((r) => [accountKey({ merchantId: r.merchant_id, coinId: r.coin_id, kind: r.kind }), r]));
+      const balanceOf = (a: AccountRef) => BigInt(byKey.get(accountKey(a))!.balance);
+      const resolved = resolvePosting(posting, balanceOf);
+      const short = overdrawn(resolved, balanceOf);
+      if (short.length) {
+        const a = short[0]!.account;
+        throw new AppError('INSUFFICIENT_FUNDS', `insufficient ${a.kind} balance of ${a.coinId} for ${posting.kind}`, { coinId: a.coinId, account: a.kind });
+      }
+
+      const entries: PostedEntry[] = [];
+      for (const e of resolved) {
+        const row = byKey.get(accountKey(e.account))!;
+        const after = BigInt(row.balance) + e.amount;
+        const [written] = await tx.execute<{ id: string }[]>(
+          `with upd as (update ${T}.ledger_accounts set balance = ?::numeric where id = ? returning id)
+           insert into ${T}.ledger_entries (transaction_id, account_id, amount, balance_after, created_at)
+           select ?, upd.id, ?::numeric, ?::numeric, ? from upd returning id::text as id`,
+          [after.toString(), row.id, txRow.id, e.amount.toString(), after.toString(), txRow.created_at],
+        );
+        entries.push({ id: written!.id, account: e.account, amount: e.amount, balanceAfter: after });
+      }
+      return {
+        transactionId: txRow.id,
+        idempotencyKey: posting.idempotencyKey,
+        kind: posting.kind,
+        reference: posting.reference,
+        createdAt: txRow.created_at,
+        entries,
+        replayed: false,
+      };
+    });
+  }
+
+  /**
+   * Creates missing account rows in their own short statement, before the posting's transaction:
+   * an account is harmless to have, and taking its creation out of the locked section keeps the
+   * lock order simple. Idempotent.
+   */
+  private async ensureAccounts(refs: AccountRef[]): Promise<Map<string, string>> {
+    const values = refs.map(() => '(?::uuid, ?, ?, ?)').join(', ');
+    const params = refs.flatMap((r) => [r.merchantId, r.coinId, r.kind, ALLOW_NEGATIVE[r.kind]]);
+    await this.em.execute(
+      `insert into ${T}.ledger_accounts (merchant_id, coin_id, kind, allow_negative) values ${values}
+       on conflict on constraint ledger_accounts_one_per_kind do nothing`,
+      params,
+    );
+    const where = refs.map(() => '(merchant_id is not distinct from ?::uuid and coin_id = ? and kind = ?)').join(' or ');
+    const rows = await this.em.execute<{ id: string; merchant_id: string | null; coin_id: string; kind: AccountKind }[]>(
+      `select id::text as id, merchant_id, coin_id, kind from ${T}.ledger_accounts where ${where}`,
+      refs.flatMap((r) => [r.merchantId, r.coinId, r.kind]),
+    );
+    const ids = new Map(rows.map((r) => [accountKey({ merchantId: r.merchant_id, coinId: r.coin_id, kind: r.kind }), r.id]));
+    if (ids.size !== refs.length) throw new Error('ledger accounts missing after creation');
+    return ids;
+  }
+
+  private async replay(tx: EntityManager, key: string, fingerprint: string): Promise<PostResult> {
+    const [first] = await tx.execute<{ id: string; fingerprint: string; kind: string; reference: string; created_at: Date }[]>(
+      `select id::text as id, fingerprint, kind, reference, created_at from ${T}.ledger_transactions where idempotency_key = ?`,
+      [key],
+    );
+    if (!first) throw new Error(`ledger transaction ${key} vanished`);
+    if (first.fingerprint !== fingerprint) throw conflict('this idempotency key was already used for a different ledger posting', { idempotencyKey: key });
+    const rows = await tx.execute<{ id: string; merchant_id: string | null; coin_id: string; kind: AccountKind; amount: string; balance_after: string }[]>(
+      `select e.id::text as id, a.merchant_id, a.coin_id, a.kind, e.amount::text as amount, e.balance_after::text as balance_after
+         from ${T}.ledger_entries e join ${T}.ledger_accounts a on a.id = e.account_id
+        where e.transaction_id = ? order by e.id`,
+      [first.id],
+    );
+    return {
+      transactionId: first.id,
+      idempotencyKey: key,
+      kind: first.kind,
+      reference: first.reference,
+      createdAt: first.created_at,
+      entries: rows.map((r) => ({
+        id: r.id,
+        account: { merchantId: r.merchant_id, coinId: r.coin_id, kind: r.kind },
+        amount: BigInt(r.amount),
+        balanceAfter: BigInt(r.balance_after),
+      })),
+      replayed: true,
+    };
+  }
+
+  /**
+   * Called by `Merchant.balances`: one row per coin the merchant has entries in. Read-only, so
+   * idempotent; reads committed balances without locking, so it may trail a posting in flight.
+   */
+  async balances(merchantId: string): Promise<CoinBalance[]> {
+    const rows = await this.em.execute<{ coin_id: string; kind: AccountKind; balance: string }[]>(
+      `select a.coin_id, a.kind, a.balance::text as balance from ${T}.ledger_accounts a
+        where a.merchant_id = ? and a.kind in (${MERCHANT_SIDE_KINDS.map(() => '?').join(', ')})
+          and exists (select 1 from ${T}.ledger_entries e where e.account_id = a.id)
+        order by a.coin_id`,
+      [merchantId, ...MERCHANT_SIDE_KINDS],
+    );
+    const out = new Map<string, CoinBalance>();
+    for (const r of rows) {
+      const b = out.get(r.coin_id) ?? { coinId: r.coin_id, pending: 0n, available: 0n, held: 0n, debt: 0n };
+      b[r.kind as 'pending' | 'available' | 'held' | 'debt'] = BigInt(r.balance);
+      out.set(r.coin_id, b);
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Called by `Merchant.ledger`: the merchant's side of the ledger, newest first. Read-only, so
+   * idempotent. Pages are cut by entry id, so entries posted while a client pages never shift or
+   * repeat what it sees.
+   * (Ids are drawn before commit, so a posting that commits while a page is read can land just
+   * behind the cursor; it is still counted in balances and reconcile.)
+   */
+  async history(merchantId: string, opts: { first?: number | null; after?: string | null; coinId?: string | null } = {}): Promise<HistoryPage> {
+    const first = opts.first ?? 50;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be from 1 to ${MAX_PAGE}`, { field: 'first' });
+    const before = opts.after ? decodeCursor(opts.after) : null;
+    const params: unknown[] = [merchantId, ...MERCHANT_SIDE_KINDS];
+    let filter = '';
+    if (opts.coinId) {
+      filter += ' and a.coin_id = ?';
+      params.push(opts.coinId);
+    }
+    if (before) {
+      filter += ' and e.id < ?';
+      params.push(before);
+    }
+    params.push(first + 1);
+    const rows = await this.em.execute<
+      { id: string; coin_id: string; account_kind: AccountKind; amount: string; balance_after: string; kind: string; reference: string; created_at: Date }[]
+    >(
+      `select e.id::text as id, a.coin_id, a.kind as account_kind, e.amount::text as amount, e.balance_after::text as balance_after,
+              t.kind, t.reference, e.created_at
+         from ${T}.ledger_entries e
+         join ${T}.ledger_accounts a on a.id = e.account_id
+         join ${T}.ledger_transactions t on t.id = e.transaction_id
+        where a.merchant_id = ? and a.kind in (${MERCHANT_SIDE_KINDS.map(() => '?').join(', ')})${filter}
+        order by e.id desc
+        limit ?`,
+      params,
+    );
+    const page = rows.slice(0, first);
+    return {
+      entries: page.map((r) => ({
+        id: r.id,
+        coinId: r.coin_id,
+        accountKind: r.account_kind,
+        amount: BigInt(r.amount),
+        balanceAfter: BigInt(r.balance_after),
+        kind: r.kind,
+        reference: r.reference,
+        createdAt: new Date(r.created_at),
+      })),
+      hasNextPage: rows.length > first,
+      endCursor: page.length ? encodeCursor(page[page.length - 1]!.id) : null,
+    };
+  }
+
+  /**
+   * Checks each of the merchant's accounts for one coin (their own and their external ones):
+   * the stored balance must equal the sum of its entries and its newest entry's balance_after.
+   * Called by operator checks and tests; read-only, so idempotent and safe to run any time.
+   */
+  async reconcile(merchantId: string, coinId: string): Promise<ReconcileReport> {
+    // One statement, one snapshot: balances and entries are seen at the same instant.
+    const rows = await this.em.execute<{ kind: AccountKind; balance: string; total: string; last: string | null }[]>(
+      `select a.kind, a.balance::text as balance,
+              coalesce((select sum(e.amount) from ${T}.ledger_entries e where e.account_id = a.id), 0)::text as total,
+              (select e.balance_after::text from ${T}.ledger_entries e where e.account_id = a.id order by e.id desc limit 1) as last
+         from ${T}.ledger_accounts a
+        where a.merchant_id = ? and a.coin_id = ?
+        order by a.kind`,
+      [merchantId, coinId],
+    );
+    const accounts = rows.map((r) => {
+      const stored = BigInt(r.balance);
+      const entriesSum = BigInt(r.total);
+      const lastBalanceAfter = BigInt(r.last ?? '0');
+      return { kind: r.kind, stored, entriesSum, lastBalanceAfter, matches: stored === entriesSum && stored === lastBalanceAfter };
+    });
+    return { merchantId, coinId, accounts, matches: accounts.every((a) => a.matches) };
+  }
+}

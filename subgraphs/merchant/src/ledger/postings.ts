@@ -1,0 +1,335 @@
+/**
+ * The ledger's posting rules, pure: each business event becomes a list of entries that sums to
+ * zero per coin. Nothing here reads the database; the one thing that depends on current balances
+ * (how much of a reversal the merchant can still cover, how much of a credit repays debt) is
+ * expressed as a directive on the entry and settled by `resolvePosting` under the row locks.
+ *
+ * Signs: an account's balance is the sum of its entries. The merchant's accounts (pending,
+ * available, held) are what the gateway owes the merchant, so they are positive. `external_chain`
+ * is the other side of every on-chain movement: negative by what has come in from the chain, so
+ * `-(external_chain + external_fees)` is what the merchant's addresses should hold on chain. Each
+ * merchant has their own external accounts because funds are never pooled: a merchant's books
+ * balance and reconcile with the chain without looking at anyone else's.
+ *
+ * Reorg after credit (the money may already be withdrawn): the available balance is never pushed
+ * below zero. The reversal takes what available still covers and books the rest as `debt`, a
+ * negative-only account meaning "the merchant owes this". This is the receivable that card and
+ * payout ledgers keep for chargebacks on paid-out funds: the loss stays visible as its own line
+ * instead of hiding inside a negative spendable balance that would let holds be judged against
+ * money that does not exist. Every later inflow to available repays debt first.
+ */
+import { badInput } from '@cpg/shared/graphql';
+
+export const ACCOUNT_KINDS = ['pending', 'available', 'held', 'debt', 'external_chain', 'external_fees'] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+
+/** The merchant's own accounts: what balances and history show. The external ones are the gateway's view of the chain. */
+export const MERCHANT_SIDE_KINDS: readonly AccountKind[] = ['pending', 'available', 'held', 'debt'];
+
+/** Which accounts may go below zero. Debt is the only merchant account that may, and only downwards. */
+export const ALLOW_NEGATIVE: Record<AccountKind, boolean> = {
+  pending: false,
+  available: false,
+  held: false,
+  debt: true,
+  external_chain: true,
+  external_fees: true,
+};
+
+export interface AccountRef {
+  /** Null for accounts of the gateway itself (none of the rules below use one yet). */
+  merchantId: string | null;
+  coinId: string;
+  kind: AccountKind;
+}
+
+export interface EntrySpec {
+  account: AccountRef;
+  /** Signed base units; never zero. */
+  amount: bigint;
+  /**
+   * Only on a debit of a non-negative account: the part the account cannot cover without going
+   * below zero is taken from this (negative-allowed) account instead.
+   */
+  shortfallTo?: AccountRef;
+  /** Only on a credit: while this account is negative, the credit repays it first. */
+  repays?: AccountRef;
+}
+
+export interface Posting {
+  /** One effect, one key: a repeat of the key is the same effect and posts nothing new. */
+  idempotencyKey: string;
+  /** e.g. "deposit_confirmed"; lower snake case. */
+  kind: string;
+  /** What the posting is about, shared by every posting of one deposit or withdrawal. */
+  reference: string;
+  entries: EntrySpec[];
+}
+
+export interface ResolvedEntry {
+  account: AccountRef;
+  amount: bigint;
+}
+
+export function accountKey(a: AccountRef): string {
+  return `${a.merchantId ?? '-'}|${a.coinId}|${a.kind}`;
+}
+
+const KIND = /^[a-z][a-z0-9_]{0,62}$/;
+const MAX_TEXT = 300;
+
+/** Refuses a malformed posting before it reaches SQL; the spec-level sum is checked here, the resolved one by the database. */
+export function assertPosting(p: Posting): void {
+  if (typeof p.idempotencyKey !== 'string' || p.idempotencyKey.length < 1 || p.idempotencyKey.length > MAX_TEXT)
+    throw badInput('idempotency key must be 1 to 300 characters');
+  if (typeof p.reference !== 'string' || p.reference.length < 1 || p.reference.length > MAX_TEXT) throw badInput('reference must be 1 to 300 characters');
+  if (!KIND.test(p.kind)) throw badInput(`posting kind "${p.kind}" must be lower snake case`);
+  if (!p.entries.length) throw badInput('a posting needs entries');
+  for (const e of p.entries) {
+    if (typeof e.amount !== 'bigint' || e.amount === 0n) throw badInput('entry amounts are non-zero bigint base units');
+    if (!(ACCOUNT_KINDS as readonly string[]).includes(e.account.kind)) throw badInput(`unknown account kind ${String(e.account.kind)}`);
+    if (!e.account.coinId) throw badInput('entry without a coin');
+    for (const other of [e.shortfallTo, e.repays]) {
+      if (other && (other.coinId !== e.account.coinId || other.merchantId !== e.account.merchantId || !ALLOW_NEGATIVE[other.kind])) {
+        throw badInput('shortfall and repayment go to a negative-allowed account of the same merchant and coin');
+      }
+    }
+    if (e.shortfallTo && e.amount > 0n) throw badInput('shortfallTo only applies to debits');
+    if (e.repays && e.amount < 0n) throw badInput('repays only applies to credits');
+  }
+  for (const [coin, total] of sumsByCoin(p.entries)) {
+    if (total !== 0n) throw badInput(`posting ${p.kind} does not balance for ${coin}: entries sum to ${total}`);
+  }
+}
+
+export function sumsByCoin(entries: readonly { account: AccountRef; amount: bigint }[]): Map<string, bigint> {
+  const sums = new Map<string, bigint>();
+  for (const e of entries) sums.set(e.account.coinId, (sums.get(e.account.coinId) ?? 0n) + e.amount);
+  return sums;
+}
+
+/** Every account a posting may touch, deduplicated and in one global order so row locks never deadlock. */
+export function accountsOf(p: Posting): AccountRef[] {
+  const all = new Map<string, AccountRef>();
+  for (const e of p.entries) {
+    for (const a of [e.account, e.shortfallTo, e.repays]) if (a) all.set(accountKey(a), a);
+  }
+  return [...all.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, a]) => a);
+}
+
+/**
+ * Turns directives into plain entries given the balances read under lock, nets them to one entry
+ * per account and drops zeros. The sum per coin is unchanged by construction: a shortfall moves
+ * part of a debit to another account, a repayment part of a credit.
+ */
+export function resolvePosting(p: Posting, balanceOf: (a: AccountRef) => bigint): ResolvedEntry[] {
+  const delta = new Map<string, { account: AccountRef; amount: bigint }>();
+  const add = (account: AccountRef, amount: bigint) => {
+    const k = accountKey(account);
+    const cur = delta.get(k);
+    if (cur) cur.amount += amount;
+    else delta.set(k, { account, amount });
+  };
+  const now = (a: AccountRef) => balanceOf(a) + (delta.get(accountKey(a))?.amount ?? 0n);
+  for (const e of p.entries) {
+    if (e.shortfallTo) {
+      const covered = min(-e.amount, max(now(e.account), 0n));
+      add(e.account, -covered);
+      if (-e.amount - covered > 0n) add(e.shortfallTo, -(-e.amount - covered));
+    } else if (e.repays) {
+      const owed = max(-now(e.repays), 0n);
+      const repaid = min(e.amount, owed);
+      if (repaid > 0n) add(e.repays, repaid);
+      add(e.account, e.amount - repaid);
+    } else {
+      add(e.account, e.amount);
+    }
+  }
+  return [...delta.values()].filter((d) => d.amount !== 0n).sort((a, b) => (accountKey(a.account) < accountKey(b.account) ? -1 : 1));
+}
+
+/** Accounts the resolved entries would push below zero although they must not go there. */
+export function overdrawn(entries: readonly ResolvedEntry[], balanceOf: (a: AccountRef) => bigint): ResolvedEntry[] {
+  return entries.filter((e) => !ALLOW_NEGATIVE[e.account.kind] && balanceOf(e.account) + e.amount < 0n);
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+
+// ---------------------------------------------------------------------------------------------
+// The rules.
+
+export interface DepositRef {
+  network: string;
+  txHash: string;
+  /** Position of the transfer inside the transaction (output index, log index). */
+  index: number;
+  /**
+   * 0 unless the same transfer was reversed by a reorg and then mined again: the tracker bumps
+   * it so the re-inclusion gets fresh keys instead of colliding with the reversed ones.
+   */
+  generation?: number;
+}
+
+export interface DepositInput {
+  merchantId: string;
+  coinId: string;
+  deposit: DepositRef;
+  /** Base units, > 0. */
+  amount: bigint;
+}
+
+// Hex hashes arrive in either case depending on the RPC; one transfer must map to one key.
+function normalHash(h: string): string {
+  return /^(0x)?[0-9a-fA-F]+$/.test(h) ? h.toLowerCase() : h;
+}
+
+export function depositReference(d: DepositRef): string {
+  if (!d.network || !d.txHash || !Number.isInteger(d.index) || d.index < 0) throw badInput('a deposit is network, txHash and a non-negative index');
+  return `deposit:${d.network}:${normalHash(d.txHash)}:${d.index}`;
+}
+
+function depositKey(d: DepositRef, effect: 'seen' | 'credit' | 'reversal'): string {
+  const g = d.generation ?? 0;
+  if (!Number.isInteger(g) || g < 0) throw badInput('generation is a non-negative integer');
+  return `${depositReference(d)}${g ? `#${g}` : ''}:${effect}`;
+}
+
+function positive(amount: bigint): bigint {
+  if (typeof amount !== 'bigint' || amount <= 0n) throw badInput('amount must be greater than zero');
+  return amount;
+}
+
+const acct = (merchantId: string, coinId: string, kind: AccountKind): AccountRef => ({ merchantId, coinId, kind });
+
+/** A transfer to the merchant's address is in a block but not yet final: visible, not spendable. */
+export function depositSeen(i: DepositInput): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: depositKey(i.deposit, 'seen'),
+    kind: 'deposit_seen',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount: -amount },
+      { account: acct(i.merchantId, i.coinId, 'pending'), amount },
+    ],
+  };
+}
+
+/**
+ * Final by the network's confirmations: the money becomes spendable. `wasSeen` says whether
+ * `depositSeen` was posted for it (then pending moves to available) or not (straight in).
+ * Unsolicited credits share the key, so one transfer is never credited both ways.
+ */
+export function depositConfirmed(i: DepositInput & { wasSeen: boolean }): Posting {
+  return credit(i, 'deposit_confirmed');
+}
+
+/** A transfer no payment expected (a late or extra payment to a known address), credited once final. */
+export function unsolicitedCredit(i: DepositInput & { wasSeen: boolean }): Posting {
+  return credit(i, 'unsolicited');
+}
+
+function credit(i: DepositInput & { wasSeen: boolean }, kind: string): Posting {
+  const amount = positive(i.amount);
+  const from = acct(i.merchantId, i.coinId, i.wasSeen ? 'pending' : 'external_chain');
+  return {
+    idempotencyKey: depositKey(i.deposit, 'credit'),
+    kind,
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: from, amount: -amount },
+      { account: acct(i.merchantId, i.coinId, 'available'), amount, repays: acct(i.merchantId, i.coinId, 'debt') },
+    ],
+  };
+}
+
+/** The block that carried a seen, not yet credited deposit was orphaned: the pending amount goes back. */
+export function depositReorgedBeforeCredit(i: DepositInput): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: depositKey(i.deposit, 'reversal'),
+    kind: 'deposit_reversed',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'pending'), amount: -amount },
+      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount },
+    ],
+  };
+}
+
+/** A credited deposit vanished in a reorg deeper than the confirmations: take it back, what is gone becomes debt. */
+export function depositReorgedAfterCredit(i: DepositInput): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: depositKey(i.deposit, 'reversal'),
+    kind: 'deposit_reversed',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'available'), amount: -amount, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
+      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount },
+    ],
+  };
+}
+
+export interface WithdrawalInput {
+  merchantId: string;
+  coinId: string;
+  withdrawalId: string;
+}
+
+export function withdrawalReference(id: string): string {
+  if (!id || id.length > 100) throw badInput('withdrawal id must be 1 to 100 characters');
+  return `withdrawal:${id}`;
+}
+
+/** Reserves amount plus the fee budget so the withdrawal cannot be spent twice; refused when available does not cover it. */
+export function holdForWithdrawal(i: WithdrawalInput & { amount: bigint }): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: `${withdrawalReference(i.withdrawalId)}:hold`,
+    kind: 'withdrawal_hold',
+    reference: withdrawalReference(i.withdrawalId),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'available'), amount: -amount },
+      { account: acct(i.merchantId, i.coinId, 'held'), amount },
+    ],
+  };
+}
+
+// Release and settle share one key: a withdrawal ends once, either way, never both.
+const finishKey = (id: string) => `${withdrawalReference(id)}:finish`;
+
+/** The withdrawal was rejected or failed before broadcast: the whole hold goes back. */
+export function releaseHold(i: WithdrawalInput & { held: bigint }): Posting {
+  const held = positive(i.held);
+  return {
+    idempotencyKey: finishKey(i.withdrawalId),
+    kind: 'withdrawal_release',
+    reference: withdrawalReference(i.withdrawalId),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'held'), amount: -held },
+      { account: acct(i.merchantId, i.coinId, 'available'), amount: held, repays: acct(i.merchantId, i.coinId, 'debt') },
+    ],
+  };
+}
+
+/**
+ * The withdrawal is final on chain: `sent` left to the recipient, `fee` went to the network, and
+ * what the fee budget did not use returns to available. The fee is in this coin, so for a token
+ * whose gas is paid in the native coin it is 0 here.
+ */
+export function settleHold(i: WithdrawalInput & { held: bigint; sent: bigint; fee: bigint }): Posting {
+  const held = positive(i.held);
+  const sent = positive(i.sent);
+  if (typeof i.fee !== 'bigint' || i.fee < 0n) throw badInput('fee must be zero or more');
+  const rest = held - sent - i.fee;
+  if (rest < 0n) throw badInput('sent plus fee exceeds the hold');
+  const entries: EntrySpec[] = [
+    { account: acct(i.merchantId, i.coinId, 'held'), amount: -held },
+    { account: acct(i.merchantId, i.coinId, 'external_chain'), amount: sent },
+  ];
+  if (i.fee > 0n) entries.push({ account: acct(i.merchantId, i.coinId, 'external_fees'), amount: i.fee });
+  if (rest > 0n) entries.push({ account: acct(i.merchantId, i.coinId, 'available'), amount: rest, repays: acct(i.merchantId, i.coinId, 'debt') });
+  return { idempotencyKey: finishKey(i.withdrawalId), kind: 'withdrawal_settled', reference: withdrawalReference(i.withdrawalId), entries };
+}
