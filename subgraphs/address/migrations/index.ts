@@ -69,4 +69,31 @@ class Addresses extends Migration {
   }
 }
 
-export const migrations: MigrationDef[] = [{ name: '0001_addresses', class: Addresses }];
+/**
+ * Addresses handed to payments over `address.allocate`: one row per request (the payment id), so
+ * a retried request gets the same address; and a customer's address per coin, so a returning
+ * customer pays to the address they already know.
+ */
+class PaymentAllocations extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table "${SCHEMA}".payment_allocations (
+      request_id text primary key,
+      merchant_id uuid not null,
+      address_id uuid not null references "${SCHEMA}".addresses(id),
+      created_at timestamptz not null default now()
+    )`);
+    this.addSql(`create table "${SCHEMA}".customer_addresses (
+      merchant_id uuid not null,
+      customer_id text not null,
+      coin_id text not null,
+      address_id uuid not null references "${SCHEMA}".addresses(id),
+      created_at timestamptz not null default now(),
+      primary key (merchant_id, customer_id, coin_id)
+    )`);
+  }
+}
+
+export const migrations: MigrationDef[] = [
+  { name: '0001_addresses', class: Addresses },
+  { name: '0002_payment_allocations', class: PaymentAllocations },
+];

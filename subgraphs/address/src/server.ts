@@ -11,6 +11,7 @@ import { Catalogue } from './domain/catalogue';
 import { AddressService } from './services/addresses';
 import { NetworkStatusReader } from './services/network-status';
 import { startConsumers } from './consumers';
+import { serveAddressAllocation } from './rpc/allocate';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
@@ -33,6 +34,9 @@ export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger,
         networkStatus: new NetworkStatusReader(em),
       };
     },
-    onStart: startConsumers,
+    onStart: async (deps) => {
+      await startConsumers(deps);
+      serveAddressAllocation(deps, catalogue);
+    },
   });
 }

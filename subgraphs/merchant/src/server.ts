@@ -9,6 +9,7 @@ import { entities } from './entities';
 import { LedgerService } from './ledger/ledger-service';
 import { resolvers } from './resolvers';
 import { serveApiKeyVerification } from './rpc/verify-api-key';
+import { startDepositLedgerConsumer } from './consumers';
 import { MerchantService } from './services/merchants';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
@@ -27,6 +28,9 @@ export function startMerchantSubgraph(config: SubgraphServerConfig, log?: Logger
       const em = deps.orm.em.fork();
       return { ...base, merchants: new MerchantService(em, () => deps.relay.kick()), ledger: new LedgerService(em) };
     },
-    onStart: async ({ bus, orm }) => serveApiKeyVerification(bus, orm),
+    onStart: async (deps) => {
+      serveApiKeyVerification(deps.bus, deps.orm);
+      await startDepositLedgerConsumer(deps);
+    },
   });
 }

@@ -1,3 +1,6 @@
 import type { BaseContext } from '@cpg/shared/http';
+import type { PaymentService } from './services/payments';
 
-export interface PaymentContext extends BaseContext {}
+export interface PaymentContext extends BaseContext {
+  payments: PaymentService;
+}

@@ -3,14 +3,32 @@ import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
+import { RateService } from '@cpg/shared/rates';
 import { SCHEMA, migrations } from '../migrations';
 import type { PaymentContext } from './context';
 import { resolvers } from './resolvers';
+import { loadPaymentConfig } from './config';
+import { checkoutKey } from './domain/checkout-token';
+import { CoinCatalogue } from './services/catalogue';
+import { PaymentService } from './services/payments';
+import { startSweeper } from './services/sweeper';
+import { startConsumers } from './consumers';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export function startPaymentSubgraph(config: SubgraphServerConfig, log?: Logger): Promise<RunningService> {
-  return startSubgraphService<PaymentContext>({
+export async function startPaymentSubgraph(
+  config: SubgraphServerConfig,
+  log?: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const paymentConfig = loadPaymentConfig(env);
+  const catalogue = new CoinCatalogue(env);
+  // Static table for now: the market providers need the internet, which dev and tests lack.
+  const rates = new RateService({ providers: [paymentConfig.rates] });
+  // Every replica derives the same key from the secret they already share with the gateway.
+  const tokenKey = checkoutKey(config.GATEWAY_SECRET);
+  let sweeper: { stop(): Promise<void> } | undefined;
+  const service = await startSubgraphService<PaymentContext>({
     name: 'payment',
     schema: SCHEMA,
     typeDefs,
@@ -19,6 +37,28 @@ export function startPaymentSubgraph(config: SubgraphServerConfig, log?: Logger)
     migrations,
     config,
     log,
-    context: (base) => base,
+    context: (base, deps) => ({
+      ...base,
+      payments: new PaymentService(deps.orm.em.fork(), {
+        catalogue,
+        rates,
+        bus: deps.bus,
+        tokenKey,
+        checkoutBaseUrl: paymentConfig.PUBLIC_CHECKOUT_URL,
+        onCommitted: () => deps.relay.kick(),
+        log: base.log,
+      }),
+    }),
+    onStart: async (deps) => {
+      await startConsumers(deps, catalogue);
+      sweeper = startSweeper(deps.orm.em, paymentConfig.PAYMENT_EXPIRY_SWEEP_MS, () => deps.relay.kick(), deps.log.child({ component: 'expiry' }));
+    },
   });
+  return {
+    ...service,
+    stop: async () => {
+      await sweeper?.stop();
+      await service.stop();
+    },
+  };
 }

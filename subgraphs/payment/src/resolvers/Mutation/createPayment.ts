@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { PaymentContext } from '../../context';
+import type { CreatePaymentInput } from '../../services/payments';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function createPayment(_: unknown, _args: unknown, ctx: PaymentContext): Promise<never> {
-  requireMerchant(ctx.identity, 'PAYMENTS_WRITE');
-  throw unavailable('payments are not available in this version yet');
+export async function createPayment(_: unknown, args: { input: CreatePaymentInput }, ctx: PaymentContext) {
+  const caller = requireMerchant(ctx.identity, 'PAYMENTS_WRITE');
+  return ctx.payments.create(caller, args.input);
 }

@@ -1,8 +1,7 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { PaymentContext } from '../../context';
 
-// No rows exist until the feature behind it lands.
-export async function payment(_: unknown, _args: { id: string }, ctx: PaymentContext): Promise<null> {
-  requireMerchant(ctx.identity, 'READ');
-  return null;
+export async function payment(_: unknown, args: { id: string }, ctx: PaymentContext) {
+  if (ctx.identity.kind !== 'operator') requireMerchant(ctx.identity, 'READ');
+  return ctx.payments.findVisible(ctx.identity, args.id);
 }

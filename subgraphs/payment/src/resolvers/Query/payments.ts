@@ -1,8 +1,9 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { PaymentContext } from '../../context';
+import type { PaymentFilter } from '../../services/payments';
 
-// Nothing of this kind exists until the feature behind it lands: an empty page, never invented.
-export async function payments(_: unknown, _args: unknown, ctx: PaymentContext) {
-  requireMerchant(ctx.identity, 'READ');
-  return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+/** Merchants list their own payments, newest first; the operator lists everyone's. */
+export async function payments(_: unknown, args: { filter?: PaymentFilter | null; first?: number | null; after?: string | null }, ctx: PaymentContext) {
+  const merchantId = ctx.identity.kind === 'operator' ? null : requireMerchant(ctx.identity, 'READ').merchantId;
+  return ctx.payments.list(merchantId, args.filter, args.first, args.after);
 }

@@ -1,0 +1,352 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { AppError } from '@cpg/shared/graphql';
+import { type BaseContext, type RunningHttp, serveSubgraph } from '@cpg/shared/http';
+import { gql } from '@cpg/shared/testing';
+import type { RunningGateway } from '@cpg/gateway/src/server';
+import { typeDefs as paymentTypeDefs } from '@cpg/subgraph-payment/src/server';
+import { type Stack, startStack } from './support/stack';
+
+let stack: Stack;
+const clients: Client[] = [];
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  for (const c of clients) await c.dispose();
+  await stack?.stop();
+});
+
+const PAYMENT_BY_ID = 'subscription($id: ID) { paymentUpdated(id: $id) { event payment { id status } } }';
+
+function connect(url: string, secret?: string): Client {
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: secret ? { authorization: `Bearer ${secret}` } : {},
+    retryAttempts: 0,
+  });
+  clients.push(client);
+  return client;
+}
+
+interface Sub {
+  results: { data?: any; errors?: { message: string; extensions?: { code?: string; reason?: string } }[] }[];
+  /** What the server ended the operation with: an `error` message (GraphQL errors) or a close event. */
+  error?: any;
+  completed: boolean;
+  ended: Promise<void>;
+  stop(): void;
+}
+
+function subscribe(client: Client, query: string, variables: Record<string, unknown> = {}): Sub {
+  const sub = { results: [], completed: false } as unknown as Sub;
+  sub.ended = new Promise<void>((resolve) => {
+    sub.stop = client.subscribe(
+      { query, variables },
+      {
+        next: (r) => void sub.results.push(r as Sub['results'][number]),
+        error: (e) => {
+          sub.error = e;
+          resolve();
+        },
+        complete: () => {
+          sub.completed = true;
+          resolve();
+        },
+      },
+    );
+  });
+  return sub;
+}
+
+/** The code the operation ended with, whichever way the server ended it. */
+function endCode(sub: Sub): string | undefined {
+  if (Array.isArray(sub.error)) return sub.error[0]?.extensions?.code;
+  return sub.results.at(-1)?.errors?.[0]?.extensions?.code;
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function publishPaymentUpdate(
+  gateway: RunningGateway,
+  p: { id: string; merchantId: string; token: string },
+  event: string,
+  status: string,
+  tokenHash?: string,
+) {
+  // The subscriber's replica may have sent its SUB a moment ago: flushing that connection first
+  // makes sure the server has it before the event goes out.
+  await gateway.bus.nc.flush();
+  await gateway.bus.publish(
+    'payment.updated',
+    { paymentId: p.id, merchantId: p.merchantId, checkoutTokenHash: tokenHash ?? createHash('sha256').update(p.token).digest('hex'), event, status },
+    { id: randomUUID(), key: p.id },
+  );
+}
+
+describe('subscriptions over graphql-ws on the real stack', () => {
+  it('a payment the merchant cannot read ends the subscription with NOT_FOUND and frees its NATS subscription', async () => {
+    const m = await stack.newMerchant();
+    const id = randomUUID();
+    // Whatever the payment subgraph serves, a random id is nobody's payment.
+    const http = await gql(stack.url, 'query($id: ID!) { payment(id: $id) { id } }', { id }, m.secret);
+    expect(http.data?.payment ?? null).toBeNull();
+
+    const sub = subscribe(connect(stack.url, m.secret), PAYMENT_BY_ID, { id });
+    await sub.ended;
+    expect(endCode(sub)).toBe('NOT_FOUND');
+    expect(sub.results.filter((r) => r.data)).toEqual([]);
+    // Published after the refusal: nobody is listening any more.
+    await publishPaymentUpdate(stack.gateway, { id, merchantId: m.id, token: 'x' }, 'paid', 'PAID');
+    expect(stack.gateway.liveSubscriptions()).toBe(0);
+  });
+
+  it('a bad key is refused at connect with close code 4401 and a reason', async () => {
+    const sub = subscribe(connect(stack.url, 'cpg_notakey'), PAYMENT_BY_ID, { id: randomUUID() });
+    await sub.ended;
+    expect(sub.error?.code).toBe(4401);
+    expect(String(sub.error?.reason)).toMatch(/key/i);
+    expect(sub.results).toEqual([]);
+  });
+
+  it('anonymous callers cannot subscribe by id (UNAUTHENTICATED); an unknown checkout token is NOT_FOUND', async () => {
+    const anon = connect(stack.url);
+    const byId = subscribe(anon, PAYMENT_BY_ID, { id: randomUUID() });
+    await byId.ended;
+    expect(endCode(byId)).toBe('UNAUTHENTICATED');
+
+    const byToken = subscribe(anon, 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { event payment { status } } }', { t: 'no-such-token' });
+    await byToken.ended;
+    expect(endCode(byToken)).toBe('NOT_FOUND');
+    expect(stack.gateway.liveSubscriptions()).toBe(0);
+  });
+
+  it('bad operations are refused with BAD_USER_INPUT before anything is subscribed', async () => {
+    const m = await stack.newMerchant();
+    const client = connect(stack.url, m.secret);
+    const both = subscribe(client, 'subscription { paymentUpdated(id: "a", checkoutToken: "b") { event } }');
+    const neither = subscribe(client, 'subscription { paymentUpdated { event } }');
+    const unknownField = subscribe(client, 'subscription { paymentUpdated(id: "a") { nope } }');
+    const deep = subscribe(
+      client,
+      'subscription { paymentUpdated(id: "a") { payment { merchant { payments { nodes { merchant { payments { nodes { merchant { payments { nodes { id } } } } } } } } } } } }',
+    );
+    await Promise.all([both.ended, neither.ended, unknownField.ended, deep.ended]);
+    for (const s of [both, neither, unknownField, deep]) expect(endCode(s)).toBe('BAD_USER_INPUT');
+    expect(deep.error[0].extensions.reason).toBe('QUERY_TOO_DEEP');
+  });
+
+  it('withdrawalUpdated subscribes and ends cleanly (NOT_FOUND for a withdrawal that is not there)', async () => {
+    const m = await stack.newMerchant();
+    const sub = subscribe(connect(stack.url, m.secret), 'subscription($id: ID!) { withdrawalUpdated(id: $id) { id status } }', { id: randomUUID() });
+    await sub.ended;
+    expect(endCode(sub)).toBe('NOT_FOUND');
+    expect(stack.gateway.liveSubscriptions()).toBe(0);
+  });
+
+  it("queries sent over the socket run as over HTTP, as the connection's caller", async () => {
+    const m = await stack.newMerchant('Socket shop');
+    const q = subscribe(connect(stack.url, m.secret), 'query { me { id name } }');
+    await q.ended;
+    expect(q.results).toEqual([{ data: { me: { id: m.id, name: 'Socket shop' } } }]);
+  });
+
+  it('subscribe operations are rate-limited per caller like HTTP requests', async () => {
+    const limited = await stack.extraGateway({ RATE_LIMIT_REQUESTS: 2, RATE_LIMIT_WINDOW_SECONDS: 60 });
+    const m = await stack.newMerchant();
+    const client = connect(limited.url, m.secret);
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = subscribe(client, PAYMENT_BY_ID, { id: randomUUID() });
+      await s.ended;
+      codes.push(endCode(s));
+    }
+    expect(codes).toEqual(['NOT_FOUND', 'NOT_FOUND', 'RATE_LIMITED']);
+  });
+});
+
+/**
+ * The payment subgraph does not store payments yet, so these tests put a small stand-in behind a
+ * second gateway: the payment schema verbatim, signed-identity checks as in every subgraph, and a
+ * few payments in memory. Everything else is the real stack: gateway, graphql-ws, NATS, and the
+ * merchant subgraph resolving `payment.merchant` through federation.
+ */
+describe('live payment updates through a stand-in payment subgraph', () => {
+  let fake: RunningHttp;
+  let gw: RunningGateway;
+  const payments = new Map<string, { id: string; merchantId: string; token: string; status: string; amountReceived: string }>();
+
+  beforeAll(async () => {
+    fake = await serveSubgraph<BaseContext>({
+      name: 'payment-stand-in',
+      typeDefs: paymentTypeDefs,
+      resolvers: {
+        Query: {
+          payment: (_: unknown, { id }: { id: string }, ctx: BaseContext) => {
+            if (ctx.identity.kind !== 'merchant') throw new AppError('FORBIDDEN', 'merchant keys only');
+            const p = payments.get(id);
+            if (p && p.merchantId !== ctx.identity.merchantId) throw new AppError('FORBIDDEN', 'not your payment');
+            return p ?? null;
+          },
+          checkout: (_: unknown, { token }: { token: string }) => [...payments.values()].find((p) => p.token === token) ?? null,
+        },
+        Payment: { merchant: (p: { merchantId: string }) => ({ id: p.merchantId }) },
+      } as never,
+      host: '127.0.0.1',
+      port: 0,
+      gatewaySecret: stack.env.gatewaySecret,
+      signatureMaxAgeSeconds: 60,
+      log: stack.env.log,
+      context: (base) => base,
+      ready: async () => ({}),
+    });
+    gw = await stack.extraGateway({ SUBGRAPH_PAYMENT_URL: fake.url });
+  });
+  afterAll(async () => {
+    await fake?.stop();
+  });
+
+  async function newPayment() {
+    const m = await stack.newMerchant('Live shop');
+    const p = { id: randomUUID(), merchantId: m.id, token: `tok_${randomUUID()}`, status: 'PENDING', amountReceived: '0' };
+    payments.set(p.id, p);
+    return { m, p };
+  }
+
+  it('a merchant receives each event with its own selection re-read through the supergraph, then unsubscribes', async () => {
+    const { m, p } = await newPayment();
+    const client = connect(gw.url, m.secret);
+    const sub = subscribe(
+      client,
+      `subscription($id: ID) { paymentUpdated(id: $id) { kind: event payment { ...P merchant { name } } } }
+       fragment P on Payment { id state: status amountReceived }`,
+      { id: p.id },
+    );
+    await waitFor(() => gw.liveSubscriptions() === 1, 'the NATS subscription');
+
+    p.status = 'CONFIRMING';
+    p.amountReceived = '1.5';
+    await publishPaymentUpdate(gw, p, 'deposit_seen', 'CONFIRMING');
+    await waitFor(() => sub.results.length === 1, 'the first event');
+    p.status = 'PAID';
+    await publishPaymentUpdate(gw, p, 'paid', 'PAID');
+    await waitFor(() => sub.results.length === 2, 'the second event');
+
+    expect(sub.results).toEqual([
+      {
+        data: { paymentUpdated: { kind: 'deposit_seen', payment: { id: p.id, state: 'CONFIRMING', amountReceived: '1.5', merchant: { name: 'Live shop' } } } },
+      },
+      { data: { paymentUpdated: { kind: 'paid', payment: { id: p.id, state: 'PAID', amountReceived: '1.5', merchant: { name: 'Live shop' } } } } },
+    ]);
+
+    sub.stop();
+    await waitFor(() => gw.liveSubscriptions() === 0, 'the NATS subscription to go');
+  });
+
+  it("another merchant's payment is NOT_FOUND, and a payment that disappears ends the subscription", async () => {
+    const { p } = await newPayment();
+    const other = await stack.newMerchant();
+    const theirs = subscribe(connect(gw.url, other.secret), PAYMENT_BY_ID, { id: p.id });
+    await theirs.ended;
+    expect(endCode(theirs)).toBe('NOT_FOUND');
+
+    const { m, p: mine } = await newPayment();
+    const sub = subscribe(connect(gw.url, m.secret), PAYMENT_BY_ID, { id: mine.id });
+    await waitFor(() => gw.liveSubscriptions() === 1, 'the NATS subscription');
+    payments.delete(mine.id);
+    await publishPaymentUpdate(gw, mine, 'cancelled', 'CANCELLED');
+    await sub.ended;
+    expect(endCode(sub)).toBe('NOT_FOUND');
+    expect(gw.liveSubscriptions()).toBe(0);
+  });
+
+  it('the widget subscribes anonymously by checkout token; events carrying another token hash are ignored', async () => {
+    const { p } = await newPayment();
+    const sub = subscribe(connect(gw.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { event payment { id status } } }', { t: p.token });
+    await waitFor(() => gw.liveSubscriptions() === 1, 'the NATS subscription');
+
+    await publishPaymentUpdate(gw, p, 'forged', 'PAID', createHash('sha256').update('another token').digest('hex'));
+    p.status = 'PARTIALLY_PAID';
+    await publishPaymentUpdate(gw, p, 'partially_paid', 'PARTIALLY_PAID');
+    await waitFor(() => sub.results.length === 1, 'the event');
+    expect(sub.results[0]).toEqual({ data: { paymentUpdated: { event: 'partially_paid', payment: { id: p.id, status: 'PARTIALLY_PAID' } } } });
+
+    // Merchant-only data stays out of reach: the token reads through `checkout`, as the caller.
+    const nosy = subscribe(connect(gw.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { payment { merchant { name } } } }', { t: p.token });
+    await waitFor(() => gw.liveSubscriptions() === 2, 'the second NATS subscription');
+    await publishPaymentUpdate(gw, p, 'confirming', 'CONFIRMING');
+    await waitFor(() => nosy.results.length === 1, 'the nosy event');
+    expect(nosy.results[0]!.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(nosy.results[0]!.data).toBeNull();
+
+    sub.stop();
+    nosy.stop();
+    await waitFor(() => gw.liveSubscriptions() === 0, 'the NATS subscriptions to go');
+  });
+
+  it('closing the socket frees every NATS subscription it held; a connection holds at most 20 operations', async () => {
+    const { m, p } = await newPayment();
+    const client = connect(gw.url, m.secret);
+    const subs = Array.from({ length: 20 }, () => subscribe(client, PAYMENT_BY_ID, { id: p.id }));
+    await waitFor(() => gw.liveSubscriptions() === 20, '20 NATS subscriptions');
+    const extra = subscribe(client, PAYMENT_BY_ID, { id: p.id });
+    await extra.ended;
+    expect(endCode(extra)).toBe('RATE_LIMITED');
+    expect(extra.error[0].extensions.reason).toBe('TOO_MANY_SUBSCRIPTIONS');
+
+    await client.dispose();
+    await waitFor(() => gw.liveSubscriptions() === 0, 'the NATS subscriptions to go');
+    expect(subs.every((s) => s.results.length === 0)).toBe(true);
+  });
+});
+
+describe('a real payment, end to end', () => {
+  it('the widget follows a payment by checkout token and the merchant by id; both see published and real updates', async () => {
+    const m = await stack.newMerchant('Real shop');
+    const created = await gql(
+      stack.url,
+      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id status checkoutUrl } }',
+      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
+      m.secret,
+    );
+    expect(created.errors).toBeUndefined();
+    const p = created.data.createPayment as { id: string; status: string; checkoutUrl: string };
+    const token = decodeURIComponent(new URL(p.checkoutUrl).pathname.split('/').pop()!);
+
+    const widget = subscribe(connect(stack.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { event payment { id status amount } } }', {
+      t: token,
+    });
+    const merchant = subscribe(
+      connect(stack.url, m.secret),
+      'subscription($id: ID) { paymentUpdated(id: $id) { event payment { id status merchant { name } } } }',
+      { id: p.id },
+    );
+    await waitFor(() => stack.gateway.liveSubscriptions() === 2, 'both NATS subscriptions');
+    // The payment's own "created" event may still be on its way from the outbox: not asserted on.
+    const updates = (s: Sub) => s.results.map((r) => r.data?.paymentUpdated ?? r).filter((u) => u.event !== 'created');
+
+    await publishPaymentUpdate(stack.gateway, { id: p.id, merchantId: m.id, token }, 'deposit_seen', p.status);
+    await waitFor(() => updates(widget).length === 1 && updates(merchant).length === 1, 'the published update');
+    expect(updates(widget)).toEqual([{ event: 'deposit_seen', payment: { id: p.id, status: 'PENDING', amount: '0.5' } }]);
+    expect(updates(merchant)).toEqual([{ event: 'deposit_seen', payment: { id: p.id, status: 'PENDING', merchant: { name: 'Real shop' } } }]);
+
+    // The payment subgraph's own event, through its outbox and JetStream.
+    const cancelled = await gql(stack.url, 'mutation($id: ID!) { cancelPayment(id: $id) { status } }', { id: p.id }, m.secret);
+    expect(cancelled.errors).toBeUndefined();
+    await waitFor(() => updates(widget).length === 2 && updates(merchant).length === 2, 'the cancellation');
+    expect(updates(widget)[1]).toMatchObject({ payment: { status: 'CANCELLED' } });
+    expect(updates(merchant)[1]).toMatchObject({ payment: { status: 'CANCELLED' } });
+
+    widget.stop();
+    merchant.stop();
+    await waitFor(() => stack.gateway.liveSubscriptions() === 0, 'the NATS subscriptions to go');
+  });
+});

@@ -1,0 +1,1 @@
+export { startDepositLedgerConsumer } from './deposit-ledger';

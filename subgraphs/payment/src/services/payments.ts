@@ -1,0 +1,346 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Bus } from '@cpg/shared/bus';
+import type { EntityManager } from '@cpg/shared/db';
+import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/shared/graphql';
+import type { Logger } from '@cpg/shared/logger';
+import { MoneyError, parseAmount } from '@cpg/shared/money';
+import { RateUnavailableError, type RateService } from '@cpg/shared/rates';
+import { canCancel } from '../domain/status-machine';
+import { priceToAmount } from '../domain/pricing';
+import { checkoutToken, hashToken, isTokenShaped, newTokenSalt } from '../domain/checkout-token';
+import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
+import { type CoinCatalogue, type CoinEntry } from './catalogue';
+import { type DepositRow, type PaymentRow, T, depositSnapshot, depositsOf, emitEvents, lockPayment, reduceAndStore, toleranceOf } from './rows';
+import { reducePayment } from '../domain/status-machine';
+
+export interface CreatePaymentInput {
+  coinId: string;
+  amount?: string | null;
+  priceAmount?: string | null;
+  priceCurrency?: string | null;
+  orderId?: string | null;
+  description?: string | null;
+  expiresInMinutes?: number | null;
+  customerId?: string | null;
+  metadata?: unknown;
+}
+
+export interface PaymentFilter {
+  status?: string | null;
+  coinId?: string | null;
+  createdFrom?: Date | string | null;
+  createdTo?: Date | string | null;
+  orderId?: string | null;
+}
+
+/** Defaults of the merchant subgraph, for a merchant whose settings event has not arrived yet. */
+const DEFAULT_EXPIRY_MINUTES = 60;
+const DEFAULT_TOLERANCE = '0';
+const MAX_EXPIRY_MINUTES = 10_080;
+const MAX_METADATA_BYTES = 16_384;
+// Allocating may make the signer create the merchant's seed first.
+const ALLOCATE_TIMEOUT_MS = 15_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+function text(value: string | null | undefined, field: string, max: number): string | null {
+  if (value == null) return null;
+  if (typeof value !== 'string' || value.length < 1 || value.length > max) throw badInput(`${field} must be 1 to ${max} characters`, { field });
+  return value;
+}
+
+interface Validated {
+  entry: CoinEntry;
+  amount: bigint | null;
+  price: { priceAmount: string; priceCurrency: string } | null;
+  orderId: string | null;
+  description: string | null;
+  expiresInMinutes: number | null;
+  customerId: string | null;
+  metadata: unknown;
+  fingerprint: string;
+}
+
+export class PaymentService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly deps: {
+      catalogue: CoinCatalogue;
+      rates: RateService;
+      bus: Pick<Bus, 'request'>;
+      tokenKey: Buffer;
+      checkoutBaseUrl: string;
+      onCommitted: () => void;
+      log?: Logger;
+    },
+  ) {}
+
+  coin(id: string): CoinEntry | undefined {
+    return this.deps.catalogue.coin(id);
+  }
+
+  checkoutUrl(row: PaymentRow): string {
+    return `${this.deps.checkoutBaseUrl}/checkout/${checkoutToken(this.deps.tokenKey, row.id, row.token_salt)}`;
+  }
+
+  private validate(input: CreatePaymentInput): Validated {
+    const entry = this.deps.catalogue.coin(input.coinId);
+    if (!entry) throw badInput(`unknown coin "${input.coinId}"`, { field: 'coinId' });
+    if (!entry.network.enabled) throw badInput(`network ${entry.network.id} is not enabled on this gateway`, { field: 'coinId' });
+    const hasAmount = input.amount != null;
+    const hasPrice = input.priceAmount != null || input.priceCurrency != null;
+    if (hasAmount && hasPrice) throw badInput('give either amount, or priceAmount with priceCurrency, not both', { field: 'amount' });
+    if (hasPrice && (input.priceAmount == null || input.priceCurrency == null)) {
+      throw badInput('priceAmount and priceCurrency go together', { field: input.priceAmount == null ? 'priceAmount' : 'priceCurrency' });
+    }
+    let amount: bigint | null = null;
+    if (hasAmount) {
+      try {
+        amount = parseAmount(input.amount, entry.coin.decimals);
+      } catch (err) {
+        if (err instanceof MoneyError) throw badInput(err.message, { field: 'amount' });
+        throw err;
+      }
+    }
+    let price: Validated['price'] = null;
+    if (hasPrice) {
+      // Checked at rate 1 only for the shape of the price; the real rate comes after the orderId check.
+      const probe = priceToAmount({ priceAmount: input.priceAmount!, priceCurrency: input.priceCurrency!, rate: '1', coinDecimals: entry.coin.decimals });
+      price = { priceAmount: probe.priceAmount, priceCurrency: probe.priceCurrency };
+    }
+    const expiresInMinutes = input.expiresInMinutes ?? null;
+    if (expiresInMinutes !== null && (!Number.isInteger(expiresInMinutes) || expiresInMinutes < 1 || expiresInMinutes > MAX_EXPIRY_MINUTES)) {
+      throw badInput(`expiresInMinutes must be between 1 and ${MAX_EXPIRY_MINUTES}`, { field: 'expiresInMinutes' });
+    }
+    const metadata = input.metadata ?? null;
+    if (metadata !== null && Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+      throw badInput(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`, { field: 'metadata' });
+    }
+    const v = {
+      entry,
+      amount,
+      price,
+      orderId: text(input.orderId, 'orderId', 200),
+      description: text(input.description, 'description', 1000),
+      expiresInMinutes,
+      customerId: text(input.customerId, 'customerId', 200),
+      metadata,
+    };
+    // What the merchant asked for, so a retry with the same orderId can be told from a different request.
+    const fingerprint = createHash('sha256')
+      .update(
+        stable({
+          coinId: entry.coin.id,
+          amount: amount?.toString() ?? null,
+          price,
+          description: v.description,
+          expiresInMinutes,
+          customerId: v.customerId,
+          metadata,
+        }),
+      )
+      .digest('hex');
+    return { ...v, fingerprint };
+  }
+
+  private async byOrderId(merchantId: string, orderId: string): Promise<PaymentRow | null> {
+    const rows = await this.em.execute<PaymentRow[]>(`select * from ${T}.payments where merchant_id = ? and order_id = ?`, [merchantId, orderId]);
+    return rows[0] ?? null;
+  }
+
+  private sameOrder(existing: PaymentRow, fingerprint: string): PaymentRow {
+    if (existing.fingerprint !== fingerprint) {
+      throw conflict(`orderId "${existing.order_id}" is already used by another payment with different details`, { paymentId: existing.id });
+    }
+    return existing;
+  }
+
+  async create(caller: MerchantIdentity, input: CreatePaymentInput): Promise<PaymentRow> {
+    const v = this.validate(input);
+    const merchantId = caller.merchantId;
+    if (v.orderId) {
+      const existing = await this.byOrderId(merchantId, v.orderId);
+      if (existing) return this.sameOrder(existing, v.fingerprint);
+    }
+    const { coin, network } = v.entry;
+
+    let amount = v.amount;
+    let priced: { priceAmount: string; priceCurrency: string; rate: string } | null = null;
+    if (v.price) {
+      let quote;
+      try {
+        quote = await this.deps.rates.getRate(coin.symbol, v.price.priceCurrency);
+      } catch (err) {
+        if (err instanceof RateUnavailableError) throw unavailable(`no exchange rate for ${coin.symbol}/${v.price.priceCurrency} right now; try again later`);
+        if (err instanceof RangeError) throw badInput(err.message, { field: 'priceCurrency' });
+        throw err;
+      }
+      const p = priceToAmount({ priceAmount: v.price.priceAmount, priceCurrency: v.price.priceCurrency, rate: quote.rate, coinDecimals: coin.decimals });
+      amount = p.amount;
+      priced = { priceAmount: p.priceAmount, priceCurrency: p.priceCurrency, rate: p.rate };
+    }
+
+    const settings = await this.em.execute<{ payment_expiry_minutes: number; underpayment_tolerance: string }[]>(
+      `select payment_expiry_minutes, underpayment_tolerance from ${T}.merchant_settings where merchant_id = ?`,
+      [merchantId],
+    );
+    const expiryMinutes = v.expiresInMinutes ?? settings[0]?.payment_expiry_minutes ?? DEFAULT_EXPIRY_MINUTES;
+    const tolerance = settings[0]?.underpayment_tolerance ?? DEFAULT_TOLERANCE;
+    try {
+      toleranceOf(tolerance);
+    } catch {
+      throw new AppError('UNAVAILABLE', 'the merchant settings are unusable; try again later');
+    }
+
+    const id = randomUUID();
+    let allocated;
+    try {
+      allocated = await this.deps.bus.request(
+        'address.allocate',
+        { merchantId, coinId: coin.id, requestId: id, ...(v.customerId ? { customerId: v.customerId } : {}) },
+        ALLOCATE_TIMEOUT_MS,
+      );
+    } catch (err) {
+      this.deps.log?.warn({ err: (err as Error).message, coinId: coin.id }, 'address allocation failed');
+      throw unavailable('no deposit address could be allocated right now; try again shortly');
+    }
+
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + expiryMinutes * 60_000);
+    const salt = newTokenSalt();
+    const tokenHash = hashToken(checkoutToken(this.deps.tokenKey, id, salt));
+    const outcome = reducePayment({
+      payment: { amount, tolerance: toleranceOf(tolerance), expiresAt, status: null, paidLate: false, cancelled: false, onHold: false },
+      deposits: [],
+      now,
+    });
+    try {
+      const row = await this.em.fork().transactional(async (tx) => {
+        const [inserted] = await tx.execute<PaymentRow[]>(
+          `insert into ${T}.payments (id, merchant_id, order_id, fingerprint, description, coin_id, network_id, address_id, address, customer_id,
+             amount, price_amount, price_currency, rate, tolerance, amount_received, amount_confirmed, amount_due, status, paid_late,
+             token_salt, checkout_token_hash, metadata, expires_at, created_at, updated_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::numeric, ?, ?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning *`,
+          [
+            id,
+            merchantId,
+            v.orderId,
+            v.fingerprint,
+            v.description,
+            coin.id,
+            network.id,
+            allocated.addressId,
+            allocated.address,
+            v.customerId,
+            amount?.toString() ?? null,
+            priced?.priceAmount ?? null,
+            priced?.priceCurrency ?? null,
+            priced?.rate ?? null,
+            tolerance,
+            outcome.amountReceived.toString(),
+            outcome.amountConfirmed.toString(),
+            outcome.amountDue?.toString() ?? null,
+            outcome.status,
+            outcome.paidLate,
+            salt,
+            tokenHash,
+            v.metadata === null ? null : JSON.stringify(v.metadata),
+            expiresAt,
+            now,
+            now,
+          ],
+        );
+        await emitEvents(tx, inserted!, outcome);
+        return inserted!;
+      });
+      this.deps.onCommitted();
+      return row;
+    } catch (err) {
+      // A concurrent create with the same orderId won the insert: answer as a retry would be.
+      if (err instanceof UniqueConstraintViolationException && v.orderId) {
+        const winner = await this.byOrderId(merchantId, v.orderId);
+        if (winner) return this.sameOrder(winner, v.fingerprint);
+      }
+      throw err;
+    }
+  }
+
+  /** Merchants see their own payments; the operator sees every merchant's. */
+  async findVisible(identity: Identity, id: string): Promise<PaymentRow | null> {
+    if (identity.kind === 'anonymous' || !UUID.test(id)) return null;
+    const rows = await this.em.execute<PaymentRow[]>(`select * from ${T}.payments where id = ?`, [id]);
+    const row = rows[0] ?? null;
+    if (!row) return null;
+    if (identity.kind === 'merchant' && identity.merchantId !== row.merchant_id) return null;
+    return row;
+  }
+
+  async byCheckoutToken(token: string): Promise<PaymentRow | null> {
+    if (!isTokenShaped(token)) return null;
+    const rows = await this.em.execute<PaymentRow[]>(`select * from ${T}.payments where checkout_token_hash = ?`, [hashToken(token)]);
+    return rows[0] ?? null;
+  }
+
+  async deposits(paymentId: string): Promise<DepositRow[]> {
+    return depositsOf(this.em, paymentId);
+  }
+
+  async list(merchantId: string | null, filter: PaymentFilter | null | undefined, first: number | null | undefined, after: string | null | undefined) {
+    const limit = pageSize(first);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...p: unknown[]) => {
+      where.push(sql);
+      params.push(...p);
+    };
+    if (merchantId) add('merchant_id = ?', merchantId);
+    if (filter?.status) add('status = ?', filter.status);
+    if (filter?.coinId) add('coin_id = ?', filter.coinId);
+    if (filter?.orderId) add('order_id = ?', filter.orderId);
+    if (filter?.createdFrom) add('created_at >= ?', new Date(filter.createdFrom));
+    if (filter?.createdTo) add('created_at < ?', new Date(filter.createdTo));
+    if (after) {
+      const pos = decodeCursor(after);
+      add('(created_at, id) < (?, ?::uuid)', pos.createdAt, pos.id);
+    }
+    const rows = await this.em.execute<PaymentRow[]>(
+      `select * from ${T}.payments ${where.length ? `where ${where.join(' and ')}` : ''} order by created_at desc, id desc limit ?`,
+      [...params, limit + 1],
+    );
+    const nodes = rows.slice(0, limit);
+    const last = nodes[nodes.length - 1];
+    return {
+      nodes,
+      pageInfo: { hasNextPage: rows.length > limit, endCursor: last ? encodeCursor({ createdAt: new Date(last.created_at), id: last.id }) : null },
+    };
+  }
+
+  async cancel(caller: MerchantIdentity, id: string): Promise<PaymentRow> {
+    if (!UUID.test(id)) throw notFound('payment');
+    const row = await this.em.fork().transactional(async (tx) => {
+      const payment = await lockPayment(tx, id);
+      if (!payment || payment.merchant_id !== caller.merchantId) throw notFound('payment');
+      const deposits = await depositsOf(tx, id);
+      if (!canCancel({ cancelled: payment.cancelled, onHold: payment.on_hold }, deposits.map(depositSnapshot))) {
+        throw conflict(payment.on_hold ? 'the payment is on hold' : 'the payment has received a deposit and can no longer be cancelled');
+      }
+      if (payment.cancelled) return payment;
+      await tx.execute(`update ${T}.payments set cancelled = true where id = ?`, [id]);
+      await reduceAndStore(tx, { ...payment, cancelled: true }, deposits, undefined, new Date());
+      return (await lockPayment(tx, id))!;
+    });
+    this.deps.onCommitted();
+    return row;
+  }
+}
