@@ -15,6 +15,7 @@ import { composeSupergraph, loadSubgraphDefs } from './compose';
 import { queryLimitsRule } from './limits';
 import { RateLimiter } from './rate-limit';
 import { type GatewayContext, SignedDataSource } from './signed-data-source';
+import { serveSubscriptions } from './subscriptions';
 
 export type { GatewayContext };
 
@@ -22,6 +23,8 @@ export interface RunningGateway {
   url: string;
   port: number;
   bus: Bus;
+  /** Core NATS subscriptions held for graphql-ws subscribers on this replica. */
+  liveSubscriptions(): number;
   stop(): Promise<void>;
 }
 
@@ -115,6 +118,18 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     (res as unknown as { locals: Record<string, unknown> }).locals = { requestId };
     withLogContext({ requestId }, () => app(req, res));
   });
+  const subscriptions = serveSubscriptions({
+    server,
+    path: '/graphql',
+    apollo,
+    schema: () => gateway.schema,
+    auth,
+    limiter,
+    bus,
+    log,
+    maxDepth: config.MAX_QUERY_DEPTH,
+    maxCost: config.MAX_QUERY_COST,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.GATEWAY_PORT, config.HOST, () => resolve());
@@ -126,7 +141,11 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     url,
     port,
     bus,
+    liveSubscriptions: () => subscriptions.activeNatsSubscriptions(),
     stop: async () => {
+      // Sockets first: upgraded connections are not HTTP connections, so closeAllConnections
+      // would leave them (and their NATS subscriptions) open.
+      await subscriptions.dispose();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

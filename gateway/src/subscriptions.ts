@@ -1,0 +1,429 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { type Bus, envelopeSchema, eventSchemas, eventSubject } from '@cpg/shared/bus';
+import { AppError, type Identity, formatAppError, requireMerchant } from '@cpg/shared/graphql';
+import type { Logger } from '@cpg/shared/logger';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+  type GraphQLFieldResolver,
+  type GraphQLFormattedError,
+  GraphQLError,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  buildSchema,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  printSchema,
+  specifiedRules,
+  subscribe,
+  validate,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Authenticator } from './auth';
+import { EventStream } from './event-stream';
+import { type ForwardTarget, type ForwardedQuery, buildForwardedQuery } from './forwarded-query';
+import { queryLimitsRule } from './limits';
+import type { RateLimiter } from './rate-limit';
+import type { GatewayContext } from './signed-data-source';
+
+export interface SubscriptionServerOptions {
+  server: http.Server;
+  path: string;
+  apollo: ApolloServer<GatewayContext>;
+  /** The API schema the HTTP endpoint serves (undefined until the gateway has loaded). */
+  schema: () => GraphQLSchema | undefined;
+  auth: Authenticator;
+  limiter: RateLimiter;
+  bus: Bus;
+  log: Logger;
+  maxDepth: number;
+  maxCost: number;
+  /** Operations one socket may hold open at once; a client needs a handful, not hundreds. */
+  maxPerConnection?: number;
+}
+
+export interface SubscriptionServer {
+  /** Core NATS subscriptions currently held for subscribers (tests check cleanup with it). */
+  activeNatsSubscriptions(): number;
+  dispose(): Promise<void>;
+}
+
+interface OperationContext extends GatewayContext {
+  authorization: string | undefined;
+  query: string;
+  /** Errors of the event being served (events are served one at a time per operation). */
+  eventErrors?: readonly GraphQLFormattedError[];
+}
+
+type ConnectionParams = Record<string, unknown> | undefined;
+
+/** One event for one subscriber: what changed, and how to re-read it as the subscriber asked. */
+interface LiveEvent {
+  event: string;
+  key: string;
+  forward: ForwardedQuery;
+  stream: EventStream<LiveEvent>;
+}
+
+const EVENT = Symbol('event');
+const DATA = Symbol('data');
+
+/** Codes that, on a re-read, mean "not yours or not there": the caller learns only NOT_FOUND. */
+const HIDDEN = new Set(['NOT_FOUND', 'FORBIDDEN']);
+/**
+ * Close codes at connect: 4401 is fatal for graphql-ws clients (a bad key will not get better by
+ * retrying); 1013 ("try again later") lets them retry when keys cannot be checked right now.
+ */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_TRY_AGAIN = 1013;
+
+const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function authorizationOf(params: ConnectionParams): string | undefined {
+  const v = params?.authorization ?? params?.Authorization;
+  if (v === undefined || v === null || v === '') return undefined;
+  // A non-string would otherwise read as "anonymous" and hide the client's mistake.
+  return typeof v === 'string' ? v : 'invalid';
+}
+
+function asGraphQLError(e: GraphQLFormattedError): GraphQLError {
+  return new GraphQLError(e.message, { extensions: e.extensions });
+}
+
+function codeOf(e: { extensions?: Record<string, unknown> }): string | undefined {
+  return typeof e.extensions?.code === 'string' ? e.extensions.code : undefined;
+}
+
+/**
+ * graphql-ws on the gateway's own `/graphql`. A subscription field maps to a core NATS subject;
+ * each event re-reads the entity through the federated executor with the client's own selection
+ * and identity, so any supergraph field can be selected and any replica can serve any subscriber
+ * (core subscribers of a subject also get what JetStream stores under it; no consumers needed).
+ *
+ * Served fields:
+ * - `paymentUpdated(id)`: merchant keys with READ (and the operator); `payment.updated.<id>`; read via `payment(id:)`.
+ * - `paymentUpdated(checkoutToken)`: anyone holding the token; the payment id is found with
+ *   `checkout(token:)`, and each event's checkoutTokenHash must match the token; read via
+ *   `checkout(token:)` so such callers never reach merchant-only fields.
+ * - `withdrawalUpdated(id)`: as `paymentUpdated(id)`; subject `withdrawal.updated.<id>`. No such
+ *   event type is published yet: any message there triggers a re-read via `withdrawal(id:)`.
+ *
+ * Events published while this replica is disconnected from NATS are not replayed: each re-read
+ * returns the current state, so the next event catches the subscriber up.
+ */
+export function serveSubscriptions(opts: SubscriptionServerOptions): SubscriptionServer {
+  const { apollo, auth, limiter, bus, log } = opts;
+  const maxPerConnection = opts.maxPerConnection ?? 20;
+  const rules = [...specifiedRules, queryLimitsRule(opts.maxDepth, opts.maxCost)];
+  let active = 0;
+
+  // Apollo Server wraps every field resolver of the schema it serves (for plugins), and those
+  // wrappers would shadow the field resolver given to graphql's subscribe: the events are shaped
+  // on a resolver-free copy of the same API schema instead.
+  let copied: { from: GraphQLSchema; schema: GraphQLSchema } | undefined;
+  const localSchema = (): GraphQLSchema | undefined => {
+    const api = opts.schema();
+    if (!api) return undefined;
+    if (copied?.from !== api) copied = { from: api, schema: buildSchema(printSchema(api)) };
+    return copied.schema;
+  };
+
+  const format = (e: GraphQLError): GraphQLFormattedError =>
+    formatAppError(e.toJSON(), (message) => log.error({ err: message }, 'internal error in a subscription')) as GraphQLFormattedError;
+
+  async function run(ctx: GatewayContext, query: string, variables: Record<string, unknown>, operationName?: string) {
+    const res = await apollo.executeOperation({ query, variables, operationName }, { contextValue: { identity: ctx.identity, requestId: ctx.requestId } });
+    if (res.body.kind !== 'single') throw new AppError('UNAVAILABLE', 'incremental delivery is not served over graphql-ws');
+    return res.body.singleResult;
+  }
+
+  /** Re-authenticates on every read so a revoked key stops receiving within the cache window. */
+  async function currentIdentity(ctx: OperationContext): Promise<Identity> {
+    return auth.identify(ctx.authorization);
+  }
+
+  function listen(subject: string, stream: EventStream<LiveEvent>, accept: (raw: unknown) => string | undefined, make: (event: string) => LiveEvent) {
+    const sub = bus.nc.subscribe(bus.namespaced(subject), {
+      callback: (err, msg) => {
+        if (err) {
+          stream.end(new AppError('UNAVAILABLE', 'event feed interrupted; subscribe again'));
+          return;
+        }
+        let raw: unknown;
+        try {
+          raw = msg.json();
+        } catch {
+          log.warn({ subject: msg.subject }, 'ignoring an undecodable event');
+          return;
+        }
+        const event = accept(raw);
+        if (event !== undefined) stream.push(make(event));
+      },
+    });
+    active++;
+    stream.onClose(() => {
+      active--;
+      sub.unsubscribe();
+    });
+  }
+
+  function subjectFor(type: string, key: string): string {
+    try {
+      return eventSubject(type, key);
+    } catch {
+      throw new AppError('BAD_USER_INPUT', `"${key}" is not a valid id`);
+    }
+  }
+
+  /** Reads the entity once (`{ __typename }`): null, or an answer saying it is not the caller's, is NOT_FOUND. */
+  async function ensureVisible(ctx: GatewayContext, target: ForwardTarget, key: string, what: string): Promise<void> {
+    const res = await run(ctx, `query($k: ${target.argType}) { e: ${target.field}(${target.arg}: $k) { __typename } }`, { k: key });
+    const hidden = res.errors?.some((e) => HIDDEN.has(codeOf(e) ?? ''));
+    if (hidden || (res.data && res.data.e == null && !res.errors?.length)) throw new AppError('NOT_FOUND', `${what} not found`);
+    if (res.errors?.length) throw asGraphQLError(res.errors[0]!);
+  }
+
+  function forwardFor(info: GraphQLResolveInfo, target: ForwardTarget, via?: string): ForwardedQuery {
+    return buildForwardedQuery({
+      fieldNodes: info.fieldNodes as FieldNode[],
+      fragments: info.fragments,
+      variableDefinitions: info.operation.variableDefinitions ?? [],
+      variableValues: info.variableValues,
+      via,
+      target,
+    });
+  }
+
+  async function subscribePayment(args: { id?: string | null; checkoutToken?: string | null }, ctx: OperationContext, info: GraphQLResolveInfo) {
+    const { id, checkoutToken } = args;
+    if ((id == null) === (checkoutToken == null)) throw new AppError('BAD_USER_INPUT', 'paymentUpdated takes exactly one of id and checkoutToken');
+    const stream = new EventStream<LiveEvent>();
+    const parse = (raw: unknown) => {
+      const env = envelopeSchema.safeParse(raw);
+      if (!env.success || env.data.type !== 'payment.updated') return undefined;
+      const data = eventSchemas['payment.updated'].safeParse(env.data.data);
+      return data.success ? data.data : undefined;
+    };
+    try {
+      if (id != null) {
+        if (ctx.identity.kind === 'anonymous') {
+          throw new AppError(
+            'UNAUTHENTICATED',
+            'paymentUpdated(id) needs an API key in connectionParams.authorization; checkout pages subscribe by checkoutToken',
+          );
+        }
+        // The operator reads any payment; whether it may is the payment subgraph's call.
+        if (ctx.identity.kind !== 'operator') requireMerchant(ctx.identity, 'READ');
+        const target = { field: 'payment', arg: 'id', argType: 'ID!' };
+        const forward = forwardFor(info, target, 'payment');
+        // Listen before checking ownership so nothing published in between is missed.
+        listen(
+          subjectFor('payment.updated', id),
+          stream,
+          (raw) => {
+            const e = parse(raw);
+            return e && e.paymentId === id ? e.event : undefined;
+          },
+          (event) => ({ event, key: id, forward, stream }),
+        );
+        await ensureVisible(ctx, target, id, 'payment');
+        return stream;
+      }
+      const token = checkoutToken!;
+      const found = await run(ctx, 'query($t: String!) { checkout(token: $t) { id } }', { t: token });
+      const paymentId = (found.data?.checkout as { id?: unknown } | null | undefined)?.id;
+      if (found.errors?.length && !found.errors.every((e) => HIDDEN.has(codeOf(e) ?? ''))) throw asGraphQLError(found.errors[0]!);
+      if (typeof paymentId !== 'string') throw new AppError('NOT_FOUND', 'payment not found');
+      const tokenHash = Buffer.from(sha256hex(token));
+      const forward = forwardFor(info, { field: 'checkout', arg: 'token', argType: 'String!' }, 'payment');
+      listen(
+        subjectFor('payment.updated', paymentId),
+        stream,
+        (raw) => {
+          const e = parse(raw);
+          if (!e || e.paymentId !== paymentId) return undefined;
+          const given = Buffer.from(e.checkoutTokenHash);
+          // The subject already names the payment; the hash guards against a token that was
+          // reissued to another payment after the lookup.
+          return given.length === tokenHash.length && timingSafeEqual(given, tokenHash) ? e.event : undefined;
+        },
+        (event) => ({ event, key: token, forward, stream }),
+      );
+      return stream;
+    } catch (err) {
+      stream.end();
+      throw err;
+    }
+  }
+
+  async function subscribeWithdrawal(args: { id: string }, ctx: OperationContext, info: GraphQLResolveInfo) {
+    if (ctx.identity.kind === 'anonymous') throw new AppError('UNAUTHENTICATED', 'withdrawalUpdated needs an API key in connectionParams.authorization');
+    if (ctx.identity.kind !== 'operator') requireMerchant(ctx.identity, 'READ');
+    const target = { field: 'withdrawal', arg: 'id', argType: 'ID!' };
+    const forward = forwardFor(info, target);
+    const stream = new EventStream<LiveEvent>();
+    try {
+      // No withdrawal event type exists yet: any message on the subject means "re-read it", and
+      // its `type`, when it has one, is the event name.
+      listen(
+        subjectFor('withdrawal.updated', args.id),
+        stream,
+        (raw) => (typeof (raw as { type?: unknown })?.type === 'string' ? (raw as { type: string }).type : 'updated'),
+        (event) => ({ event, key: args.id, forward, stream }),
+      );
+      await ensureVisible(ctx, target, args.id, 'withdrawal');
+      return stream;
+    } catch (err) {
+      stream.end();
+      throw err;
+    }
+  }
+
+  const subscribeFieldResolver: GraphQLFieldResolver<unknown, OperationContext> = (_root, args, ctx, info) => {
+    switch (info.fieldName) {
+      case 'paymentUpdated':
+        return subscribePayment(args, ctx, info);
+      case 'withdrawalUpdated':
+        return subscribeWithdrawal(args as { id: string }, ctx, info);
+      default:
+        throw new AppError('BAD_USER_INPUT', `${info.fieldName} is not served as a subscription`);
+    }
+  };
+
+  /** Runs once per event for the subscription field: re-reads the entity as the client asked. */
+  async function resolveEvent(live: LiveEvent, ctx: OperationContext, info: GraphQLResolveInfo) {
+    let identity: Identity;
+    try {
+      identity = await currentIdentity(ctx);
+    } catch (err) {
+      live.stream.end();
+      throw err;
+    }
+    const { probe } = live.forward;
+    const res = await run({ identity, requestId: ctx.requestId }, live.forward.query, live.forward.variables(live.key));
+    const errors = res.errors ?? [];
+    const probeError = errors.find((e) => e.path?.[0] === probe);
+    const data = res.data ?? undefined;
+    // Without data the read failed as a whole (e.g. a subgraph is down): report it, keep listening.
+    if (!data) throw asGraphQLError(errors[0] ?? { message: 'read failed' });
+    if (data[probe] == null) {
+      if (probeError && !HIDDEN.has(codeOf(probeError) ?? '')) throw asGraphQLError(probeError);
+      live.stream.end();
+      throw new AppError('NOT_FOUND', `${info.fieldName === 'withdrawalUpdated' ? 'withdrawal' : 'payment'} not found`);
+    }
+    ctx.eventErrors = errors.filter((e) => e.path?.length && e.path[0] !== probe);
+    if (info.fieldName === 'paymentUpdated') return { [EVENT]: live.event, [DATA]: data };
+    return data[info.path.key as string];
+  }
+
+  /**
+   * Where the field being resolved sits in the forwarded answer: the client's path, less the
+   * subscription field when the entity sits under a wrapper (PaymentUpdate.payment).
+   */
+  function forwardedPath(info: GraphQLResolveInfo): (string | number)[] {
+    const keys: (string | number)[] = [];
+    let wrapped = false;
+    for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) {
+      keys.unshift(p.key);
+      if (p.typename === 'PaymentUpdate') wrapped = true;
+    }
+    return wrapped ? keys.slice(1) : keys;
+  }
+
+  /** A null in the forwarded answer that an error explains gets that error, at the client's path. */
+  function pick(source: unknown, ctx: OperationContext, info: GraphQLResolveInfo): unknown {
+    const value = (source as Record<string, unknown> | null)?.[info.path.key as string];
+    if (value == null && ctx.eventErrors?.length) {
+      const at = forwardedPath(info);
+      const err = ctx.eventErrors.find((e) => at.every((k, i) => e.path?.[i] === k));
+      if (err) throw asGraphQLError(err);
+    }
+    return value;
+  }
+
+  const fieldResolver: GraphQLFieldResolver<unknown, OperationContext> = (source, _args, ctx, info) => {
+    if (info.parentType === info.schema.getSubscriptionType()) return resolveEvent(source as LiveEvent, ctx, info);
+    if (info.parentType.name === 'PaymentUpdate') {
+      const s = source as { [EVENT]: string; [DATA]: Record<string, unknown> };
+      if (info.fieldName === 'event') return s[EVENT];
+      if (info.fieldName === 'payment') return pick(s[DATA], ctx, info);
+    }
+    // The forwarded query kept the client's aliases, so its answer is keyed by response key.
+    return pick(source, ctx, info);
+  };
+
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path });
+  const disposable = useServer<ConnectionParams>(
+    {
+      onConnect: async (ctx) => {
+        try {
+          await auth.identify(authorizationOf(ctx.connectionParams));
+          return true;
+        } catch (err) {
+          const unavailable = err instanceof AppError && err.code === 'UNAVAILABLE';
+          const message = err instanceof AppError ? err.message : 'cannot authenticate';
+          // Close ourselves: graphql-ws's refusal (4403 "Forbidden") cannot say why.
+          ctx.extra.socket.close(unavailable ? CLOSE_TRY_AGAIN : CLOSE_UNAUTHORIZED, Buffer.from(message).subarray(0, 120).toString());
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const authorization = authorizationOf(ctx.connectionParams);
+        let identity: Identity;
+        try {
+          identity = await auth.identify(authorization);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new AppError('UNAVAILABLE', 'cannot authenticate right now')];
+        }
+        const bucket =
+          identity.kind === 'merchant' ? `key:${identity.keyId}` : identity.kind === 'operator' ? 'operator' : `ip:${ctx.extra.request.socket.remoteAddress}`;
+        const waitMs = limiter.take(bucket);
+        if (waitMs > 0) return [new AppError('RATE_LIMITED', `rate limit exceeded; retry in ${Math.ceil(waitMs / 1000)} s`)];
+        // graphql-ws has registered this operation already, hence ">".
+        if (Object.keys(ctx.subscriptions).length > maxPerConnection) {
+          return [new AppError('RATE_LIMITED', `at most ${maxPerConnection} operations per connection`, { reason: 'TOO_MANY_SUBSCRIPTIONS' })];
+        }
+        const schema = localSchema();
+        if (!schema) return [new AppError('UNAVAILABLE', 'the gateway is starting; retry shortly')];
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [new AppError('BAD_USER_INPUT', (err as Error).message, { reason: 'GRAPHQL_PARSE_FAILED' })];
+        }
+        const invalid = validate(schema, document, rules);
+        if (invalid.length) return invalid.map((e) => (codeOf(e) ? e : new AppError('BAD_USER_INPUT', e.message, { reason: 'GRAPHQL_VALIDATION_FAILED' })));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new AppError('BAD_USER_INPUT', 'name the operation to run (operationName)')];
+        // Coerced here so a bad variable is the caller's error, not a masked internal one.
+        const coerced = getVariableValues(schema, (operation as OperationDefinitionNode).variableDefinitions ?? [], payload.variables ?? {});
+        if (coerced.errors) return coerced.errors.map((e) => new AppError('BAD_USER_INPUT', e.message));
+        const contextValue: OperationContext = { identity, requestId: randomUUID(), authorization, query: payload.query };
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables ?? {}, contextValue };
+      },
+      // Queries and mutations sent over the socket take the HTTP path's executor as they are.
+      execute: async (args: ExecutionArgs) => {
+        const ctx = args.contextValue as OperationContext;
+        const res = await run(ctx, ctx.query, (args.variableValues ?? {}) as Record<string, unknown>, args.operationName ?? undefined);
+        return { ...(res.data !== undefined ? { data: res.data } : {}), ...(res.errors ? { errors: res.errors.map(asGraphQLError) } : {}) } as ExecutionResult;
+      },
+      subscribe: (args: ExecutionArgs) => subscribe({ ...args, subscribeFieldResolver, fieldResolver }),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+    },
+    wss,
+  );
+
+  return {
+    activeNatsSubscriptions: () => active,
+    dispose: async () => {
+      await disposable.dispose();
+    },
+  };
+}
