@@ -15,5 +15,6 @@ export const processes: ProcessSpec[] = [
   { name: 'withdrawal', entry: 'subgraphs/withdrawal/src/index.ts', port: 4004, kind: 'subgraph' },
   { name: 'compliance', entry: 'subgraphs/compliance/src/index.ts', port: 4005, kind: 'subgraph' },
   { name: 'signer', entry: 'workers/signer/src/index.ts', port: 4010, kind: 'worker' },
+  { name: 'tracker', entry: 'workers/tracker/src/index.ts', port: 4011, kind: 'worker' },
   { name: 'gateway', entry: 'gateway/src/index.ts', port: 4000, kind: 'gateway' },
 ];

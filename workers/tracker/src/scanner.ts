@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '@cpg/shared/bus';
+import type { EventData } from '@cpg/shared/bus';
+import type { BlockWithTransfers, ChainWatcher, NetworkConfig, Transfer } from '@cpg/shared/chains';
+import { type EntityManager, type OutboxRelay, writeOutbox } from '@cpg/shared/db';
+import type { Logger } from '@cpg/shared/logger';
+import { confirmedUpTo, depthOf } from './domain/confirmations';
+import { transferEventId } from './domain/events';
+import { matchTransfers } from './domain/match';
+import { type CursorPosition, extendsCursor, findCommonAncestor } from './domain/reorg';
+import type { WatchList } from './domain/watchlist';
+
+type TransferEvent = EventData<'chain.transfer.seen'>;
+
+export interface ScannerOptions {
+  /** Blocks per catch-up batch; progress is logged per batch. */
+  batchSize: number;
+  /** How many blocks are fetched ahead while catching up. */
+  prefetch: number;
+  /** Tip poll when the watcher pushes no heads (Bitcoin Core RPC); a fallback otherwise. */
+  pollIntervalMs: number;
+  /**
+   * With pushed heads, how often an idle loop still polls: it re-checks the cursor's block (a
+   * reorg at the same height pushes no new height) and covers a silent subscription.
+   */
+  idleRecheckMs: number;
+  statusIntervalMs: number;
+  /** First height to scan when the network has no cursor yet; default: the block after the tip. */
+  startHeight?: number;
+  maxBackoffMs: number;
+}
+
+export interface ScannerDeps {
+  network: NetworkConfig;
+  watcher: ChainWatcher;
+  watch: WatchList;
+  em: EntityManager;
+  schema: string;
+  bus: Bus;
+  relay: OutboxRelay;
+  log: Logger;
+  /**
+   * Called before each catch-up batch, so addresses another instance's consumer stored are
+   * known before the blocks are matched. Must be idempotent (it re-reads a window of rows).
+   */
+  refreshWatchList: () => Promise<void>;
+  options: ScannerOptions;
+}
+
+export interface ScannerStatus {
+  network: string;
+  active: boolean;
+  available: boolean;
+  scannedHeight: number | null;
+  tipHeight: number | null;
+  error?: string;
+}
+
+/** Another instance moved the cursor under us (it holds the lease now): our transaction is void. */
+class CursorMovedError extends Error {}
+
+/**
+ * The scan loop of one network, written once for every family: it talks only to ChainWatcher.
+ * Each block is committed in one transaction holding its events (outbox), its transfers, the
+ * confirmations it completes and the cursor advance, so a crash at any point resumes from the
+ * cursor with nothing lost, and re-emitted events carry the same ids.
+ */
+export class NetworkScanner {
+  private cursor: CursorPosition | null = null;
+  private tip: number | null = null;
+  private active = false;
+  private stopped = true;
+  private failures = 0;
+  private lastError: string | undefined;
+  private lastStatusAt = 0;
+  private wakePending = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private unsubscribeHeads: (() => void) | undefined;
+  /** Mempool transfers already reported, by txHash:index:coinId, until they leave the mempool for good. */
+  private readonly mempoolEmitted = new Map<string, TransferEvent>();
+  private readonly log: Logger;
+  private readonly schema: string;
+
+  constructor(private readonly deps: ScannerDeps) {
+    this.log = deps.log.child({ network: deps.network.id });
+    this.schema = deps.schema;
+  }
+
+  /** Called once at start. The loop idles until setActive(true) (the lease is ours). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribeHeads = this.deps.watcher.onNewHead?.(() => this.poke());
+    this.loop = this.run();
+  }
+
+  /** Called when the lease is gained or lost. Losing it drops the cached cursor: the next holder moves it. */
+  setActive(active: boolean): void {
+    this.active = active;
+    if (!active) this.cursor = null;
+    this.poke();
+  }
+
+  /** Called at shutdown; waits for the block in flight to commit or roll back. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribeHeads?.();
+    this.poke();
+    await this.loop;
+  }
+
+  status(): ScannerStatus {
+    return {
+      network: this.deps.network.id,
+      active: this.active,
+      available: this.failures === 0,
+      scannedHeight: this.cursor?.height ?? null,
+      tipHeight: this.tip,
+      ...(this.lastError ? { error: this.lastError } : {}),
+    };
+  }
+
+  private poke(): void {
+    this.wakePending = true;
+    this.wake?.();
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (this.wakePending || this.stopped) {
+      this.wakePending = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = null;
+    this.wakePending = false;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.active) {
+        await this.pause(1000);
+        continue;
+      }
+      try {
+        const idle = await this.step();
+        if (this.failures > 0) this.log.info('chain reachable again');
+        this.failures = 0;
+        this.lastError = undefined;
+        await this.maybePublishStatus(false);
+        if (idle)
+          await this.pause(
+            this.deps.watcher.onNewHead ? Math.max(this.deps.options.pollIntervalMs, this.deps.options.idleRecheckMs) : this.deps.options.pollIntervalMs,
+          );
+      } catch (err) {
+        if (err instanceof CursorMovedError) {
+          this.log.warn('cursor moved by another instance; reloading it');
+          this.cursor = null;
+          continue;
+        }
+        this.failures++;
+        this.lastError = (err as Error).message;
+        // One chain's outage only slows this loop: the process and other networks carry on.
+        if (this.failures === 1 || this.failures % 20 === 0)
+          this.log.warn({ err: this.lastError, failures: this.failures }, 'scan failed; retrying with backoff');
+        await this.maybePublishStatus(true);
+        const base = Math.min(this.deps.options.maxBackoffMs, 250 * 2 ** Math.min(this.failures - 1, 8));
+        await this.pause(Math.round(base * (0.5 + Math.random() / 2)));
+      }
+    }
+  }
+
+  /** One pass: catch up one batch, or, at the tip, look at the mempool. Returns true when idle. */
+  private async step(): Promise<boolean> {
+    this.cursor ??= await this.loadCursor();
+    const tip = await this.deps.watcher.getTipHeight();
+    this.tip = tip;
+    if (this.cursor.height >= tip) {
+      // A reorg that keeps (or lowers) the height brings no new block to trip the parent check:
+      // the block under the cursor itself must still be the chain's.
+      if (this.cursor.hash !== null) {
+        const ref = await this.deps.watcher.getBlockRef(this.cursor.height);
+        if (!ref || ref.hash.toLowerCase() !== this.cursor.hash.toLowerCase()) {
+          await this.handleReorg(ref?.hash ?? null);
+          return false;
+        }
+      }
+      await this.scanMempool();
+      return true;
+    }
+    await this.deps.refreshWatchList();
+    const from = this.cursor.height + 1;
+    const until = Math.min(tip, this.cursor.height + this.deps.options.batchSize);
+    const fetched = new Map<number, Promise<BlockWithTransfers>>();
+    const fetchAhead = (h: number) => {
+      for (let k = h; k <= Math.min(until, h + this.deps.options.prefetch - 1); k++) {
+        if (fetched.has(k)) continue;
+        const p = this.deps.watcher.getBlockTransfers(k);
+        // Blocks fetched ahead of a reorg or an error are never awaited.
+        p.catch(() => undefined);
+        fetched.set(k, p);
+      }
+    };
+    for (let h = from; h <= until && !this.stopped && this.active; h++) {
+      fetchAhead(h);
+      const block = await fetched.get(h)!;
+      fetched.delete(h);
+      if (!extendsCursor(this.cursor, block)) {
+        await this.handleReorg(block.hash);
+        return false;
+      }
+      await this.commitBlock(block);
+    }
+    if (tip - from >= this.deps.options.batchSize || until < tip) {
+      this.log.info({ scannedHeight: this.cursor.height, tipHeight: tip, lagBlocks: tip - this.cursor.height }, 'catching up');
+    }
+    return false;
+  }
+
+  private async loadCursor(): Promise<CursorPosition> {
+    const { network, watcher, options } = this.deps;
+    const rows = await this.deps.em
+      .fork()
+      .execute<{ height: string; hash: string | null }[]>(`select height, hash from "${this.schema}".cursors where network = ?`, [network.id]);
+    if (rows.length) return { height: Number(rows[0]!.height), hash: rows[0]!.hash };
+    const tip = await watcher.getTipHeight();
+    const start = Math.max(0, Math.min(options.startHeight ?? tip + 1, tip + 1));
+    const ref = start > 0 ? await watcher.getBlockRef(start - 1) : null;
+    const cursor: CursorPosition = { height: start - 1, hash: ref?.hash ?? null };
+    await this.deps.em
+      .fork()
+      .execute(`insert into "${this.schema}".cursors (network, height, hash) values (?, ?, ?) on conflict (network) do nothing`, [
+        network.id,
+        cursor.height,
+        cursor.hash,
+      ]);
+    const again = await this.deps.em
+      .fork()
+      .execute<{ height: string; hash: string | null }[]>(`select height, hash from "${this.schema}".cursors where network = ?`, [network.id]);
+    this.log.info({ height: Number(again[0]!.height) }, 'cursor initialised');
+    return { height: Number(again[0]!.height), hash: again[0]!.hash };
+  }
+
+  /** The transfers that reach a watched address, as events (see matchTransfers). */
+  match(transfers: Transfer[], scannedHeight: number | null): TransferEvent[] {
+    return matchTransfers(this.deps.network, this.deps.watch, transfers, scannedHeight);
+  }
+
+  private async commitBlock(block: BlockWithTransfers): Promise<void> {
+    const { network } = this.deps;
+    const prev = this.cursor!;
+    const events = this.match(block.transfers, block.height);
+    const s = this.schema;
+    await this.deps.em.fork().transactional(async (tx) => {
+      // The conditional update is both the cursor advance and the guard against a second
+      // instance that took the lease while we were reading the block.
+      const moved = await tx.execute<{ network: string }[]>(
+        `update "${s}".cursors set height = ?, hash = ?, updated_at = now() where network = ? and height = ? and hash is not distinct from ? returning network`,
+        [block.height, block.hash, network.id, prev.height, prev.hash],
+      );
+      if (!moved.length) throw new CursorMovedError();
+      await tx.execute(
+        `insert into "${s}".blocks (network, height, hash, parent_hash) values (?, ?, ?, ?) on conflict (network, height) do update set hash = excluded.hash, parent_hash = excluded.parent_hash`,
+        [network.id, block.height, block.hash, block.parentHash],
+      );
+      for (const e of events) {
+        await writeOutbox(tx, s, 'chain.transfer.seen', e, { key: e.addressId, id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', e.blockHash) });
+      }
+      for (let i = 0; i < events.length; i += 500) {
+        const chunk = events.slice(i, i + 500);
+        await tx.execute(
+          `insert into "${s}".block_transfers (network, tx_hash, idx, coin_id, block_hash, block_height, data) values ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} on conflict do nothing`,
+          chunk.flatMap((e) => [network.id, e.txHash, e.index, e.coinId, e.blockHash, block.height, JSON.stringify(e)]),
+        );
+      }
+      const due = await tx.execute<{ data: TransferEvent; block_height: string }[]>(
+        `update "${s}".block_transfers set confirmed = true where network = ? and not confirmed and block_height <= ? returning data, block_height`,
+        [network.id, confirmedUpTo(block.height, network.confirmations)],
+      );
+      for (const row of due) {
+        const e = { ...row.data, confirmations: depthOf(block.height, Number(row.block_height)) };
+        await writeOutbox(tx, s, 'chain.transfer.confirmed', e, {
+          key: e.addressId,
+          id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'confirmed', e.blockHash),
+        });
+      }
+      // Beyond the deepest reorg we follow, a block's transfers can no longer be reorged.
+      const keepFrom = block.height - Math.max(network.maxReorgDepth, network.confirmations) - 1;
+      await tx.execute(`delete from "${s}".block_transfers where network = ? and confirmed and block_height < ?`, [network.id, keepFrom]);
+      await tx.execute(`delete from "${s}".blocks where network = ? and height < ?`, [network.id, keepFrom]);
+    });
+    this.cursor = { height: block.height, hash: block.hash };
+    if (events.length) this.deps.relay.kick();
+  }
+
+  /**
+   * The block after the cursor does not build on what we committed: walk back to the common
+   * ancestor, report every transfer of the orphaned blocks as reorged, and move the cursor
+   * there; the next pass scans the replacement blocks, whose transfers are seen anew.
+   */
+  private async handleReorg(newHash: string | null): Promise<void> {
+    const { network, watcher } = this.deps;
+    const cursor = this.cursor!;
+    const s = this.schema;
+    const em = this.deps.em.fork();
+    const walk = await findCommonAncestor(
+      cursor.height,
+      network.maxReorgDepth || 50,
+      async (h) => {
+        if (h === cursor.height) return cursor.hash;
+        const rows = await em.execute<{ hash: string }[]>(`select hash from "${s}".blocks where network = ? and height = ?`, [network.id, h]);
+        return rows[0]?.hash;
+      },
+      async (h) => (await watcher.getBlockRef(h))?.hash ?? null,
+    );
+    if (walk.kind === 'too-deep') {
+      this.log.error(
+        { cursor: cursor.height, checkedDown: walk.checkedDown },
+        'reorg deeper than the configured maximum: the loop stops here until an operator looks',
+      );
+      throw new Error(`reorg deeper than ${network.maxReorgDepth} blocks below ${cursor.height}`);
+    }
+    const ancestor = walk.height;
+    const ancestorHash = ancestor >= 0 ? ((await watcher.getBlockRef(ancestor))?.hash ?? null) : null;
+    let reorged = 0;
+    await em.transactional(async (tx) => {
+      const moved = await tx.execute<{ network: string }[]>(
+        `update "${s}".cursors set height = ?, hash = ?, updated_at = now() where network = ? and height = ? and hash is not distinct from ? returning network`,
+        [ancestor, ancestorHash, network.id, cursor.height, cursor.hash],
+      );
+      if (!moved.length) throw new CursorMovedError();
+      const gone = await tx.execute<{ data: TransferEvent }[]>(`delete from "${s}".block_transfers where network = ? and block_height > ? returning data`, [
+        network.id,
+        ancestor,
+      ]);
+      for (const row of gone) {
+        const e = { ...row.data, confirmations: 0 };
+        await writeOutbox(tx, s, 'chain.transfer.reorged', e, { key: e.addressId, id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'reorged', e.blockHash) });
+      }
+      reorged = gone.length;
+      await tx.execute(`delete from "${s}".blocks where network = ? and height > ?`, [network.id, ancestor]);
+    });
+    this.log.warn({ from: cursor.height, ancestor, depth: cursor.height - ancestor, newHash, reorged }, 'reorg: walked back to the common ancestor');
+    this.cursor = { height: ancestor, hash: ancestorHash };
+    if (reorged) this.deps.relay.kick();
+  }
+
+  /**
+   * Unconfirmed transfers (Bitcoin family) are reported once each while they wait. One that
+   * leaves the mempool without reaching a scanned block is asked about: if the node says it was
+   * dropped (evicted, replaced by fee bump or double spend), it is reported reorged, so a
+   * payment shown as "seen" does not wait forever. This bookkeeping is in memory: after a
+   * restart, a transfer dropped meanwhile is not reported (it was never credited either).
+   */
+  private async scanMempool(): Promise<void> {
+    const transfers = await this.deps.watcher.getMempoolTransfers();
+    const current = new Set<string>();
+    const fresh: TransferEvent[] = [];
+    for (const e of this.match(transfers, null)) {
+      const key = `${e.txHash}:${e.index}:${e.coinId}`;
+      current.add(key);
+      if (!this.mempoolEmitted.has(key)) fresh.push(e);
+    }
+    const left: TransferEvent[] = [];
+    for (const [k, e] of this.mempoolEmitted) if (!current.has(k)) left.push(e);
+    const dropped = await this.droppedFromMempool(left);
+    if (!fresh.length && !dropped.length) return;
+    const { network } = this.deps;
+    await this.deps.em.fork().transactional(async (tx) => {
+      for (const e of fresh) {
+        await writeOutbox(tx, this.schema, 'chain.transfer.seen', e, { key: e.addressId, id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', null) });
+      }
+      for (const e of dropped) {
+        await writeOutbox(tx, this.schema, 'chain.transfer.reorged', e, {
+          key: e.addressId,
+          id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'reorged', null),
+        });
+      }
+    });
+    for (const e of fresh) this.mempoolEmitted.set(`${e.txHash}:${e.index}:${e.coinId}`, e);
+    for (const e of dropped) this.mempoolEmitted.delete(`${e.txHash}:${e.index}:${e.coinId}`);
+    this.deps.relay.kick();
+  }
+
+  /**
+   * Of the transfers that left the mempool, those the node reports dropped. Mined ones are
+   * forgotten once the loop has scanned their block (they are then tracked by block); until
+   * then, and while the node still has them pending, they are kept and asked about again.
+   */
+  private async droppedFromMempool(left: TransferEvent[]): Promise<TransferEvent[]> {
+    const dropped: TransferEvent[] = [];
+    const status = new Map<string, Awaited<ReturnType<ChainWatcher['getTransactionStatus']>>>();
+    for (const e of left) {
+      const key = `${e.txHash}:${e.index}:${e.coinId}`;
+      let st = status.get(e.txHash);
+      if (!st) {
+        st = await this.deps.watcher.getTransactionStatus(e.txHash);
+        status.set(e.txHash, st);
+      }
+      if (st.state === 'dropped') dropped.push(e);
+      else if (st.state === 'confirmed' && this.cursor && st.blockHeight <= this.cursor.height) this.mempoolEmitted.delete(key);
+    }
+    return dropped;
+  }
+
+  private async maybePublishStatus(error: boolean): Promise<void> {
+    const now = Date.now();
+    if (!error && now - this.lastStatusAt < this.deps.options.statusIntervalMs) return;
+    // During an outage, one status per interval is enough: the first failure reports at once.
+    if (error && this.failures > 1 && now - this.lastStatusAt < this.deps.options.statusIntervalMs) return;
+    this.lastStatusAt = now;
+    const scanned = this.cursor?.height ?? null;
+    const data: EventData<'chain.status'> = {
+      network: this.deps.network.id,
+      available: !error,
+      scannedHeight: scanned !== null && scanned >= 0 ? scanned : null,
+      tipHeight: this.tip,
+      lagBlocks: scanned !== null && this.tip !== null ? Math.max(0, this.tip - scanned) : null,
+      at: new Date(now).toISOString(),
+      ...(error && this.lastError ? { error: this.lastError.slice(0, 500) } : {}),
+    };
+    try {
+      await this.deps.bus.publish('chain.status', data, { id: randomUUID(), key: this.deps.network.id });
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'chain.status not published');
+    }
+  }
+}

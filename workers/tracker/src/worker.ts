@@ -1,0 +1,147 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { type ChainWatcher, type NetworkConfig, allNetworks } from '@cpg/shared/chains';
+import { BitcoinWatcher } from '@cpg/shared/chains/bitcoin/watcher';
+import { EvmWatcher } from '@cpg/shared/chains/evm/watcher';
+import { createRpcPool } from '@cpg/shared/chains/rpc/index';
+import { TronWatcher } from '@cpg/shared/chains/tron/watcher';
+import type { WorkerConfig } from '@cpg/shared/config';
+import { applyOnce } from '@cpg/shared/db';
+import { type RunningWorker, startWorkerService } from '@cpg/shared/http';
+import type { Logger } from '@cpg/shared/logger';
+import { SCHEMA, migrations } from '../migrations';
+import { entities } from './entities';
+import { NetworkLease } from './lease';
+import { NetworkScanner, type ScannerOptions } from './scanner';
+import { WatchRegistry } from './watch-registry';
+
+export interface TrackerOptions {
+  log?: Logger;
+  /** Default: every enabled network of allNetworks(). */
+  networks?: NetworkConfig[];
+  /**
+   * Called once per network at start; the watcher lives until stop (then its close() is
+   * called). Default: the family's watcher over createRpcPool(network.rpc).
+   */
+  watcherFor?: (network: NetworkConfig) => ChainWatcher;
+  /** Lease TTL in NATS KV; false runs without a lease (a single instance by construction). */
+  leaseTtlMs?: number | false;
+  /** First height per network when it has no cursor yet (default: after the current tip). */
+  startHeights?: Record<string, number>;
+  scanner?: Partial<Omit<ScannerOptions, 'startHeight'>>;
+}
+
+export interface RunningTracker extends RunningWorker {
+  scanners: Map<string, NetworkScanner>;
+  watchLists: WatchRegistry;
+}
+
+function defaultWatcher(network: NetworkConfig): ChainWatcher {
+  const transport = createRpcPool(network.rpc, { name: network.id });
+  switch (network.family) {
+    case 'EVM':
+      return new EvmWatcher(network, transport);
+    case 'BITCOIN':
+      return new BitcoinWatcher(network, transport);
+    case 'TRON':
+      return new TronWatcher(network, transport);
+  }
+}
+
+/**
+ * The tracker: one scan loop per network, each active only while this instance holds that
+ * network's lease, sharing one watch list fed by address.created.
+ */
+export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOptions = {}): Promise<RunningTracker> {
+  const networks = opts.networks ?? allNetworks().filter((n) => n.enabled);
+  const scanners = new Map<string, NetworkScanner>();
+  let registry!: WatchRegistry;
+  const worker = await startWorkerService({
+    name: 'tracker',
+    schema: SCHEMA,
+    entities,
+    migrations,
+    config,
+    log: opts.log,
+    run: async ({ orm, bus, relay, log }) => {
+      registry = new WatchRegistry(networks, orm.em, SCHEMA, log);
+      const started = Date.now();
+      const loaded = await registry.refresh();
+      log.info({ addresses: loaded, ms: Date.now() - started, networks: networks.map((n) => n.id) }, 'watch list loaded');
+
+      const consumer = await bus.consume({
+        durable: 'tracker-watch-list',
+        types: ['address.created'],
+        handler: async (event) => {
+          const a = event.data;
+          await applyOnce(orm.em, SCHEMA, 'tracker-watch-list', event.id, async (tx) => {
+            await tx.execute(
+              `insert into "${SCHEMA}".watched_addresses (address_id, merchant_id, address, type, networks) values (?, ?, ?, ?, ?::text[])
+               on conflict (address_id) do nothing`,
+              [a.addressId, a.merchantId, a.address, a.type, `{${a.networks.map((n) => `"${n}"`).join(',')}}`],
+            );
+          });
+          registry.add(a.address, { addressId: a.addressId, merchantId: a.merchantId, type: a.type }, a.networks);
+        },
+      });
+
+      const holder = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+      const leases: NetworkLease[] = [];
+      const watchers: ChainWatcher[] = [];
+      for (const network of networks) {
+        const watcher = (opts.watcherFor ?? defaultWatcher)(network);
+        watchers.push(watcher);
+        const pollDefault = Math.min(2000, Math.max(250, Math.round((network.blockTimeSeconds * 1000) / 4)));
+        const scanner = new NetworkScanner({
+          network,
+          watcher,
+          watch: registry.lists.get(network.id)!,
+          em: orm.em,
+          schema: SCHEMA,
+          bus,
+          relay,
+          log,
+          refreshWatchList: async () => {
+            await registry.refresh();
+          },
+          options: {
+            batchSize: 100,
+            prefetch: 4,
+            pollIntervalMs: pollDefault,
+            idleRecheckMs: 5000,
+            statusIntervalMs: 5000,
+            maxBackoffMs: 30_000,
+            ...opts.scanner,
+            startHeight: opts.startHeights?.[network.id],
+          },
+        });
+        scanners.set(network.id, scanner);
+        scanner.start();
+        if (opts.leaseTtlMs === false) {
+          scanner.setActive(true);
+        } else {
+          const lease = await NetworkLease.open({
+            nc: bus.nc,
+            namespace: config.NATS_NAMESPACE,
+            network: network.id,
+            holder,
+            ttlMs: opts.leaseTtlMs ?? 10_000,
+            log,
+          });
+          lease.onChange((held) => scanner.setActive(held));
+          lease.start();
+          leases.push(lease);
+        }
+      }
+      return {
+        stop: async () => {
+          await consumer.stop();
+          await Promise.all([...scanners.values()].map((s) => s.stop()));
+          await Promise.all(leases.map((l) => l.stop()));
+          await Promise.all(watchers.map((w) => w.close?.().catch(() => undefined)));
+        },
+      };
+    },
+  });
+  return { ...worker, scanners, watchLists: registry };
+}
