@@ -280,7 +280,7 @@ describe('live payment updates through a stand-in payment subgraph', () => {
     expect(sub.results[0]).toEqual({ data: { paymentUpdated: { event: 'partially_paid', payment: { id: p.id, status: 'PARTIALLY_PAID' } } } });
 
     // Merchant-only data stays out of reach: the token reads through `checkout`, as the caller.
-    const nosy = subscribe(connect(gw.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { payment { merchant { name } } } }', { t: p.token });
+    const nosy = subscribe(connect(gw.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { payment { merchant { name apiKeys { id } } } } }', { t: p.token });
     await waitFor(() => gw.liveSubscriptions() === 2, 'the second NATS subscription');
     await publishPaymentUpdate(gw, p, 'confirming', 'CONFIRMING');
     await waitFor(() => nosy.results.length === 1, 'the nosy event');
