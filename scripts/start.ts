@@ -184,6 +184,77 @@ async function main(): Promise<void> {
     return shutdown(1, `start: the gateway did not become ready (${readyUrl}) within ${READY_TIMEOUT_MS / 1000} s; stopping`);
   }
   console.log(banner(`http://${HOST}:${gateway.port}/graphql`, operatorToken));
+  await startWidget(`http://${HOST}:${gateway.port}/graphql`, operatorToken, common);
+}
+
+const WIDGET_PORT = 5173;
+
+/**
+ * The checkout widget's Vite dev server (page /checkout/<token>, /graphql proxied to the gateway,
+ * the dev-only "Simulate payment" control), then a demo payment to open in it. The API is already
+ * up by now, so a taken port or a slow start is reported and the widget left out; a widget that
+ * crashes later stops everything, like any other process here.
+ */
+async function startWidget(gatewayUrl: string, operatorToken: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (shuttingDown || process.env.WIDGET === '0') return;
+  if (await isTcpOpen(HOST, WIDGET_PORT)) {
+    log(`start: port ${WIDGET_PORT} is in use; the checkout widget is not started`);
+    return;
+  }
+  launch({ name: 'widget', entry: 'widget/dev/cli.ts', port: WIDGET_PORT, kind: 'worker' }, { ...env, GATEWAY_URL: gatewayUrl });
+  if (!(await waitForHttp200('widget', `http://${HOST}:${WIDGET_PORT}/`, READY_TIMEOUT_MS))) {
+    if (!shuttingDown) log(`start: the checkout widget did not answer on port ${WIDGET_PORT}`);
+    return;
+  }
+  try {
+    const url = await demoCheckoutUrl(gatewayUrl, operatorToken);
+    log(`start: checkout widget at http://${HOST}:${WIDGET_PORT}; demo checkout: ${url}`);
+  } catch (err) {
+    log(`start: checkout widget at http://${HOST}:${WIDGET_PORT}; no demo payment (${(err as Error).message})`);
+  }
+}
+
+async function gatewayCall<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (!body.data) throw new Error(body.errors?.[0]?.message ?? `HTTP ${res.status}`);
+  return body.data;
+}
+
+/** A fresh payment for one demo merchant, whose key is kept in .data/ so restarts do not pile up merchants. */
+async function demoCheckoutUrl(gatewayUrl: string, operatorToken: string): Promise<string> {
+  const keyFile = path.join(dataDir, 'widget-demo-merchant-key');
+  const create = (key: string) =>
+    gatewayCall<{ createPayment: { checkoutUrl: string } }>(
+      gatewayUrl,
+      key,
+      'mutation($input: CreatePaymentInput!) { createPayment(input: $input) { checkoutUrl } }',
+      { input: { coinId: 'dev-evm:USDT', amount: '25', description: 'Demo order' } },
+    );
+  let saved: string | undefined;
+  try {
+    saved = readFileSync(keyFile, 'utf8').trim() || undefined;
+  } catch {
+    /* first start */
+  }
+  if (saved) {
+    try {
+      return (await create(saved)).createPayment.checkoutUrl;
+    } catch {
+      /* the database was reset since: make the merchant again */
+    }
+  }
+  const made = await gatewayCall<{ createMerchant: { secret: string } }>(
+    gatewayUrl,
+    operatorToken,
+    'mutation { createMerchant(input: { name: "Demo shop" }) { secret } }',
+  );
+  writeFileSync(keyFile, `${made.createMerchant.secret}\n`, { mode: 0o600 });
+  return (await create(made.createMerchant.secret)).createPayment.checkoutUrl;
 }
 
 main().catch((err: Error) => {

@@ -73,6 +73,9 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
 
   const app = express();
   app.disable('x-powered-by');
+  // The widget's static server and local reverse proxies forward the customer's address; trust it
+  // only from loopback so a remote client cannot pick its own rate-limit bucket.
+  app.set('trust proxy', 'loopback');
   mountHealth(app, async () => {
     const checks: Record<string, boolean> = { nats: !bus.nc.isClosed() };
     await Promise.all(
@@ -92,7 +95,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     async (req, res, next) => {
       try {
         const identity = await auth.identify(req.headers.authorization);
-        const bucket = identity.kind === 'merchant' ? `key:${identity.keyId}` : identity.kind === 'operator' ? 'operator' : `ip:${req.socket.remoteAddress}`;
+        const bucket = identity.kind === 'merchant' ? `key:${identity.keyId}` : identity.kind === 'operator' ? 'operator' : `ip:${req.ip}`;
         const waitMs = limiter.take(bucket);
         if (waitMs > 0) {
           res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
