@@ -36,3 +36,11 @@ export async function startDevChains(dataDir: string, log: (line: string) => voi
   }
   return chains;
 }
+
+/** Debian's chromium for the real-browser checkout test (playwright-core drives /usr/bin/chromium). */
+export async function ensureChromiumInstalled(log: (line: string) => void): Promise<boolean> {
+  if (findBinary('chromium', process.env.CHROMIUM_PATH)) return true;
+  if (await aptInstall('chromium', log)) return Boolean(findBinary('chromium'));
+  log('chromium is not installed (Debian/Ubuntu: sudo apt-get install -y chromium); the browser test will fail');
+  return false;
+}

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { ensureLitecoindInstalled } from './dev-chains';
+import { ensureChromiumInstalled, ensureLitecoindInstalled } from './dev-chains';
 import { ensureNats, ensurePostgres, withPg, type EnsuredService } from '../shared/src/services';
 
 const root = path.resolve(__dirname, '..');
@@ -125,6 +125,7 @@ async function main(): Promise<number> {
 
   // The chain suites start their own anvil and litecoind on free ports; litecoind must exist.
   await ensureLitecoindInstalled(log);
+  await ensureChromiumInstalled(log);
   await abortIfSignalled();
 
   await sweepDatabases(pg.url).catch((err: Error) => log(`sweep: skipped databases (${err.message})`));
