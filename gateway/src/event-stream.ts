@@ -84,3 +84,81 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     return this;
   }
 }
+
+/** One upstream feed as `SharedFeeds` opens it: whatever delivers messages for one subject. */
+export interface FeedHandle {
+  close(): void;
+}
+
+/**
+ * Refcounted fan-out: however many listeners one key has, one upstream feed serves them all; it
+ * is opened with the first listener and closed with the last. Subscribers of one payment then
+ * cost the message broker one subscription per gateway process, not one per browser tab.
+ */
+export class SharedFeeds<M> {
+  private readonly feeds = new Map<string, { handle: FeedHandle; listeners: Set<(m: M) => void>; fail: Set<(err: unknown) => void> }>();
+
+  /**
+   * `open` starts the upstream feed for `key`; it calls `deliver` per message and `fail` when the
+   * feed breaks (every listener of the key is then told, and the next listener opens a new feed).
+   */
+  constructor(private readonly open: (key: string, deliver: (m: M) => void, fail: (err: unknown) => void) => FeedHandle) {}
+
+  /** Upstream feeds currently open. */
+  get size(): number {
+    return this.feeds.size;
+  }
+
+  /** Listeners across all feeds. */
+  get listeners(): number {
+    let n = 0;
+    for (const f of this.feeds.values()) n += f.listeners.size;
+    return n;
+  }
+
+  /** Adds a listener; the returned function removes it (idempotent). */
+  listen(key: string, onMessage: (m: M) => void, onFail: (err: unknown) => void): () => void {
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      const created = { handle: undefined as unknown as FeedHandle, listeners: new Set<(m: M) => void>(), fail: new Set<(err: unknown) => void>() };
+      this.feeds.set(key, created);
+      try {
+        created.handle = this.open(
+          key,
+          (m) => {
+            // A copy: a listener that leaves while being served must not skip its neighbour.
+            for (const l of [...created.listeners]) {
+              try {
+                l(m);
+              } catch {
+                // One subscriber's fault stays its own.
+              }
+            }
+          },
+          (err) => {
+            if (this.feeds.get(key) === created) this.feeds.delete(key);
+            const failing = [...created.fail];
+            created.listeners.clear();
+            created.fail.clear();
+            for (const f of failing) f(err);
+          },
+        );
+      } catch (err) {
+        this.feeds.delete(key);
+        throw err;
+      }
+      feed = created;
+    }
+    const f = feed;
+    f.listeners.add(onMessage);
+    f.fail.add(onFail);
+    return () => {
+      const had = f.listeners.delete(onMessage);
+      f.fail.delete(onFail);
+      if (had && f.listeners.size === 0 && this.feeds.get(key) === f) {
+        this.feeds.delete(key);
+        f.handle.close();
+      }
+    };
+  }
+}

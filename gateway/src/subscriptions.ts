@@ -26,7 +26,7 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from './auth';
-import { EventStream } from './event-stream';
+import { EventStream, SharedFeeds } from './event-stream';
 import { type ForwardTarget, type ForwardedQuery, buildForwardedQuery } from './forwarded-query';
 import { queryLimitsRule } from './limits';
 import type { RateLimiter } from './rate-limit';
@@ -49,8 +49,13 @@ export interface SubscriptionServerOptions {
 }
 
 export interface SubscriptionServer {
-  /** Core NATS subscriptions currently held for subscribers (tests check cleanup with it). */
+  /**
+   * Subscribers currently listening on a NATS subject (tests check cleanup with it). Since
+   * subscribers of one subject share a NATS subscription, this counts their shares.
+   */
   activeNatsSubscriptions(): number;
+  /** Core NATS subscriptions actually open: one per subject with at least one subscriber. */
+  natsSubscriptions(): number;
   dispose(): Promise<void>;
 }
 
@@ -114,6 +119,9 @@ function codeOf(e: { extensions?: Record<string, unknown> }): string | undefined
  * - `withdrawalUpdated(id)`: as `paymentUpdated(id)`; subject `withdrawal.updated.<id>`. No such
  *   event type is published yet: any message there triggers a re-read via `withdrawal(id:)`.
  *
+ * Subscribers of one subject share one core NATS subscription per process (SharedFeeds): each
+ * message is decoded once and handed to every subscriber, whose own filter and re-read follow.
+ *
  * Events published while this replica is disconnected from NATS are not replayed: each re-read
  * returns the current state, so the next event catches the subscriber up.
  */
@@ -148,11 +156,12 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
     return auth.identify(ctx.authorization);
   }
 
-  function listen(subject: string, stream: EventStream<LiveEvent>, accept: (raw: unknown) => string | undefined, make: (event: string) => LiveEvent) {
+  // Decoded once per message, then handed to every subscriber of the subject.
+  const feeds = new SharedFeeds<unknown>((subject, deliver, fail) => {
     const sub = bus.nc.subscribe(bus.namespaced(subject), {
       callback: (err, msg) => {
         if (err) {
-          stream.end(new AppError('UNAVAILABLE', 'event feed interrupted; subscribe again'));
+          fail(err);
           return;
         }
         let raw: unknown;
@@ -162,14 +171,25 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
           log.warn({ subject: msg.subject }, 'ignoring an undecodable event');
           return;
         }
+        deliver(raw);
+      },
+    });
+    return { close: () => sub.unsubscribe() };
+  });
+
+  function listen(subject: string, stream: EventStream<LiveEvent>, accept: (raw: unknown) => string | undefined, make: (event: string) => LiveEvent) {
+    const leave = feeds.listen(
+      subject,
+      (raw) => {
         const event = accept(raw);
         if (event !== undefined) stream.push(make(event));
       },
-    });
+      () => stream.end(new AppError('UNAVAILABLE', 'event feed interrupted; subscribe again')),
+    );
     active++;
     stream.onClose(() => {
       active--;
-      sub.unsubscribe();
+      leave();
     });
   }
 
@@ -422,6 +442,7 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
 
   return {
     activeNatsSubscriptions: () => active,
+    natsSubscriptions: () => feeds.size,
     dispose: async () => {
       await disposable.dispose();
     },

@@ -29,8 +29,21 @@ export interface Stack {
   operator<T = any>(query: string, variables?: Record<string, unknown>): ReturnType<typeof gql<T>>;
   /** Creates a merchant through the gateway; returns its id and first (all-scopes) key. */
   newMerchant(name?: string): Promise<{ id: string; secret: string; keyId: string }>;
+  /**
+   * Stops one subgraph and starts a fresh one on the same port, so the gateway's URLs stay valid:
+   * a process restart as the gateway sees it. Replaces the entry in `subgraphs`.
+   */
+  restartSubgraph(name: SubgraphName): Promise<RunningService>;
   stop(): Promise<void>;
 }
+
+const starters: Record<SubgraphName, (cfg: ReturnType<TestEnv['subgraphConfig']>, log: TestEnv['log']) => Promise<RunningService>> = {
+  merchant: startMerchantSubgraph,
+  address: startAddressSubgraph,
+  payment: startPaymentSubgraph,
+  withdrawal: startWithdrawalSubgraph,
+  compliance: startComplianceSubgraph,
+};
 
 export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}): Promise<Stack> {
   const env = await createTestEnv();
@@ -71,6 +84,13 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
       if (!res.data) throw new Error(`createMerchant failed: ${JSON.stringify(res.errors)}`);
       const p = res.data.createMerchant;
       return { id: p.merchant.id, secret: p.secret, keyId: p.apiKey.id };
+    },
+    restartSubgraph: async (name) => {
+      const old = subgraphs[name];
+      await old.stop();
+      const fresh = await starters[name](env.subgraphConfig({ PORT: old.port }), env.log);
+      (subgraphs as Record<SubgraphName, RunningService>)[name] = fresh;
+      return fresh;
     },
     stop: async () => {
       for (const g of extra) await g.stop().catch(() => undefined);

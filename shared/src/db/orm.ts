@@ -35,6 +35,8 @@ export function ormConfig(opts: OrmOptions): Options {
     logger: (message: string) => opts.log.debug({ orm: message }),
     migrations: {
       silent: true,
+      // Migrations are hand-written SQL; schema snapshots would only litter the source tree.
+      snapshot: false,
       tableName: 'mikro_orm_migrations',
       transactional: true,
       allOrNothing: true,

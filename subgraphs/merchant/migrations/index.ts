@@ -103,7 +103,68 @@ class Ledger extends Migration {
   }
 }
 
+/**
+ * Webhook endpoints, one delivery row per (event, endpoint) and one attempt row per HTTP try.
+ * Delivery rows are the dispatcher's queue: `next_attempt_at` says when, `lease_until` marks a row
+ * a dispatcher is sending right now, so a crashed sender's rows come back once the lease lapses.
+ */
+class Webhooks extends Migration {
+  override async up(): Promise<void> {
+    const s = `"${SCHEMA}"`;
+    this.addSql(`create table ${s}.webhook_endpoints (
+      id uuid primary key,
+      merchant_id uuid not null references ${s}.merchants(id),
+      url text not null check (length(url) between 1 and 2000),
+      events text[],
+      secret_sealed text not null,
+      previous_secret_sealed text,
+      previous_secret_expires_at timestamptz,
+      enabled boolean not null default true,
+      disabled_reason text,
+      failing_since timestamptz,
+      created_at timestamptz not null default now(),
+      deleted_at timestamptz
+    )`);
+    this.addSql(`create index webhook_endpoints_merchant on ${s}.webhook_endpoints (merchant_id, created_at) where deleted_at is null`);
+    this.addSql(`create table ${s}.webhook_deliveries (
+      id uuid primary key,
+      endpoint_id uuid not null references ${s}.webhook_endpoints(id),
+      merchant_id uuid not null,
+      event_id uuid not null,
+      event_type text not null,
+      source_message_id text,
+      redelivery_of uuid references ${s}.webhook_deliveries(id),
+      body text not null,
+      status text not null default 'PENDING' check (status in ('PENDING','RETRYING','DELIVERED','DEAD')),
+      attempts int not null default 0,
+      last_status_code int,
+      last_error text,
+      next_attempt_at timestamptz,
+      lease_until timestamptz,
+      lease_token uuid,
+      created_at timestamptz not null default now(),
+      delivered_at timestamptz,
+      seq bigserial not null,
+      constraint webhook_deliveries_once unique (source_message_id, endpoint_id)
+    )`);
+    this.addSql(`create index webhook_deliveries_due on ${s}.webhook_deliveries (next_attempt_at) where status in ('PENDING','RETRYING')`);
+    this.addSql(`create index webhook_deliveries_endpoint on ${s}.webhook_deliveries (endpoint_id, seq)`);
+    this.addSql(`create table ${s}.webhook_attempts (
+      id bigserial primary key,
+      delivery_id uuid not null references ${s}.webhook_deliveries(id),
+      attempt int not null,
+      started_at timestamptz not null,
+      status_code int,
+      latency_ms int not null,
+      response_excerpt text,
+      error text
+    )`);
+    this.addSql(`create index webhook_attempts_delivery on ${s}.webhook_attempts (delivery_id, id)`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_merchants_and_api_keys', class: Merchants },
   { name: '0002_ledger', class: Ledger },
+  { name: '0003_webhooks', class: Webhooks },
 ];

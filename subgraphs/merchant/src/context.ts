@@ -1,8 +1,10 @@
 import type { BaseContext } from '@cpg/shared/http';
 import type { LedgerService } from './ledger/ledger-service';
 import type { MerchantService } from './services/merchants';
+import type { WebhookService } from './webhooks/service';
 
 export interface MerchantContext extends BaseContext {
   merchants: MerchantService;
   ledger: LedgerService;
+  webhooks: WebhookService;
 }

@@ -11,11 +11,27 @@ import { resolvers } from './resolvers';
 import { serveApiKeyVerification } from './rpc/verify-api-key';
 import { startDepositLedgerConsumer } from './consumers';
 import { MerchantService } from './services/merchants';
+import { SecretBox, WebhookDispatcher, WebhookService, loadWebhookConfig, startWebhookConsumer } from './webhooks';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export function startMerchantSubgraph(config: SubgraphServerConfig, log?: Logger): Promise<RunningService> {
-  return startSubgraphService<MerchantContext>({
+const dispatchers = new WeakMap<RunningService, WebhookDispatcher>();
+
+/** The webhook dispatcher of a running merchant subgraph; tests stop it to simulate a restart. */
+export function webhookDispatcherOf(service: RunningService): WebhookDispatcher | undefined {
+  return dispatchers.get(service);
+}
+
+export async function startMerchantSubgraph(
+  config: SubgraphServerConfig,
+  log?: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const webhookConfig = loadWebhookConfig(env, config.NODE_ENV);
+  const box = new SecretBox(config.GATEWAY_SECRET);
+  let dispatcher: WebhookDispatcher | undefined;
+  const kick = () => dispatcher?.kick();
+  const service = await startSubgraphService<MerchantContext>({
     name: 'merchant',
     schema: SCHEMA,
     typeDefs,
@@ -26,11 +42,28 @@ export function startMerchantSubgraph(config: SubgraphServerConfig, log?: Logger
     log,
     context: (base, deps) => {
       const em = deps.orm.em.fork();
-      return { ...base, merchants: new MerchantService(em, () => deps.relay.kick()), ledger: new LedgerService(em) };
+      return {
+        ...base,
+        merchants: new MerchantService(em, () => deps.relay.kick()),
+        ledger: new LedgerService(em),
+        webhooks: new WebhookService(em, { config: webhookConfig, box, onDeliveriesCreated: kick }),
+      };
     },
     onStart: async (deps) => {
       serveApiKeyVerification(deps.bus, deps.orm);
       await startDepositLedgerConsumer(deps);
+      dispatcher = new WebhookDispatcher({ orm: deps.orm, log: deps.log.child({ component: 'webhooks' }), config: webhookConfig, box });
+      dispatcher.start();
+      await startWebhookConsumer(deps, kick);
     },
   });
+  const running: RunningService = {
+    ...service,
+    stop: async () => {
+      await dispatcher?.stop();
+      await service.stop();
+    },
+  };
+  if (dispatcher) dispatchers.set(running, dispatcher);
+  return running;
 }

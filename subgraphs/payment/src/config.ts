@@ -1,16 +1,56 @@
+/**
+ * Payment subgraph settings, read from the environment once at start (besides the shared
+ * subgraph ones: PORT, DATABASE_URL, NATS_URL, GATEWAY_SECRET, ...).
+ *
+ * Exchange rates (fiat-priced payments lock one at creation; no fresh rate means UNAVAILABLE,
+ * never a guessed price):
+ * - RATE_PROVIDERS: comma-separated chain of providers asked in order, the next one when one
+ *   fails, times out or answers a stale rate: `coingecko`, `kraken`, `static`. Default `static`:
+ *   the dev chains' coins have no market and dev and test machines have no internet. Production
+ *   sets e.g. `coingecko,kraken`; `static` there would price payments at a frozen table.
+ * - RATE_MAX_AGE_SECONDS: a quote older than this (by the provider's own timestamp) is refused.
+ *   Default 600.
+ * - RATES_STATIC: the `static` provider's table, "BTC:USD=65000,ETH:USD=3000,..." (COIN:FIAT=RATE).
+ * - COINGECKO_BASE_URL (default the public API; the paid plan is https://pro-api.coingecko.com/api/v3),
+ *   COINGECKO_API_KEY (optional) and COINGECKO_API_KEY_HEADER (`x-cg-demo-api-key`, the default,
+ *   or `x-cg-pro-api-key`).
+ * - KRAKEN_BASE_URL (default https://api.kraken.com/0/public).
+ *
+ * Checkout and expiry:
+ * - PUBLIC_CHECKOUT_URL: where the checkout widget is served; `checkoutUrl` is built on it.
+ * - PAYMENT_EXPIRY_SWEEP_MS: how often payments past their expiry are looked for.
+ */
 import { z } from 'zod';
 import { ConfigError } from '@cpg/shared/config';
-import { StaticRateProvider } from '@cpg/shared/rates';
+import { type Clock, CoinGeckoProvider, type FetchLike, KrakenProvider, type RateProvider, RateService, StaticRateProvider } from '@cpg/shared/rates';
 
-/**
- * Dev rates: the dev chains' coins have no market, and the real providers need the internet.
- * Override with RATES_STATIC="BTC:USD=65000,ETH:USD=3000,..." (coin:fiat=rate, comma separated).
- */
 export const DEFAULT_RATES_STATIC = 'BTC:USD=65000,ETH:USD=3000,LTC:USD=80,USDT:USD=1,USDC:USD=1,TRX:USD=0.12,BNB:USD=600,POL:USD=0.5';
 export const DEFAULT_PUBLIC_CHECKOUT_URL = 'http://127.0.0.1:5173';
 
+export const RATE_PROVIDER_NAMES = ['coingecko', 'kraken', 'static'] as const;
+export type RateProviderName = (typeof RATE_PROVIDER_NAMES)[number];
+
 const model = z.object({
   RATES_STATIC: z.string().default(DEFAULT_RATES_STATIC),
+  RATE_PROVIDERS: z
+    .string()
+    .default('static')
+    .transform((v, ctx) => {
+      const names = v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean);
+      const unknown = names.filter((n) => !(RATE_PROVIDER_NAMES as readonly string[]).includes(n));
+      if (unknown.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown provider(s) ${unknown.join(', ')}; use ${RATE_PROVIDER_NAMES.join(', ')}` });
+      if (!names.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'name at least one provider' });
+      if (new Set(names).size !== names.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a provider is listed twice' });
+      return names as RateProviderName[];
+    }),
+  RATE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  COINGECKO_BASE_URL: z.string().url().optional(),
+  COINGECKO_API_KEY: z.string().min(1).optional(),
+  COINGECKO_API_KEY_HEADER: z.enum(['x-cg-demo-api-key', 'x-cg-pro-api-key']).optional(),
+  KRAKEN_BASE_URL: z.string().url().optional(),
   PUBLIC_CHECKOUT_URL: z
     .string()
     .url('PUBLIC_CHECKOUT_URL must be an absolute URL')
@@ -46,4 +86,29 @@ export function loadPaymentConfig(env: Record<string, string | undefined> = proc
     throw new ConfigError([`RATES_STATIC: ${(err as Error).message}`]);
   }
   return { ...parsed.data, rates };
+}
+
+/**
+ * The rate chain the config names, in its order. `fetch` and `now` are for tests (local HTTP
+ * servers, old clocks); production passes nothing.
+ */
+export function buildRateService(config: PaymentConfig & { rates: StaticRateProvider }, opts: { fetch?: FetchLike; now?: Clock } = {}): RateService {
+  const fetch = opts.fetch ?? (globalThis.fetch as FetchLike);
+  const providers = config.RATE_PROVIDERS.map((name): RateProvider => {
+    switch (name) {
+      case 'static':
+        return config.rates;
+      case 'coingecko':
+        return new CoinGeckoProvider({
+          fetch,
+          baseUrl: config.COINGECKO_BASE_URL,
+          apiKey: config.COINGECKO_API_KEY,
+          apiKeyHeader: config.COINGECKO_API_KEY_HEADER,
+          now: opts.now,
+        });
+      case 'kraken':
+        return new KrakenProvider({ fetch, baseUrl: config.KRAKEN_BASE_URL, now: opts.now });
+    }
+  });
+  return new RateService({ providers, maxAgeMs: config.RATE_MAX_AGE_SECONDS * 1000, now: opts.now });
 }

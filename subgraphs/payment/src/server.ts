@@ -3,16 +3,16 @@ import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
-import { RateService } from '@cpg/shared/rates';
 import { SCHEMA, migrations } from '../migrations';
 import type { PaymentContext } from './context';
 import { resolvers } from './resolvers';
-import { loadPaymentConfig } from './config';
+import { buildRateService, loadPaymentConfig } from './config';
 import { checkoutKey } from './domain/checkout-token';
 import { CoinCatalogue } from './services/catalogue';
 import { PaymentService } from './services/payments';
 import { startSweeper } from './services/sweeper';
 import { startConsumers } from './consumers';
+import { servePaymentSnapshot } from './rpc/snapshot';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
@@ -23,8 +23,7 @@ export async function startPaymentSubgraph(
 ): Promise<RunningService> {
   const paymentConfig = loadPaymentConfig(env);
   const catalogue = new CoinCatalogue(env);
-  // Static table for now: the market providers need the internet, which dev and tests lack.
-  const rates = new RateService({ providers: [paymentConfig.rates] });
+  const rates = buildRateService(paymentConfig);
   // Every replica derives the same key from the secret they already share with the gateway.
   const tokenKey = checkoutKey(config.GATEWAY_SECRET);
   let sweeper: { stop(): Promise<void> } | undefined;
@@ -51,6 +50,7 @@ export async function startPaymentSubgraph(
     }),
     onStart: async (deps) => {
       await startConsumers(deps, catalogue);
+      servePaymentSnapshot(deps, catalogue);
       sweeper = startSweeper(deps.orm.em, paymentConfig.PAYMENT_EXPIRY_SWEEP_MS, () => deps.relay.kick(), deps.log.child({ component: 'expiry' }));
     },
   });

@@ -115,6 +115,18 @@ export type LedgerEntryConnection = {
   pageInfo: PageInfo;
 };
 
+/** Counts of ledger rows breaking an invariant; all zero (and ok) when the books are sound. */
+export type LedgerInvariants = {
+  __typename?: 'LedgerInvariants';
+  /** Accounts whose stored balance differs from the sum of their entries or their newest balanceAfter. */
+  mismatchedBalances: Scalars['Int']['output'];
+  /** Accounts below zero that may not be (or debt above zero). */
+  negativeAccounts: Scalars['Int']['output'];
+  ok: Scalars['Boolean']['output'];
+  /** Transactions whose entries do not sum to zero for some coin. */
+  unbalancedTransactions: Scalars['Int']['output'];
+};
+
 export type Merchant = {
   __typename?: 'Merchant';
   apiKeys: Array<ApiKey>;
@@ -155,6 +167,8 @@ export type Mutation = {
   deleteWebhookEndpoint: Scalars['Boolean']['output'];
   redeliverWebhook: WebhookDelivery;
   revokeApiKey: ApiKey;
+  /** New signing secret; the old one keeps signing for overlapSeconds (default 24 h). */
+  rotateWebhookSecret: RotateWebhookSecretPayload;
   updateMerchantSettings: Merchant;
 };
 
@@ -189,6 +203,12 @@ export type MutationRevokeApiKeyArgs = {
 };
 
 
+export type MutationRotateWebhookSecretArgs = {
+  id: Scalars['ID']['input'];
+  overlapSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type MutationUpdateMerchantSettingsArgs = {
   input: UpdateMerchantSettingsInput;
 };
@@ -201,7 +221,17 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Operator only: checks the whole ledger. */
+  ledgerInvariants: LedgerInvariants;
   me: Merchant;
+};
+
+export type RotateWebhookSecretPayload = {
+  __typename?: 'RotateWebhookSecretPayload';
+  endpoint: WebhookEndpoint;
+  previousSecretExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Shown once. */
+  signingSecret: Scalars['String']['output'];
 };
 
 export type UpdateMerchantSettingsInput = {
@@ -213,12 +243,29 @@ export type UpdateMerchantSettingsInput = {
   withdrawalAggregation?: InputMaybe<AggregationMode>;
 };
 
+export type WebhookAttempt = {
+  __typename?: 'WebhookAttempt';
+  attempt: Scalars['Int']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  latencyMs: Scalars['Int']['output'];
+  /** First 1 KB of the response body. */
+  responseExcerpt?: Maybe<Scalars['String']['output']>;
+  startedAt: Scalars['DateTime']['output'];
+  statusCode?: Maybe<Scalars['Int']['output']>;
+};
+
 export type WebhookDelivery = {
   __typename?: 'WebhookDelivery';
+  /** Every HTTP attempt, oldest first. */
+  attemptLog: Array<WebhookAttempt>;
   attempts: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
+  deliveredAt?: Maybe<Scalars['DateTime']['output']>;
   event: Scalars['String']['output'];
+  /** The payload's id: the same on every retry and redelivery of one event. */
+  eventId: Scalars['ID']['output'];
   id: Scalars['ID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
   lastStatusCode?: Maybe<Scalars['Int']['output']>;
   nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
   payload: Scalars['JSON']['output'];
@@ -235,9 +282,13 @@ export type WebhookEndpoint = {
   __typename?: 'WebhookEndpoint';
   createdAt: Scalars['DateTime']['output'];
   deliveries: WebhookDeliveryConnection;
+  /** Why the endpoint was disabled (e.g. failing for days); null while enabled. */
+  disabledReason?: Maybe<Scalars['String']['output']>;
   enabled: Scalars['Boolean']['output'];
   events: Array<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
+  /** Until then the previous signing secret still signs too (a second v1= value). */
+  previousSecretExpiresAt?: Maybe<Scalars['DateTime']['output']>;
   url: Scalars['String']['output'];
 };
 
@@ -361,14 +412,17 @@ export type ResolversTypes = ResolversObject<{
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LedgerEntry: ResolverTypeWrapper<LedgerEntry>;
   LedgerEntryConnection: ResolverTypeWrapper<LedgerEntryConnection>;
-  Merchant: ResolverTypeWrapper<Merchant>;
+  LedgerInvariants: ResolverTypeWrapper<LedgerInvariants>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Merchant: ResolverTypeWrapper<Merchant>;
   MerchantSettings: ResolverTypeWrapper<MerchantSettings>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RotateWebhookSecretPayload: ResolverTypeWrapper<RotateWebhookSecretPayload>;
   UpdateMerchantSettingsInput: UpdateMerchantSettingsInput;
+  WebhookAttempt: ResolverTypeWrapper<WebhookAttempt>;
   WebhookDelivery: ResolverTypeWrapper<WebhookDelivery>;
   WebhookDeliveryConnection: ResolverTypeWrapper<WebhookDeliveryConnection>;
   WebhookEndpoint: ResolverTypeWrapper<WebhookEndpoint>;
@@ -392,14 +446,17 @@ export type ResolversParentTypes = ResolversObject<{
   JSON: Scalars['JSON']['output'];
   LedgerEntry: LedgerEntry;
   LedgerEntryConnection: LedgerEntryConnection;
-  Merchant: Merchant | FederationReferenceTypes['Merchant'];
+  LedgerInvariants: LedgerInvariants;
   Int: Scalars['Int']['output'];
+  Boolean: Scalars['Boolean']['output'];
+  Merchant: Merchant | FederationReferenceTypes['Merchant'];
   MerchantSettings: MerchantSettings;
   Mutation: Record<PropertyKey, never>;
-  Boolean: Scalars['Boolean']['output'];
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  RotateWebhookSecretPayload: RotateWebhookSecretPayload;
   UpdateMerchantSettingsInput: UpdateMerchantSettingsInput;
+  WebhookAttempt: WebhookAttempt;
   WebhookDelivery: WebhookDelivery;
   WebhookDeliveryConnection: WebhookDeliveryConnection;
   WebhookEndpoint: WebhookEndpoint;
@@ -469,6 +526,13 @@ export type LedgerEntryConnectionResolvers<ContextType = any, ParentType extends
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 }>;
 
+export type LedgerInvariantsResolvers<ContextType = any, ParentType extends ResolversParentTypes['LedgerInvariants'] = ResolversParentTypes['LedgerInvariants']> = ResolversObject<{
+  mismatchedBalances?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  negativeAccounts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  unbalancedTransactions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type MerchantResolvers<ContextType = any, ParentType extends ResolversParentTypes['Merchant'] = ResolversParentTypes['Merchant'], FederationReferenceType extends FederationReferenceTypes['Merchant'] = FederationReferenceTypes['Merchant']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Merchant']> | FederationReferenceType, FederationReferenceType, ContextType>;
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
@@ -497,6 +561,7 @@ export type MutationResolvers<ContextType = any, ParentType extends ResolversPar
   deleteWebhookEndpoint?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteWebhookEndpointArgs, 'id'>>;
   redeliverWebhook?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType, RequireFields<MutationRedeliverWebhookArgs, 'deliveryId'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  rotateWebhookSecret?: Resolver<ResolversTypes['RotateWebhookSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   updateMerchantSettings?: Resolver<ResolversTypes['Merchant'], ParentType, ContextType, RequireFields<MutationUpdateMerchantSettingsArgs, 'input'>>;
 }>;
 
@@ -506,14 +571,34 @@ export type PageInfoResolvers<ContextType = any, ParentType extends ResolversPar
 }>;
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  ledgerInvariants?: Resolver<ResolversTypes['LedgerInvariants'], ParentType, ContextType>;
   me?: Resolver<ResolversTypes['Merchant'], ParentType, ContextType>;
 }>;
 
+export type RotateWebhookSecretPayloadResolvers<ContextType = any, ParentType extends ResolversParentTypes['RotateWebhookSecretPayload'] = ResolversParentTypes['RotateWebhookSecretPayload']> = ResolversObject<{
+  endpoint?: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType>;
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  signingSecret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type WebhookAttemptResolvers<ContextType = any, ParentType extends ResolversParentTypes['WebhookAttempt'] = ResolversParentTypes['WebhookAttempt']> = ResolversObject<{
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  responseExcerpt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  statusCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
 export type WebhookDeliveryResolvers<ContextType = any, ParentType extends ResolversParentTypes['WebhookDelivery'] = ResolversParentTypes['WebhookDelivery']> = ResolversObject<{
+  attemptLog?: Resolver<Array<ResolversTypes['WebhookAttempt']>, ParentType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   event?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastStatusCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   payload?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
@@ -528,9 +613,11 @@ export type WebhookDeliveryConnectionResolvers<ContextType = any, ParentType ext
 export type WebhookEndpointResolvers<ContextType = any, ParentType extends ResolversParentTypes['WebhookEndpoint'] = ResolversParentTypes['WebhookEndpoint']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, RequireFields<WebhookEndpointDeliveriesArgs, 'first'>>;
+  disabledReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   events?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
@@ -546,11 +633,14 @@ export type Resolvers<ContextType = any> = ResolversObject<{
   JSON?: GraphQLScalarType;
   LedgerEntry?: LedgerEntryResolvers<ContextType>;
   LedgerEntryConnection?: LedgerEntryConnectionResolvers<ContextType>;
+  LedgerInvariants?: LedgerInvariantsResolvers<ContextType>;
   Merchant?: MerchantResolvers<ContextType>;
   MerchantSettings?: MerchantSettingsResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RotateWebhookSecretPayload?: RotateWebhookSecretPayloadResolvers<ContextType>;
+  WebhookAttempt?: WebhookAttemptResolvers<ContextType>;
   WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
   WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
   WebhookEndpoint?: WebhookEndpointResolvers<ContextType>;

@@ -44,6 +44,17 @@ export interface CoinBalance {
   debt: bigint;
 }
 
+/** Counts of rows breaking a ledger invariant; all zero when the books are sound. */
+export interface LedgerInvariants {
+  ok: boolean;
+  /** Transactions whose entries do not sum to zero for some coin. */
+  unbalancedTransactions: number;
+  /** Accounts on the wrong side of zero for their kind (debt may only be negative; the external ones may be anything). */
+  negativeAccounts: number;
+  /** Accounts whose stored balance differs from the sum of their entries or from their newest balance_after. */
+  mismatchedBalances: number;
+}
+
 export interface HistoryEntry {
   id: string;
   coinId: string;
@@ -344,5 +355,37 @@ export class LedgerService {
       return { kind: r.kind, stored, entriesSum, lastBalanceAfter, matches: stored === entriesSum && stored === lastBalanceAfter };
     });
     return { merchantId, coinId, accounts, matches: accounts.every((a) => a.matches) };
+  }
+  /**
+   * The whole ledger's invariants in one read-only statement (one snapshot), for the operator and
+   * the tests. Which kinds may go below zero comes from ALLOW_NEGATIVE, so a new kind cannot be
+   * forgotten here.
+   */
+  async invariants(): Promise<LedgerInvariants> {
+    const mayBeNegative = (Object.keys(ALLOW_NEGATIVE) as AccountKind[]).filter((k) => ALLOW_NEGATIVE[k]);
+    const [row] = await this.em.execute<{ unbalanced: number; negative: number; mismatched: number }[]>(
+      `with per_tx as (
+         select e.transaction_id
+           from ${T}.ledger_entries e
+           join ${T}.ledger_accounts a on a.id = e.account_id
+          group by e.transaction_id, a.coin_id
+         having sum(e.amount) <> 0
+       ), per_account as (
+         select a.kind, a.balance,
+                coalesce((select sum(e.amount) from ${T}.ledger_entries e where e.account_id = a.id), 0) as total,
+                coalesce((select e.balance_after from ${T}.ledger_entries e where e.account_id = a.id order by e.id desc limit 1), 0) as last
+           from ${T}.ledger_accounts a
+       )
+       select (select count(distinct transaction_id) from per_tx)::int as unbalanced,
+              (select count(*) from per_account
+                where (balance < 0 and kind not in (${mayBeNegative.map(() => '?').join(', ')}))
+                   or (kind = 'debt' and balance > 0))::int as negative,
+              (select count(*) from per_account where balance <> total or balance <> last)::int as mismatched`,
+      mayBeNegative,
+    );
+    const unbalancedTransactions = Number(row?.unbalanced ?? 0);
+    const negativeAccounts = Number(row?.negative ?? 0);
+    const mismatchedBalances = Number(row?.mismatched ?? 0);
+    return { ok: unbalancedTransactions + negativeAccounts + mismatchedBalances === 0, unbalancedTransactions, negativeAccounts, mismatchedBalances };
   }
 }

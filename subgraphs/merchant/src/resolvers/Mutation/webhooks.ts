@@ -1,19 +1,20 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { MerchantContext } from '../../context';
 
-// Webhook endpoints arrive with the webhook dispatcher; until then these say so plainly rather
-// than accept an endpoint that would never be called.
-const notYet = () => unavailable('webhook delivery is not available in this version yet');
-
-export async function createWebhookEndpoint(_: unknown, __: unknown, ctx: MerchantContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw notYet();
+export async function createWebhookEndpoint(_: unknown, args: { input: { url: string; events?: string[] | null } }, ctx: MerchantContext) {
+  const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
+  return ctx.webhooks.create(caller, args.input);
 }
-export async function deleteWebhookEndpoint(_: unknown, __: unknown, ctx: MerchantContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw notYet();
+export async function deleteWebhookEndpoint(_: unknown, args: { id: string }, ctx: MerchantContext) {
+  const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
+  return ctx.webhooks.delete(caller, args.id);
 }
-export async function redeliverWebhook(_: unknown, __: unknown, ctx: MerchantContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw notYet();
+export async function redeliverWebhook(_: unknown, args: { deliveryId: string }, ctx: MerchantContext) {
+  const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
+  return ctx.webhooks.redeliver(caller, args.deliveryId);
+}
+export async function rotateWebhookSecret(_: unknown, args: { id: string; overlapSeconds?: number | null }, ctx: MerchantContext) {
+  const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
+  const { endpoint, signingSecret } = await ctx.webhooks.rotate(caller, args.id, args.overlapSeconds);
+  return { endpoint, signingSecret, previousSecretExpiresAt: endpoint.previous_secret_expires_at };
 }

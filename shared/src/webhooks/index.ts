@@ -1,0 +1,3 @@
+export * from './signature';
+export * from './verify';
+export * from './payment-snapshot';

@@ -1,0 +1,60 @@
+import { timingSafeEqual } from 'node:crypto';
+import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, webhookSignature } from './signature';
+
+export type HeaderBag = Record<string, string | string[] | undefined> | { get(name: string): string | null };
+
+export interface VerifyWebhookOptions {
+  /** The endpoint's signing secret; during a rotation pass both, old and new. */
+  secret?: string;
+  secrets?: readonly string[];
+  headers: HeaderBag;
+  /** The request body exactly as received, before any JSON parsing. */
+  rawBody: string | Buffer;
+  /** Unix seconds; for tests. */
+  now?: number;
+  toleranceSeconds?: number;
+}
+
+export type VerifyWebhookResult = { ok: true; id: string; timestamp: number } | { ok: false; reason: string };
+
+function header(headers: HeaderBag, name: string): string | undefined {
+  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name) ?? undefined;
+  const bag = headers as Record<string, string | string[] | undefined>;
+  const lower = name.toLowerCase();
+  const key = Object.keys(bag).find((k) => k.toLowerCase() === lower);
+  const v = key === undefined ? undefined : bag[key];
+  return Array.isArray(v) ? v.join(' ') : v;
+}
+
+/**
+ * Checks a webhook as the merchant's server receives it: the signature (compared in constant time,
+ * so response timing reveals nothing about the expected value) and the timestamp's age (so a
+ * captured request cannot be replayed later). Accepts when any `v1=` value matches any secret.
+ */
+export function verifyWebhook(opts: VerifyWebhookOptions): VerifyWebhookResult {
+  const secrets = [...(opts.secrets ?? []), ...(opts.secret !== undefined ? [opts.secret] : [])].filter((s) => s.length > 0);
+  if (!secrets.length) return { ok: false, reason: 'no secret given' };
+  const id = header(opts.headers, WEBHOOK_ID_HEADER);
+  const ts = header(opts.headers, WEBHOOK_TIMESTAMP_HEADER);
+  const sig = header(opts.headers, WEBHOOK_SIGNATURE_HEADER);
+  if (!id || !ts || !sig) return { ok: false, reason: 'missing webhook headers' };
+  if (!/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'bad timestamp' };
+  const timestamp = Number(ts);
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  const tolerance = opts.toleranceSeconds ?? 300;
+  if (Math.abs(now - timestamp) > tolerance) return { ok: false, reason: 'timestamp outside the tolerance' };
+  const given = sig
+    .split(/[\s,]+/)
+    .filter((part) => part.startsWith('v1='))
+    .map((part) => part.slice(3))
+    .filter((hex) => /^[0-9a-f]{64}$/.test(hex))
+    .map((hex) => Buffer.from(hex, 'hex'));
+  if (!given.length) return { ok: false, reason: 'no v1 signature' };
+  let matched = false;
+  // Every pair is compared, even after a match, so the time taken does not depend on which matched.
+  for (const secret of secrets) {
+    const expected = Buffer.from(webhookSignature(secret, ts, opts.rawBody), 'hex');
+    for (const g of given) if (timingSafeEqual(expected, g)) matched = true;
+  }
+  return matched ? { ok: true, id, timestamp } : { ok: false, reason: 'signature mismatch' };
+}

@@ -1,0 +1,40 @@
+import { ConfigError } from '@cpg/shared/config';
+import { RateUnavailableError } from '@cpg/shared/rates';
+import { buildRateService, loadPaymentConfig } from './config';
+
+describe('payment config: the rate chain', () => {
+  it('defaults to the static table with a 10 minute limit', async () => {
+    const cfg = loadPaymentConfig({});
+    expect(cfg.RATE_PROVIDERS).toEqual(['static']);
+    expect(cfg.RATE_MAX_AGE_SECONDS).toBe(600);
+    expect((await buildRateService(cfg).getRate('LTC', 'USD')).rate).toBe('80');
+  });
+
+  it('refuses unknown, repeated or no providers, naming the variable', () => {
+    for (const v of ['static,bogus', 'static,static', ' , ']) {
+      expect(() => loadPaymentConfig({ RATE_PROVIDERS: v })).toThrow(ConfigError);
+      expect(() => loadPaymentConfig({ RATE_PROVIDERS: v })).toThrow(/RATE_PROVIDERS/);
+    }
+    expect(() => loadPaymentConfig({ RATE_MAX_AGE_SECONDS: '0' })).toThrow(/RATE_MAX_AGE_SECONDS/);
+  });
+
+  it('asks the providers in the listed order and falls back when one fails', async () => {
+    const asked: string[] = [];
+    const fetch = async (url: string) => {
+      asked.push(new URL(url).host);
+      throw new Error('connection refused');
+    };
+    const cfg = loadPaymentConfig({ RATE_PROVIDERS: 'kraken,coingecko,static', KRAKEN_BASE_URL: 'http://kraken.test', COINGECKO_BASE_URL: 'http://gecko.test' });
+    const quote = await buildRateService(cfg, { fetch: fetch as never }).getRate('ETH', 'USD');
+    expect(quote).toMatchObject({ rate: '3000', source: 'static' });
+    expect(asked).toEqual(['kraken.test', 'gecko.test']);
+  });
+
+  it('a quote older than RATE_MAX_AGE_SECONDS is refused rather than used', async () => {
+    const cfg = loadPaymentConfig({ RATE_MAX_AGE_SECONDS: '60' });
+    // The static table stamps quotes with the wall clock; the service judges them two minutes later.
+    const later = () => new Date(Date.now() + 120_000);
+    await expect(buildRateService(cfg, { now: later }).getRate('ETH', 'USD')).rejects.toThrow(RateUnavailableError);
+    await expect(buildRateService(cfg, { now: later }).getRate('ETH', 'USD')).rejects.toThrow(/stale/);
+  });
+});
