@@ -68,7 +68,13 @@ const SUBSCRIPTION = `subscription($id: ID) { paymentUpdated(id: $id) {
 type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;
 interface Update {
   event: string;
-  payment: { status: string; amountDue: string | null; coin: { symbol: string; decimals: number }; merchant: { name: string }; deposits: { confirmations: number }[] };
+  payment: {
+    status: string;
+    amountDue: string | null;
+    coin: { symbol: string; decimals: number };
+    merchant: { name: string };
+    deposits: { confirmations: number }[];
+  };
 }
 
 interface CoinCase {
@@ -91,7 +97,12 @@ const CASES: CoinCase[] = [
 const chainOf = (coinId: string) => controls[coinId.split(':')[0]!]!;
 
 async function createPayment(m: Merchant, coinId: string, amount: string): Promise<{ id: string; address: string }> {
-  const res = await gql(stack.url, 'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id address { address } } }', { i: { coinId, amount } }, m.secret);
+  const res = await gql(
+    stack.url,
+    'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id address { address } } }',
+    { i: { coinId, amount } },
+    m.secret,
+  );
   if (!res.data) throw new Error(`createPayment failed: ${JSON.stringify(res.errors)}`);
   return { id: res.data.createPayment.id, address: res.data.createPayment.address.address };
 }
@@ -119,11 +130,13 @@ const statusesSeen = (sub: WsSub) =>
     .filter((s, i, all) => s !== 'PENDING' && s !== all[i - 1]);
 
 async function untilStatus(sub: WsSub, status: string, ms = 20_000): Promise<Update> {
-  await waitUntil(() => updates(sub).some((u) => u.payment.status === status) || sub.error !== undefined || sub.results.some((r) => r.errors), `${status}`, ms).catch(
-    (err) => {
-      throw new Error(`${(err as Error).message}; got ${JSON.stringify(sub.results)}`);
-    },
-  );
+  await waitUntil(
+    () => updates(sub).some((u) => u.payment.status === status) || sub.error !== undefined || sub.results.some((r) => r.errors),
+    `${status}`,
+    ms,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}; got ${JSON.stringify(sub.results)}`);
+  });
   if (sub.error || sub.results.some((r) => r.errors)) throw new Error(`subscription failed: ${JSON.stringify(sub.error ?? sub.results)}`);
   return updates(sub).find((u) => u.payment.status === status)!;
 }
@@ -242,13 +255,18 @@ async function startDuplicator(): Promise<{ copies: Map<string, number>; stop():
 
 /** Polls through the gateway, reading a subgraph that is down as "not yet". */
 async function settled<T>(read: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  return eventually(async () => {
-    try {
-      return await read();
-    } catch {
-      return undefined;
-    }
-  }, what, ms, 100);
+  return eventually(
+    async () => {
+      try {
+        return await read();
+      } catch {
+        return undefined;
+      }
+    },
+    what,
+    ms,
+    100,
+  );
 }
 
 describe('exactly once under duplicates and restarts', () => {
@@ -258,7 +276,8 @@ describe('exactly once under duplicates and restarts', () => {
       const m = await stack.newMerchant('Twice shop');
       const payments = [];
       for (const c of CASES) payments.push({ c, p: await createPayment(m, c.coinId, c.amount) });
-      const read = async (id: string) => (await gql(stack.url, 'query($id: ID!) { payment(id: $id) { status } }', { id }, m.secret)).data?.payment?.status as string | undefined;
+      const read = async (id: string) =>
+        (await gql(stack.url, 'query($id: ID!) { payment(id: $id) { status } }', { id }, m.secret)).data?.payment?.status as string | undefined;
 
       for (const { c, p } of payments) await chainOf(c.coinId).fund(p.address, c.coinId, c.parts[0] + c.parts[1]);
       // Down while the tracker reports the deposits: they wait in JetStream for the new process.
@@ -273,8 +292,7 @@ describe('exactly once under duplicates and restarts', () => {
 
       const balances = async () =>
         (await gql(stack.url, '{ me { balances { coin { id } available pending } } }', {}, m.secret)).data?.me?.balances as
-          | { coin: { id: string }; available: string; pending: string }[]
-          | undefined;
+          { coin: { id: string }; available: string; pending: string }[] | undefined;
       const expected = CASES.map((c) => ({ coin: { id: c.coinId }, available: c.amount, pending: '0' })).sort((a, b) => a.coin.id.localeCompare(b.coin.id));
       const sorted = (b: { coin: { id: string } }[]) => [...b].sort((x, y) => x.coin.id.localeCompare(y.coin.id));
       await settled(async () => {
@@ -283,7 +301,10 @@ describe('exactly once under duplicates and restarts', () => {
       }, 'each balance credited');
 
       // Every fact was delivered twice by now, and more blocks bring nothing new.
-      await eventually(async () => ['chain.transfer.seen', 'chain.transfer.confirmed', 'payment.deposit_ledger'].every((t) => (dup.copies.get(t) ?? 0) >= 3), 'the duplicates');
+      await eventually(
+        async () => ['chain.transfer.seen', 'chain.transfer.confirmed', 'payment.deposit_ledger'].every((t) => (dup.copies.get(t) ?? 0) >= 3),
+        'the duplicates',
+      );
       await Promise.all([controls['dev-evm']!.mine(2), controls['dev-ltc']!.mine(2)]);
       await new Promise((r) => setTimeout(r, 1500));
       expect(sorted((await balances())!)).toEqual(expected);
@@ -294,7 +315,10 @@ describe('exactly once under duplicates and restarts', () => {
       // The check is not vacuous: a balance edited behind the ledger's back shows at once.
       const tamper = (delta: number) =>
         withPg(stack.env.databaseUrl, (c) =>
-          c.query(`update merchant.ledger_accounts set balance = balance + $2 where merchant_id = $1 and kind = 'available' and coin_id = 'dev-evm:ETH'`, [m.id, delta]),
+          c.query(`update merchant.ledger_accounts set balance = balance + $2 where merchant_id = $1 and kind = 'available' and coin_id = 'dev-evm:ETH'`, [
+            m.id,
+            delta,
+          ]),
         );
       await tamper(1);
       try {

@@ -8,8 +8,8 @@
  *   the gateway, held by a child process so only the gateway's side is measured here: memory per
  *   subscription (heap and RSS after a full GC, less the same before), goal <= 20 KB; and the
  *   fan-out of one event (published -> the last subscriber has its re-read answer), goal <= 10 s.
- *   Each subscriber re-reads the payment as itself through the federated executor, so fan-out
- *   costs one subgraph read per subscriber.
+ *   Every subscriber here uses one key and one selection, so the gateway shares one re-read per
+ *   event among them; distinct keys or selections would cost one subgraph read each.
  *
  *   npx tsx bench/payments/payments.ts [subscribers]
  */
@@ -68,7 +68,9 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms
 
 export async function run(log: (line: string) => void, subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000)): Promise<BenchResult[]> {
   // The limiter guards against abuse; here every request is the benchmark's own.
-  const stack = await startStack({ RATE_LIMIT_REQUESTS: 10_000_000 });
+  // The key cache at its longest (1 s): the gateway checks keys without single-flight, so a
+  // burst of subscribes on a cold entry would each ask the merchant subgraph.
+  const stack = await startStack({ RATE_LIMIT_REQUESTS: 10_000_000, API_KEY_CACHE_MS: 1000 });
   const results: BenchResult[] = [];
   try {
     const m = await stack.newMerchant('Bench shop');
@@ -118,20 +120,16 @@ export async function run(log: (line: string) => void, subscribers = Number(proc
       });
     await new Promise((resolve) => child.once('message', resolve));
     const opened = Date.now();
-    await waitFor(() => stack.gateway.liveSubscriptions() >= subscribers, `${subscribers} subscriptions`, 300_000);
+    await waitFor(
+      async () => {
+        const r = await ask('report');
+        if (r.errors) throw new Error(`${r.errors} subscriptions failed, e.g. ${r.firstError}`);
+        return stack.gateway.liveSubscriptions() >= subscribers;
+      },
+      `${subscribers} subscriptions (${stack.gateway.liveSubscriptions()} live)`,
+      120_000,
+    );
     log(`subscriptions: ${subscribers} live after ${((Date.now() - opened) / 1000).toFixed(1)} s`);
-    await new Promise((r) => setTimeout(r, 1000));
-    const after = memory();
-    const heapPer = (after.heap - before.heap) / subscribers;
-    const rssPer = (after.rss - before.rss) / subscribers;
-    log(`subscriptions: ${(heapPer / 1024).toFixed(1)} KB heap, ${(rssPer / 1024).toFixed(1)} KB RSS per subscription`);
-    results.push({
-      name: `memory per subscription (${subscribers})`,
-      ratio: MEMORY_BUDGET_BYTES / Math.max(heapPer, 1),
-      goal: 1,
-      detail: `${(heapPer / 1024).toFixed(1)} KB heap, ${(rssPer / 1024).toFixed(1)} KB RSS; budget ${MEMORY_BUDGET_BYTES / 1024} KB`,
-    });
-
     const fanout = async () => {
       await ask('reset');
       await stack.gateway.bus.nc.flush();
@@ -152,6 +150,22 @@ export async function run(log: (line: string) => void, subscribers = Number(proc
       );
       return { ...report, firstMs: report.first - t0, lastMs: report.last - t0 };
     };
+    // The first event also waits behind the subscribe-time visibility reads still queued (the
+    // gateway counts a subscriber as live before that read): it warms up, the second is measured.
+    const warm = await fanout();
+    log(`fan-out (warm-up): all ${warm.received} after ${warm.lastMs} ms, ${warm.errors} errors`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = memory();
+    const heapPer = (after.heap - before.heap) / subscribers;
+    const rssPer = (after.rss - before.rss) / subscribers;
+    log(`subscriptions: ${(heapPer / 1024).toFixed(1)} KB heap, ${(rssPer / 1024).toFixed(1)} KB RSS per subscription`);
+    results.push({
+      name: `memory per subscription (${subscribers})`,
+      ratio: MEMORY_BUDGET_BYTES / Math.max(heapPer, 1),
+      goal: 1,
+      detail: `${(heapPer / 1024).toFixed(1)} KB heap, ${(rssPer / 1024).toFixed(1)} KB RSS; budget ${MEMORY_BUDGET_BYTES / 1024} KB`,
+    });
+
     const f = await fanout();
     if (f.errors) log(`fan-out: ${f.errors} errors, first: ${f.firstError}`);
     log(`fan-out: first subscriber after ${f.firstMs} ms, all ${f.received} after ${f.lastMs} ms`);
@@ -159,7 +173,7 @@ export async function run(log: (line: string) => void, subscribers = Number(proc
       name: `fan-out of one event to ${subscribers}`,
       ratio: FANOUT_BUDGET_MS / Math.max(f.lastMs, 1),
       goal: 1,
-      detail: `first ${f.firstMs} ms, last ${f.lastMs} ms (${(f.received / (f.lastMs / 1000)).toFixed(0)} re-reads/s); budget ${FANOUT_BUDGET_MS} ms`,
+      detail: `first ${f.firstMs} ms, last ${f.lastMs} ms (${(f.received / (f.lastMs / 1000)).toFixed(0)} deliveries/s); budget ${FANOUT_BUDGET_MS} ms`,
     });
     const exited = new Promise((r) => child.once('exit', r));
     child.send('stop');

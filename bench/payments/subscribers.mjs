@@ -42,7 +42,7 @@ for (let i = 0; i < count; i += perConnection) {
     );
   }
   // Spreads the handshakes so the gateway is not flooded by hundreds at once.
-  if (clients.length % 50 === 0) await new Promise((r) => setTimeout(r, 50));
+  if (clients.length % 10 === 0) await new Promise((r) => setTimeout(r, 250));
 }
 
 process.on('message', async (msg) => {

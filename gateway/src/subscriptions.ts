@@ -46,6 +46,28 @@ export interface SubscriptionServerOptions {
   maxCost: number;
   /** Operations one socket may hold open at once; a client needs a handful, not hundreds. */
   maxPerConnection?: number;
+  /** Event re-reads in flight at once across all subscribers of this process. */
+  maxConcurrentReads?: number;
+}
+
+/** At most `max` tasks running; the rest wait in arrival order. */
+class Limiter {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.max) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter, so `running` stays put.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }
 
 export interface SubscriptionServer {
@@ -74,6 +96,8 @@ interface LiveEvent {
   key: string;
   forward: ForwardedQuery;
   stream: EventStream<LiveEvent>;
+  /** The message's envelope id, when it has one: subscribers reading it alike share one read. */
+  messageId?: string;
 }
 
 const EVENT = Symbol('event');
@@ -151,9 +175,43 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
     return res.body.singleResult;
   }
 
+  // One event to thousands of subscribers (or a burst of subscribes, each checked with a read)
+  // would otherwise open as many subgraph requests at once, overflowing the subgraphs' accept
+  // queues (connection resets); queued reads finish sooner.
+  const rereads = new Limiter(opts.maxConcurrentReads ?? 64);
+
+  // One event fans out to every subscriber of the subject at once; those holding the same key
+  // share one check instead of each asking the merchant subgraph when the key cache is cold.
+  const identifying = new Map<string, Promise<Identity>>();
+
+  // Subscribers with the same key, operation and variables get the same answer for one message:
+  // they share one read. Only reads started for that very message are shared, so nobody gets a
+  // state read before the event they are being told about.
+  const sharedReads = new Map<string, ReturnType<typeof run>>();
+
+  function readFor(live: LiveEvent, ctx: OperationContext, identity: Identity): ReturnType<typeof run> {
+    const variables = live.forward.variables(live.key);
+    const read = () => rereads.run(() => run({ identity, requestId: ctx.requestId }, live.forward.query, variables));
+    if (live.messageId === undefined || ctx.authorization === undefined) return read();
+    const key = JSON.stringify([live.messageId, ctx.authorization, live.forward.query, variables]);
+    let pending = sharedReads.get(key);
+    if (!pending) {
+      pending = read().finally(() => sharedReads.delete(key));
+      sharedReads.set(key, pending);
+    }
+    return pending;
+  }
+
   /** Re-authenticates on every read so a revoked key stops receiving within the cache window. */
   async function currentIdentity(ctx: OperationContext): Promise<Identity> {
-    return auth.identify(ctx.authorization);
+    const key = ctx.authorization;
+    if (key === undefined) return auth.identify(key);
+    let pending = identifying.get(key);
+    if (!pending) {
+      pending = auth.identify(key).finally(() => identifying.delete(key));
+      identifying.set(key, pending);
+    }
+    return pending;
   }
 
   // Decoded once per message, then handed to every subscriber of the subject.
@@ -182,7 +240,9 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
       subject,
       (raw) => {
         const event = accept(raw);
-        if (event !== undefined) stream.push(make(event));
+        if (event === undefined) return;
+        const id = (raw as { id?: unknown } | null)?.id;
+        stream.push({ ...make(event), messageId: typeof id === 'string' ? id : undefined });
       },
       () => stream.end(new AppError('UNAVAILABLE', 'event feed interrupted; subscribe again')),
     );
@@ -203,7 +263,7 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
 
   /** Reads the entity once (`{ __typename }`): null, or an answer saying it is not the caller's, is NOT_FOUND. */
   async function ensureVisible(ctx: GatewayContext, target: ForwardTarget, key: string, what: string): Promise<void> {
-    const res = await run(ctx, `query($k: ${target.argType}) { e: ${target.field}(${target.arg}: $k) { __typename } }`, { k: key });
+    const res = await rereads.run(() => run(ctx, `query($k: ${target.argType}) { e: ${target.field}(${target.arg}: $k) { __typename } }`, { k: key }));
     const hidden = res.errors?.some((e) => HIDDEN.has(codeOf(e) ?? ''));
     if (hidden || (res.data && res.data.e == null && !res.errors?.length)) throw new AppError('NOT_FOUND', `${what} not found`);
     if (res.errors?.length) throw asGraphQLError(res.errors[0]!);
@@ -326,7 +386,7 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
       throw err;
     }
     const { probe } = live.forward;
-    const res = await run({ identity, requestId: ctx.requestId }, live.forward.query, live.forward.variables(live.key));
+    const res = await readFor(live, ctx, identity);
     const errors = res.errors ?? [];
     const probeError = errors.find((e) => e.path?.[0] === probe);
     const data = res.data ?? undefined;

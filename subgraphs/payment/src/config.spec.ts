@@ -24,7 +24,11 @@ describe('payment config: the rate chain', () => {
       asked.push(new URL(url).host);
       throw new Error('connection refused');
     };
-    const cfg = loadPaymentConfig({ RATE_PROVIDERS: 'kraken,coingecko,static', KRAKEN_BASE_URL: 'http://kraken.test', COINGECKO_BASE_URL: 'http://gecko.test' });
+    const cfg = loadPaymentConfig({
+      RATE_PROVIDERS: 'kraken,coingecko,static',
+      KRAKEN_BASE_URL: 'http://kraken.test',
+      COINGECKO_BASE_URL: 'http://gecko.test',
+    });
     const quote = await buildRateService(cfg, { fetch: fetch as never }).getRate('ETH', 'USD');
     expect(quote).toMatchObject({ rate: '3000', source: 'static' });
     expect(asked).toEqual(['kraken.test', 'gecko.test']);

@@ -41,7 +41,8 @@ const model = z.object({
         .map((s) => s.trim().toLowerCase())
         .filter(Boolean);
       const unknown = names.filter((n) => !(RATE_PROVIDER_NAMES as readonly string[]).includes(n));
-      if (unknown.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown provider(s) ${unknown.join(', ')}; use ${RATE_PROVIDER_NAMES.join(', ')}` });
+      if (unknown.length)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown provider(s) ${unknown.join(', ')}; use ${RATE_PROVIDER_NAMES.join(', ')}` });
       if (!names.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'name at least one provider' });
       if (new Set(names).size !== names.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a provider is listed twice' });
       return names as RateProviderName[];
