@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type Client, createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { AppError } from '@cpg/shared/graphql';
 import { type BaseContext, type RunningHttp, serveSubgraph } from '@cpg/shared/http';
 import { gql } from '@cpg/shared/testing';
 import type { RunningGateway } from '@cpg/gateway/src/server';
 import { typeDefs as paymentTypeDefs } from '@cpg/subgraph-payment/src/server';
 import { type Stack, startStack } from './support/stack';
+import { type WsSub, connectWs, subscribeWs, waitUntil, wsEndCode } from './support/ws';
 
 let stack: Stack;
 const clients: Client[] = [];
@@ -21,59 +21,15 @@ afterAll(async () => {
 const PAYMENT_BY_ID = 'subscription($id: ID) { paymentUpdated(id: $id) { event payment { id status } } }';
 
 function connect(url: string, secret?: string): Client {
-  const client = createClient({
-    url: url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    connectionParams: secret ? { authorization: `Bearer ${secret}` } : {},
-    retryAttempts: 0,
-  });
+  const client = connectWs(url, secret);
   clients.push(client);
   return client;
 }
 
-interface Sub {
-  results: { data?: any; errors?: { message: string; extensions?: { code?: string; reason?: string } }[] }[];
-  /** What the server ended the operation with: an `error` message (GraphQL errors) or a close event. */
-  error?: any;
-  completed: boolean;
-  ended: Promise<void>;
-  stop(): void;
-}
-
-function subscribe(client: Client, query: string, variables: Record<string, unknown> = {}): Sub {
-  const sub = { results: [], completed: false } as unknown as Sub;
-  sub.ended = new Promise<void>((resolve) => {
-    sub.stop = client.subscribe(
-      { query, variables },
-      {
-        next: (r) => void sub.results.push(r as Sub['results'][number]),
-        error: (e) => {
-          sub.error = e;
-          resolve();
-        },
-        complete: () => {
-          sub.completed = true;
-          resolve();
-        },
-      },
-    );
-  });
-  return sub;
-}
-
-/** The code the operation ended with, whichever way the server ended it. */
-function endCode(sub: Sub): string | undefined {
-  if (Array.isArray(sub.error)) return sub.error[0]?.extensions?.code;
-  return sub.results.at(-1)?.errors?.[0]?.extensions?.code;
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+type Sub = WsSub;
+const subscribe = subscribeWs;
+const endCode = wsEndCode;
+const waitFor = waitUntil;
 
 async function publishPaymentUpdate(
   gateway: RunningGateway,
@@ -280,7 +236,9 @@ describe('live payment updates through a stand-in payment subgraph', () => {
     expect(sub.results[0]).toEqual({ data: { paymentUpdated: { event: 'partially_paid', payment: { id: p.id, status: 'PARTIALLY_PAID' } } } });
 
     // Merchant-only data stays out of reach: the token reads through `checkout`, as the caller.
-    const nosy = subscribe(connect(gw.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { payment { merchant { name apiKeys { id } } } } }', { t: p.token });
+    const nosy = subscribe(connect(gw.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { payment { merchant { name apiKeys { id } } } } }', {
+      t: p.token,
+    });
     await waitFor(() => gw.liveSubscriptions() === 2, 'the second NATS subscription');
     await publishPaymentUpdate(gw, p, 'confirming', 'CONFIRMING');
     await waitFor(() => nosy.results.length === 1, 'the nosy event');

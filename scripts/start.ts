@@ -176,7 +176,9 @@ async function main(): Promise<void> {
     return shutdown(1, `start: no healthy answer within ${READY_TIMEOUT_MS / 1000} s from ${late.map((s) => s.name).join(', ')}; stopping`);
   }
 
-  const subgraphUrls = Object.fromEntries(subgraphs.filter((spec) => spec.kind === 'subgraph').map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]));
+  const subgraphUrls = Object.fromEntries(
+    subgraphs.filter((spec) => spec.kind === 'subgraph').map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]),
+  );
   launch(gateway, { ...common, ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
   const readyUrl = `http://${HOST}:${gateway.port}/readyz`;
   if (!(await waitForHttp200('gateway', readyUrl, READY_TIMEOUT_MS))) {

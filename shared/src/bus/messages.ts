@@ -159,7 +159,12 @@ export const rpcSchemas = {
     reply: z.object({ addressId: z.string().uuid(), address: z.string(), networkId: z.string() }),
   },
   'signer.create_key': {
-    request: z.object({ merchantId: z.string().uuid(), networkId: z.string(), purpose: z.enum(['HOT', 'TOKENS_COLLECTOR']), requestId: z.string().min(8).max(100) }),
+    request: z.object({
+      merchantId: z.string().uuid(),
+      networkId: z.string(),
+      purpose: z.enum(['HOT', 'TOKENS_COLLECTOR']),
+      requestId: z.string().min(8).max(100),
+    }),
     reply: z.object({ keyId: z.string().uuid(), address: z.string() }),
   },
 } as const;

@@ -27,7 +27,12 @@ export async function writeOutbox<T extends EventType>(
   const id = opts.id ?? randomUUID();
   const subject = eventSubject(subjectStem(type, data), opts.key);
   // A deterministic id (e.g. per chain transfer and kind) makes re-emission after a crash a no-op.
-  await em.execute(`insert into "${schema}".outbox (id, subject, type, payload) values (?, ?, ?, ?) on conflict (id) do nothing`, [id, subject, type, JSON.stringify(data)]);
+  await em.execute(`insert into "${schema}".outbox (id, subject, type, payload) values (?, ?, ?, ?) on conflict (id) do nothing`, [
+    id,
+    subject,
+    type,
+    JSON.stringify(data),
+  ]);
   return id;
 }
 

@@ -32,7 +32,14 @@ export interface RunningWorker extends ServiceDeps {
 export async function startWorkerService(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? createLogger(opts.name, opts.config.LOG_LEVEL);
   log.info('connecting to postgres and applying migrations');
-  const orm: MikroORM = await openOrm({ databaseUrl: opts.config.DATABASE_URL, schema: opts.schema, entities: opts.entities, migrations: opts.migrations, poolMax: opts.config.DB_POOL_MAX, log });
+  const orm: MikroORM = await openOrm({
+    databaseUrl: opts.config.DATABASE_URL,
+    schema: opts.schema,
+    entities: opts.entities,
+    migrations: opts.migrations,
+    poolMax: opts.config.DB_POOL_MAX,
+    log,
+  });
   log.info({ url: opts.config.NATS_URL }, 'connecting to nats');
   const bus = await Bus.connect({ url: opts.config.NATS_URL, namespace: opts.config.NATS_NAMESPACE, name: opts.name, log });
   const relay = new OutboxRelay({ em: orm.em, schema: opts.schema, bus, log: log.child({ component: 'outbox' }) });

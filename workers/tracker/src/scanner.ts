@@ -271,7 +271,10 @@ export class NetworkScanner {
         [network.id, block.height, block.hash, block.parentHash],
       );
       for (const e of events) {
-        await writeOutbox(tx, s, 'chain.transfer.seen', e, { key: e.addressId, id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', e.blockHash) });
+        await writeOutbox(tx, s, 'chain.transfer.seen', e, {
+          key: e.addressId,
+          id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', e.blockHash),
+        });
       }
       for (let i = 0; i < events.length; i += 500) {
         const chunk = events.slice(i, i + 500);
@@ -342,7 +345,10 @@ export class NetworkScanner {
       ]);
       for (const row of gone) {
         const e = { ...row.data, confirmations: 0 };
-        await writeOutbox(tx, s, 'chain.transfer.reorged', e, { key: e.addressId, id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'reorged', e.blockHash) });
+        await writeOutbox(tx, s, 'chain.transfer.reorged', e, {
+          key: e.addressId,
+          id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'reorged', e.blockHash),
+        });
       }
       reorged = gone.length;
       await tx.execute(`delete from "${s}".blocks where network = ? and height > ?`, [network.id, ancestor]);
@@ -375,7 +381,10 @@ export class NetworkScanner {
     const { network } = this.deps;
     await this.deps.em.fork().transactional(async (tx) => {
       for (const e of fresh) {
-        await writeOutbox(tx, this.schema, 'chain.transfer.seen', e, { key: e.addressId, id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', null) });
+        await writeOutbox(tx, this.schema, 'chain.transfer.seen', e, {
+          key: e.addressId,
+          id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', null),
+        });
       }
       for (const e of dropped) {
         await writeOutbox(tx, this.schema, 'chain.transfer.reorged', e, {

@@ -39,4 +39,3 @@ type CallWithOptions = { call<T>(method: string, params: unknown[], opts: { maxA
 export function callOnce<T>(transport: RpcTransport, method: string, params: unknown[]): Promise<T> {
   return (transport as unknown as CallWithOptions).call<T>(method, params, { maxAttempts: 1 });
 }
-

@@ -267,4 +267,3 @@ function forkSwitch(height: number): ChainError {
 function isContractCall(tx: TronTransactionJson): boolean {
   return CONTRACT_CALL_TYPES.has(tx.raw_data?.contract?.[0]?.type ?? '');
 }
-
