@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Bus } from '@cpg/shared/bus';
+import type { Bus, RpcReply } from '@cpg/shared/bus';
 import { type ApiScope, type Identity, AppError } from '@cpg/shared/graphql';
 import type { Logger } from '@cpg/shared/logger';
 
@@ -16,6 +16,7 @@ interface CacheEntry {
  */
 export class Authenticator {
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly inFlight = new Map<string, Promise<RpcReply<'merchant.verify_api_key'>>>();
   private readonly operatorDigest: Buffer;
 
   constructor(
@@ -43,9 +44,16 @@ export class Authenticator {
       if (!hit.identity) throw new AppError('UNAUTHENTICATED', hit.reason ?? 'invalid API key');
       return hit.identity;
     }
+    // One lookup per key at a time: a burst of requests (or subscribes) on a cold key asks the
+    // merchant service once, not once per request.
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.bus.request('merchant.verify_api_key', { secret: token }).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
     let reply;
     try {
-      reply = await this.bus.request('merchant.verify_api_key', { secret: token });
+      reply = await pending;
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'API key lookup failed');
       throw new AppError('UNAVAILABLE', 'cannot verify API keys right now; retry shortly');
