@@ -1,19 +1,12 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { EntitySchema } from '@mikro-orm/core';
 import type { SubgraphServerConfig } from '../config';
-import { type MigrationDef, type MikroORM, OutboxRelay, openOrm } from '../db';
-import { Bus } from '../bus';
+import type { MigrationDef } from '../db';
 import { type Logger, createLogger } from '../logger';
+import { type ServiceDeps, openServiceDeps } from './deps';
 import { type BaseContext, type RunningHttp, serveSubgraph } from './subgraph';
 
-export interface ServiceDeps {
-  orm: MikroORM;
-  bus: Bus;
-  relay: OutboxRelay;
-  log: Logger;
-  /** The subgraph's Postgres schema name. */
-  schema: string;
-}
+export type { ServiceDeps };
 
 export interface SubgraphServiceOptions<C extends BaseContext> {
   name: string;
@@ -41,24 +34,10 @@ export interface RunningService extends ServiceDeps {
  */
 export async function startSubgraphService<C extends BaseContext>(opts: SubgraphServiceOptions<C>): Promise<RunningService> {
   const log = opts.log ?? createLogger(opts.name, opts.config.LOG_LEVEL);
-  log.info('connecting to postgres and applying migrations');
-  const orm = await openOrm({
-    databaseUrl: opts.config.DATABASE_URL,
-    schema: opts.schema,
-    entities: opts.entities,
-    migrations: opts.migrations,
-    poolMax: opts.config.DB_POOL_MAX,
-    log,
-  });
-  let bus: Bus | undefined;
-  let relay: OutboxRelay | undefined;
+  const opened = await openServiceDeps({ ...opts, log });
+  const { close, ready, ...deps } = opened;
   let http: RunningHttp | undefined;
   try {
-    log.info({ url: opts.config.NATS_URL }, 'connecting to nats');
-    bus = await Bus.connect({ url: opts.config.NATS_URL, namespace: opts.config.NATS_NAMESPACE, name: opts.name, log });
-    relay = new OutboxRelay({ em: orm.em, schema: opts.schema, bus, log: log.child({ component: 'outbox' }) });
-    relay.start();
-    const deps: ServiceDeps = { orm, bus, relay, log, schema: opts.schema };
     await opts.onStart?.(deps);
     http = await serveSubgraph<C>({
       name: opts.name,
@@ -70,28 +49,23 @@ export async function startSubgraphService<C extends BaseContext>(opts: Subgraph
       signatureMaxAgeSeconds: opts.config.GATEWAY_SIGNATURE_MAX_AGE_SECONDS,
       log,
       context: (base) => opts.context(base, deps),
-      ready: async () => ({ postgres: await orm.isConnected(), nats: !bus!.nc.isClosed() && bus!.nc.info !== undefined }),
+      ready,
     });
-    const running = http;
-    return {
-      ...deps,
-      url: running.url,
-      port: running.port,
-      stop: async () => {
-        log.info('stopping');
-        await running.stop();
-        await relay!.stop();
-        await bus!.close();
-        await orm.close();
-      },
-    };
   } catch (err) {
-    await http?.stop().catch(() => undefined);
-    await relay?.stop().catch(() => undefined);
-    await bus?.close().catch(() => undefined);
-    await orm.close().catch(() => undefined);
+    await close().catch(() => undefined);
     throw err;
   }
+  const running = http;
+  return {
+    ...deps,
+    url: running.url,
+    port: running.port,
+    stop: async () => {
+      log.info('stopping');
+      await running.stop();
+      await close();
+    },
+  };
 }
 
 /** Entry-point glue: SIGINT/SIGTERM stop the service cleanly, a failed start exits 1. */

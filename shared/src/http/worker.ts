@@ -3,11 +3,10 @@ import type { AddressInfo } from 'node:net';
 import type { EntitySchema } from '@mikro-orm/core';
 import express from 'express';
 import type { WorkerConfig } from '../config';
-import { type MigrationDef, type MikroORM, OutboxRelay, openOrm } from '../db';
-import { Bus } from '../bus';
+import type { MigrationDef } from '../db';
 import { type Logger, createLogger } from '../logger';
+import { type ServiceDeps, openServiceDeps } from './deps';
 import { mountHealth } from './health';
-import type { ServiceDeps } from './service';
 
 export interface WorkerOptions {
   name: string;
@@ -31,25 +30,18 @@ export interface RunningWorker extends ServiceDeps {
 /** Start-up of a worker process: database (migrations) -> bus -> outbox relay -> work -> health port. */
 export async function startWorkerService(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? createLogger(opts.name, opts.config.LOG_LEVEL);
-  log.info('connecting to postgres and applying migrations');
-  const orm: MikroORM = await openOrm({
-    databaseUrl: opts.config.DATABASE_URL,
-    schema: opts.schema,
-    entities: opts.entities,
-    migrations: opts.migrations,
-    poolMax: opts.config.DB_POOL_MAX,
-    log,
-  });
-  log.info({ url: opts.config.NATS_URL }, 'connecting to nats');
-  const bus = await Bus.connect({ url: opts.config.NATS_URL, namespace: opts.config.NATS_NAMESPACE, name: opts.name, log });
-  const relay = new OutboxRelay({ em: orm.em, schema: opts.schema, bus, log: log.child({ component: 'outbox' }) });
-  relay.start();
-  const deps: ServiceDeps = { orm, bus, relay, log, schema: opts.schema };
-  const work = await opts.run(deps);
+  const { close, ready, ...deps } = await openServiceDeps({ ...opts, log });
+  let work: Awaited<ReturnType<WorkerOptions['run']>>;
+  try {
+    work = await opts.run(deps);
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
 
   const app = express();
   app.disable('x-powered-by');
-  mountHealth(app, async () => ({ postgres: await orm.isConnected(), nats: !bus.nc.isClosed(), ...((await work.ready?.()) ?? {}) }));
+  mountHealth(app, async () => ({ ...(await ready()), ...((await work.ready?.()) ?? {}) }));
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -67,9 +59,7 @@ export async function startWorkerService(opts: WorkerOptions): Promise<RunningWo
         server.closeAllConnections();
       });
       await work.stop();
-      await relay.stop();
-      await bus.close();
-      await orm.close();
+      await close();
     },
   };
 }

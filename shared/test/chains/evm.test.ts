@@ -1,7 +1,7 @@
 import { HDNodeWallet, Interface, Mnemonic, randomBytes, Transaction, Wallet } from 'ethers';
 import { evmCodec } from '../../src/chains/evm/codec';
 import { DEV_USDT, TEST_FORWARDER, TEST_REVERTER } from '../../src/chains/evm/contracts';
-import { anvilAccount, deployDevUsdt, ensureDevEvm, EvmDevControls, startAnvil, type AnvilHandle } from '../../src/chains/evm/dev';
+import { anvilAccount, deployDevUsdt, ensureDevEvm, EvmDevControls, sendUnsimulated, startAnvil, type AnvilHandle } from '../../src/chains/evm/dev';
 import { INTERNAL_INDEX_BASE } from '../../src/chains/evm/extract';
 import { NonceManager } from '../../src/chains/evm/nonces';
 import type { RawReceipt } from '../../src/chains/evm/raw';
@@ -48,22 +48,7 @@ async function send(tx: { txHash: string; raw: string }, via = signer): Promise<
 }
 
 /** A transaction signed without simulation, so that one that reverts still lands on chain. */
-async function forceOnChain(key: SigningKey, to: string, data: string, value: bigint): Promise<string> {
-  const wallet = new Wallet(Buffer.from(key.privateKey).toString('hex'));
-  const nonce = Number(await transport.call<string>('eth_getTransactionCount', [key.address, 'pending']));
-  const raw = await wallet.signTransaction({
-    type: 2,
-    chainId: 31337,
-    nonce,
-    to,
-    value,
-    data,
-    gasLimit: 200_000,
-    maxFeePerGas: 10n ** 10n,
-    maxPriorityFeePerGas: 10n ** 9n,
-  });
-  return transport.call<string>('eth_sendRawTransaction', [raw]);
-}
+const forceOnChain = (key: SigningKey, to: string, data: string, value: bigint) => sendUnsimulated(transport, key, to, data, value);
 
 async function deploy(key: SigningKey, bytecode: string): Promise<string> {
   const { tx, address } = await signer.signDeployment(key, bytecode);

@@ -1,6 +1,6 @@
 import { Wallet } from 'ethers';
 import { DEV_USDT } from '@cpg/shared/chains/evm/contracts/index';
-import { anvilAccount, deployDevUsdt, EvmDevControls, startAnvil, type AnvilHandle } from '@cpg/shared/chains/evm/dev';
+import { anvilAccount, deployDevUsdt, EvmDevControls, sendUnsimulated, startAnvil, type AnvilHandle } from '@cpg/shared/chains/evm/dev';
 import { ERC20, EvmSigner, waitForReceipt } from '@cpg/shared/chains/evm/signer';
 import { EvmWatcher } from '@cpg/shared/chains/evm/watcher';
 import { ChainError, DEV_EVM_USDT_ADDRESS, getNetwork, type ChainWatcher, type NetworkConfig, type SigningKey } from '@cpg/shared/chains';
@@ -51,22 +51,9 @@ async function tip(): Promise<number> {
   return Number(await transport.call<string>('eth_blockNumber'));
 }
 
-/** Sends a transaction without simulation, so that one that reverts still lands on chain. */
+/** Sends a transaction without simulation (so one that reverts still lands) and waits for it. */
 async function forceOnChain(key: SigningKey, to: string, data: string, value = 0n): Promise<string> {
-  const wallet = new Wallet(Buffer.from(key.privateKey).toString('hex'));
-  const nonce = Number(await transport.call<string>('eth_getTransactionCount', [key.address, 'pending']));
-  const raw = await wallet.signTransaction({
-    type: 2,
-    chainId: 31337,
-    nonce,
-    to,
-    value,
-    data,
-    gasLimit: 200_000,
-    maxFeePerGas: 10n ** 10n,
-    maxPriorityFeePerGas: 10n ** 9n,
-  });
-  const hash = await transport.call<string>('eth_sendRawTransaction', [raw]);
+  const hash = await sendUnsimulated(transport, key, to, data, value);
   await waitForReceipt(transport, hash, { timeoutMs: 10_000, intervalMs: 20 });
   return hash;
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { HDNodeWallet, Mnemonic } from 'ethers';
+import { HDNodeWallet, Mnemonic, Wallet } from 'ethers';
 import { DEV_EVM_RPC, DEV_EVM_USDT_ADDRESS, getNetwork } from '../networks';
 import { createRpcPool } from '../rpc';
 import { ChainError, type DevChainControls, type NetworkConfig, type RpcTransport, type SigningKey } from '../types';
@@ -236,4 +236,25 @@ async function waitForCode(transport: RpcTransport, address: string, timeoutMs: 
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Tests only: signs and sends a transaction without simulating it first (as a careless wallet
+ * would), so one that reverts still lands on chain. Returns the hash once it is sent.
+ */
+export async function sendUnsimulated(transport: RpcTransport, key: SigningKey, to: string, data: string, value = 0n): Promise<string> {
+  const wallet = new Wallet(Buffer.from(key.privateKey).toString('hex'));
+  const nonce = Number(await transport.call<string>('eth_getTransactionCount', [key.address, 'pending']));
+  const raw = await wallet.signTransaction({
+    type: 2,
+    chainId: DEV_EVM_CHAIN_ID,
+    nonce,
+    to,
+    value,
+    data,
+    gasLimit: 200_000,
+    maxFeePerGas: 10n ** 10n,
+    maxPriorityFeePerGas: 10n ** 9n,
+  });
+  return transport.call<string>('eth_sendRawTransaction', [raw]);
 }
