@@ -21,6 +21,7 @@ import { EvmCodec } from '../../shared/src/chains/evm/codec';
 import { extractBlockTransfers, tokenRegistry } from '../../shared/src/chains/evm/extract';
 import type { RawBlock, RawReceipt } from '../../shared/src/chains/evm/raw';
 import { getNetwork } from '../../shared/src/chains/networks';
+import { race } from '../lib/race';
 
 export interface BenchResult {
   name: string;
@@ -30,26 +31,6 @@ export interface BenchResult {
 }
 
 const FIXTURES = path.join(__dirname, '../../shared/fixtures/evm');
-
-/**
- * Runs `a` and `b` in alternating slices until `budgetMs` is spent and returns operations per
- * second of each; alternation spreads any machine-wide slowdown over both sides.
- */
-function race(a: () => number, b: () => number, budgetMs: number): [number, number] {
-  a();
-  b(); // warm-up: JIT, caches of the code under test
-  const ops = [0, 0];
-  const time = [0, 0];
-  const fns = [a, b];
-  const end = performance.now() + budgetMs;
-  for (let round = 0; performance.now() < end || round < 4; round++) {
-    const i = round % 2;
-    const t0 = performance.now();
-    ops[i]! += fns[i]!();
-    time[i]! += performance.now() - t0;
-  }
-  return [(ops[0]! / time[0]!) * 1000, (ops[1]! / time[1]!) * 1000];
-}
 
 function deriveBench(budgetMs: number): BenchResult {
   const network = getNetwork('ethereum', {});

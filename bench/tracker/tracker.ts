@@ -28,6 +28,7 @@ import { createTestEnv, eventually } from '../../shared/src/testing';
 import { matchTransfers } from '../../workers/tracker/src/domain/match';
 import { WatchList } from '../../workers/tracker/src/domain/watchlist';
 import { startTrackerWorker } from '../../workers/tracker/src/worker';
+import { race } from '../lib/race';
 
 export interface BenchResult {
   name: string;
@@ -93,22 +94,6 @@ function transfersOf(block: RawBlock, tokens: Map<string, string>, networkId: st
     }
   }
   return out;
-}
-
-function race(a: () => number, b: () => number, budgetMs: number): [number, number] {
-  a();
-  b();
-  const ops = [0, 0];
-  const time = [0, 0];
-  const fns = [a, b];
-  const end = performance.now() + budgetMs;
-  for (let round = 0; performance.now() < end || round < 4; round++) {
-    const i = round % 2;
-    const t0 = performance.now();
-    ops[i]! += fns[i]!();
-    time[i]! += performance.now() - t0;
-  }
-  return [(ops[0]! / time[0]!) * 1000, (ops[1]! / time[1]!) * 1000];
 }
 
 function matchingBench(log: (l: string) => void, budgetMs: number): BenchResult {
