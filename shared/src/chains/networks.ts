@@ -195,9 +195,11 @@ export function allNetworks(env: Record<string, string | undefined> = process.en
     const key = envKey(base.id);
     let rpc: RpcEndpointConfig[] = [];
     if (base.dev) {
+      const evmUrl = env.DEV_EVM_RPC_URL ?? DEV_EVM_RPC;
+      // anvil answers websockets on its HTTP port: new heads are pushed, not polled.
       rpc =
         base.family === 'EVM'
-          ? [{ url: env.DEV_EVM_RPC_URL ?? DEV_EVM_RPC, supportsTracing: true, supportsBlockReceipts: true }]
+          ? [{ url: evmUrl, wsUrl: evmUrl.replace(/^http/, 'ws'), supportsTracing: true, supportsBlockReceipts: true }]
           : [{ ...DEV_LTC_RPC, url: env.DEV_LTC_RPC_URL ?? DEV_LTC_RPC.url }];
     } else if (env[`CHAIN_RPC_${key}`]) {
       const urls = env[`CHAIN_RPC_${key}`]!.split(',')
