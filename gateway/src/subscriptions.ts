@@ -393,7 +393,11 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
     // Without data the read failed as a whole (e.g. a subgraph is down): report it, keep listening.
     if (!data) throw asGraphQLError(errors[0] ?? { message: 'read failed' });
     if (data[probe] == null) {
-      if (probeError && !HIDDEN.has(codeOf(probeError) ?? '')) throw asGraphQLError(probeError);
+      // Only "null and nothing else wrong" (or an answer saying it is hidden) means gone. A failed
+      // fetch can null the entity with an error that carries no path (e.g. a subgraph connection
+      // reset under load): that is a transient failure, reported while the stream keeps going.
+      const cause = probeError ?? errors.find((e) => !e.path?.length);
+      if (cause && !HIDDEN.has(codeOf(cause) ?? '')) throw asGraphQLError(cause);
       live.stream.end();
       throw new AppError('NOT_FOUND', `${info.fieldName === 'withdrawalUpdated' ? 'withdrawal' : 'payment'} not found`);
     }
