@@ -7,7 +7,6 @@ import {
   connect,
   headers as natsHeaders,
   nanos,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
@@ -88,7 +87,7 @@ export interface RunningConsumer {
  * `<namespace>.evt.` (events, in one stream) or `<namespace>.rpc.` (request-reply, no stream).
  */
 export class Bus {
-  private consumers: { messages: ConsumerMessages; done: Promise<void> }[] = [];
+  private consumers: { stop(): Promise<void> }[] = [];
   private subs: Subscription[] = [];
 
   private constructor(
@@ -181,7 +180,9 @@ export class Bus {
       deliver_policy: DeliverPolicy.All,
       filter_subject: filterSubject,
       max_deliver: opts.maxDeliver ?? 50,
-      ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+      // Short: a message pulled by a process that died comes back after this long. Handlers are
+      // database-fast; a slow one is only redelivered, which applyOnce makes harmless.
+      ack_wait: nanos(opts.ackWaitMs ?? 10_000),
     };
     try {
       await this.jsm.consumers.info(this.streamName, opts.durable);
@@ -196,8 +197,15 @@ export class Bus {
     const consumer = await this.js.consumers.get(this.streamName, opts.durable);
     const messages = await consumer.consume({ max_messages: 16 });
     const base = opts.retryBaseMs ?? 1000;
+    const state = { stopping: false };
     const done = (async () => {
       for await (const m of messages) {
+        if (state.stopping) {
+          // Already pulled but not handled: hand it back now, so the restarted process or another
+          // replica takes it at once instead of after ack_wait.
+          m.nak();
+          continue;
+        }
         const deliveryCount = m.info.redeliveryCount;
         let envelope: Envelope;
         try {
@@ -231,13 +239,13 @@ export class Bus {
         });
       }
     })();
-    this.consumers.push({ messages, done });
-    return {
-      stop: async () => {
-        await messages.close();
-        await done.catch(() => undefined);
-      },
+    const stop = async () => {
+      state.stopping = true;
+      await messages.close().catch(() => undefined);
+      await done.catch(() => undefined);
     };
+    this.consumers.push({ stop });
+    return { stop };
   }
 
   /** Answers `name` requests; a queue group spreads them over replicas of the service. */
@@ -272,7 +280,7 @@ export class Bus {
   }
 
   async close(): Promise<void> {
-    for (const c of this.consumers) await c.messages.close().catch(() => undefined);
+    for (const c of this.consumers) await c.stop();
     for (const s of this.subs) s.unsubscribe();
     await this.nc.drain().catch(() => this.nc.close());
   }
