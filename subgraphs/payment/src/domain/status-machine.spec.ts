@@ -1,3 +1,4 @@
+import { prng } from '@cpg/shared/testing/prng';
 import {
   PAYMENT_STATUSES,
   canCancel,
@@ -536,22 +537,6 @@ describe('canCancel', () => {
     expect(canCancel(p, deposits)).toBe(expected);
   });
 });
-
-/** splitmix64, so a failing generated case is reproducible from its seed alone. */
-function prng(seed: bigint) {
-  const MASK = (1n << 64n) - 1n;
-  let state = seed & MASK;
-  const next64 = (): bigint => {
-    state = (state + 0x9e3779b97f4a7c15n) & MASK;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK;
-    return z ^ (z >> 31n);
-  };
-  const int = (n: number): number => Number(next64() % BigInt(n));
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
-  return { int, pick, big: (n: bigint) => next64() % n };
-}
 
 describe('property: invariants over random deposit sequences', () => {
   const SEEDS = Array.from({ length: 200 }, (_, i) => BigInt(i) * 7919n + 1n);
