@@ -104,7 +104,12 @@ async function createPayment(m: Merchant, coinId: string, amount: string): Promi
     m.secret,
   );
   if (!res.data) throw new Error(`createPayment failed: ${JSON.stringify(res.errors)}`);
-  return { id: res.data.createPayment.id, address: res.data.createPayment.address.address };
+  const address: string = res.data.createPayment.address.address;
+  // The tracker learns new addresses from address.created; a block scanned before that arrives is
+  // not rescanned for the address (a known gap, see the notes of issue 4). Pay only once it watches.
+  const network = coinId.split(':')[0]!;
+  await eventually(async () => tracker.watchLists.lists.get(network)?.get(address) !== undefined, `the tracker to watch ${address}`, 10_000);
+  return { id: res.data.createPayment.id, address };
 }
 
 /** Subscribes and waits until the gateway listens, so no chain event can slip past it. */
