@@ -50,4 +50,29 @@ class TrackerTables extends Migration {
   }
 }
 
-export const migrations: MigrationDef[] = [{ name: '0001_tracker', class: TrackerTables }];
+class LateAddressRescans extends Migration {
+  override async up(): Promise<void> {
+    // When each block was committed: an address learned late is looked for in the blocks scanned
+    // since it was created. Blocks are kept for an hour at least (not just the reorg depth), so a
+    // rescan finds them even after a fast catch-up.
+    this.addSql(`alter table "${SCHEMA}".blocks add column scanned_at timestamptz not null default now()`);
+    this.addSql(`create index blocks_scanned_at on "${SCHEMA}".blocks (network, scanned_at)`);
+    // Addresses the scanner of a network has not yet looked for in the blocks it committed before
+    // it knew them. Written with the watched_addresses row, deleted in the rescan's transaction,
+    // so a crash in between leaves the rescan to do, never done twice with effects.
+    this.addSql(`create table "${SCHEMA}".pending_rescans (
+      network text not null,
+      address_id uuid not null,
+      merchant_id uuid not null,
+      address text not null,
+      type text not null,
+      address_created_at timestamptz not null,
+      primary key (network, address_id)
+    )`);
+  }
+}
+
+export const migrations: MigrationDef[] = [
+  { name: '0001_tracker', class: TrackerTables },
+  { name: '0002_late_address_rescans', class: LateAddressRescans },
+];

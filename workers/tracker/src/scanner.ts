@@ -8,7 +8,7 @@ import { confirmedUpTo, depthOf } from './domain/confirmations';
 import { transferEventId } from './domain/events';
 import { matchTransfers } from './domain/match';
 import { type CursorPosition, extendsCursor, findCommonAncestor } from './domain/reorg';
-import type { WatchList } from './domain/watchlist';
+import { WatchList, type WatchedType } from './domain/watchlist';
 
 type TransferEvent = EventData<'chain.transfer.seen'>;
 
@@ -56,6 +56,13 @@ export interface ScannerStatus {
   error?: string;
 }
 
+/** How often pending rescans are looked for without a nudge (rows from other instances, crashes). */
+const RESCAN_CHECK_MS = 5000;
+/** Pending addresses handled per pass. */
+const RESCAN_BATCH = 10_000;
+/** Blocks committed this long before an address's creation are looked at too (clock skew between services). */
+const RESCAN_CLOCK_MARGIN_MS = 60_000;
+
 /** Another instance moved the cursor under us (it holds the lease now): our transaction is void. */
 class CursorMovedError extends Error {}
 
@@ -77,6 +84,9 @@ export class NetworkScanner {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unsubscribeHeads: (() => void) | undefined;
+  /** Set when an address was added: the next pass looks for it in the blocks already committed. */
+  private rescanDue = true;
+  private lastRescanCheck = 0;
   /** Mempool transfers already reported, by txHash:index:coinId, until they leave the mempool for good. */
   private readonly mempoolEmitted = new Map<string, TransferEvent>();
   private readonly log: Logger;
@@ -108,6 +118,15 @@ export class NetworkScanner {
     this.unsubscribeHeads?.();
     this.poke();
     await this.loop;
+  }
+
+  /**
+   * Called after an address.created was stored (pending_rescans row written): the loop looks for
+   * the address in blocks committed since its creation before going on. Idempotent.
+   */
+  noticeNewAddresses(): void {
+    this.rescanDue = true;
+    this.poke();
   }
 
   status(): ScannerStatus {
@@ -180,6 +199,12 @@ export class NetworkScanner {
   /** One pass: catch up one batch, or, at the tip, look at the mempool. Returns true when idle. */
   private async step(): Promise<boolean> {
     this.cursor ??= await this.loadCursor();
+    // Rows written by another instance's consumer, or left by a crash, are found by the periodic check.
+    if (this.rescanDue || Date.now() - this.lastRescanCheck >= RESCAN_CHECK_MS) {
+      this.rescanDue = false;
+      this.lastRescanCheck = Date.now();
+      await this.rescanNewAddresses();
+    }
     const tip = await this.deps.watcher.getTipHeight();
     this.tip = tip;
     if (this.cursor.height >= tip) {
@@ -267,7 +292,7 @@ export class NetworkScanner {
       );
       if (!moved.length) throw new CursorMovedError();
       await tx.execute(
-        `insert into "${s}".blocks (network, height, hash, parent_hash) values (?, ?, ?, ?) on conflict (network, height) do update set hash = excluded.hash, parent_hash = excluded.parent_hash`,
+        `insert into "${s}".blocks (network, height, hash, parent_hash) values (?, ?, ?, ?) on conflict (network, height) do update set hash = excluded.hash, parent_hash = excluded.parent_hash, scanned_at = now()`,
         [network.id, block.height, block.hash, block.parentHash],
       );
       for (const e of events) {
@@ -297,10 +322,90 @@ export class NetworkScanner {
       // Beyond the deepest reorg we follow, a block's transfers can no longer be reorged.
       const keepFrom = block.height - Math.max(network.maxReorgDepth, network.confirmations) - 1;
       await tx.execute(`delete from "${s}".block_transfers where network = ? and confirmed and block_height < ?`, [network.id, keepFrom]);
-      await tx.execute(`delete from "${s}".blocks where network = ? and height < ?`, [network.id, keepFrom]);
+      // Blocks scanned within the last hour stay for rescans of addresses learned late.
+      await tx.execute(`delete from "${s}".blocks where network = ? and height < ? and scanned_at < now() - interval '1 hour'`, [network.id, keepFrom]);
     });
     this.cursor = { height: block.height, hash: block.hash };
     if (events.length) this.deps.relay.kick();
+  }
+
+  /**
+   * Addresses reach the tracker through address.created, a moment after they exist: a customer
+   * paying at once may be paid in a block the loop committed before it knew the address. For
+   * each address not yet looked for, the blocks committed since its creation (less a margin for
+   * clocks) up to the cursor are fetched again and matched against those addresses only. Found
+   * transfers get the same event ids as the normal path and are written only when their
+   * block_transfers row is new, so a transfer both paths saw is reported once; the pending rows
+   * go in the same transaction, so a crash repeats the rescan, never its effects.
+   */
+  private async rescanNewAddresses(): Promise<void> {
+    const { network, watcher, watch } = this.deps;
+    const s = this.schema;
+    const em = this.deps.em.fork();
+    const cursor = this.cursor!;
+    const pending = await em.execute<{ address_id: string; merchant_id: string; address: string; type: WatchedType; address_created_at: Date }[]>(
+      `select address_id, merchant_id, address, type, address_created_at from "${s}".pending_rescans where network = ? order by address_created_at limit ?`,
+      [network.id, RESCAN_BATCH],
+    );
+    if (!pending.length) return;
+    if (pending.length === RESCAN_BATCH) this.rescanDue = true;
+    const list = new WatchList(network);
+    let earliest = Infinity;
+    for (const r of pending) {
+      list.add(r.address, { addressId: r.address_id, merchantId: r.merchant_id, type: r.type });
+      earliest = Math.min(earliest, new Date(r.address_created_at).getTime());
+    }
+    const since = new Date(earliest - RESCAN_CLOCK_MARGIN_MS);
+    const heights = await em.execute<{ height: string; hash: string }[]>(
+      `select height, hash from "${s}".blocks where network = ? and height <= ? and height >= coalesce((select min(height) from "${s}".blocks where network = ? and scanned_at >= ?), ? + 1) order by height`,
+      [network.id, cursor.height, network.id, since, cursor.height],
+    );
+    const events: TransferEvent[] = [];
+    const started = Date.now();
+    for (const [i, row] of heights.entries()) {
+      if (this.stopped || !this.active) return;
+      const block = await watcher.getBlockTransfers(Number(row.height));
+      // The chain moved under the stored block: the main loop's reorg handling goes first.
+      if (block.hash.toLowerCase() !== row.hash.toLowerCase()) return;
+      events.push(...matchTransfers(network, list, block.transfers, cursor.height, watch));
+      if ((i + 1) % 100 === 0) this.log.info({ rescanned: i + 1, of: heights.length, addresses: pending.length }, 'rescanning blocks for new addresses');
+    }
+    let written = 0;
+    await em.transactional(async (tx) => {
+      const at = await tx.execute<{ height: string; hash: string | null }[]>(`select height, hash from "${s}".cursors where network = ? for update`, [
+        network.id,
+      ]);
+      if (!at.length || Number(at[0]!.height) !== cursor.height || at[0]!.hash !== cursor.hash) throw new CursorMovedError();
+      for (const e of events) {
+        const height = e.blockHeight!;
+        const confirmed = height <= confirmedUpTo(cursor.height, network.confirmations);
+        const inserted = await tx.execute<{ tx_hash: string }[]>(
+          `insert into "${s}".block_transfers (network, tx_hash, idx, coin_id, block_hash, block_height, data, confirmed) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing returning tx_hash`,
+          [network.id, e.txHash, e.index, e.coinId, e.blockHash, height, JSON.stringify(e), confirmed],
+        );
+        if (!inserted.length) continue;
+        written++;
+        await writeOutbox(tx, s, 'chain.transfer.seen', e, {
+          key: e.addressId,
+          id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', e.blockHash),
+        });
+        if (confirmed)
+          await writeOutbox(tx, s, 'chain.transfer.confirmed', e, {
+            key: e.addressId,
+            id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'confirmed', e.blockHash),
+          });
+      }
+      await tx.execute(`delete from "${s}".pending_rescans where network = ? and address_id in (${pending.map(() => '?').join(', ')})`, [
+        network.id,
+        ...pending.map((r) => r.address_id),
+      ]);
+    });
+    if (written || heights.length > 10)
+      this.log.info(
+        { addresses: pending.length, blocks: heights.length, found: written, ms: Date.now() - started },
+        'rescanned committed blocks for new addresses',
+      );
+    if (written) this.deps.relay.kick();
   }
 
   /**

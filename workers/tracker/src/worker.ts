@@ -80,8 +80,18 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
                on conflict (address_id) do nothing`,
               [a.addressId, a.merchantId, a.address, a.type, `{${a.networks.map((n) => `"${n}"`).join(',')}}`],
             );
+            // Blocks already committed may hold a payment to it (a customer can pay within a
+            // second of the address's creation): the scanner looks for it there once.
+            for (const network of a.networks) {
+              await tx.execute(
+                `insert into "${SCHEMA}".pending_rescans (network, address_id, merchant_id, address, type, address_created_at) values (?, ?, ?, ?, ?, ?)
+                 on conflict do nothing`,
+                [network, a.addressId, a.merchantId, a.address, a.type, event.occurredAt],
+              );
+            }
           });
           registry.add(a.address, { addressId: a.addressId, merchantId: a.merchantId, type: a.type }, a.networks);
+          for (const network of a.networks) scanners.get(network)?.noticeNewAddresses();
         },
       });
 

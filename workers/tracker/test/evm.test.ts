@@ -120,6 +120,29 @@ describe('tracker on dev-evm', () => {
     await eventually(async () => events.of('confirmed', txHash).length === 1, 'confirmed');
   });
 
+  it('finds a deposit made before the tracker learned the address (blocks already committed are rescanned)', async () => {
+    // The customer pays the moment the address exists; address.created reaches the tracker later.
+    const address = Wallet.createRandom().address;
+    const early = await controls.fund(address, USDT, 7_000_000n);
+    await controls.mine(3);
+    const deep = await tip();
+    await scannedTo(deep);
+    expect(events.of('seen', early)).toEqual([]);
+    const a = await register(bus, address, { networks: ['dev-evm'] });
+    const [seen] = await events.wait('seen', early, 'seen after the rescan');
+    expect(seen).toMatchObject({ coinId: USDT, amount: '7000000', addressId: a.addressId, blockHeight: deep - 3, internal: false });
+    // Already at depth 4 of 3 when found: confirmed at once, once.
+    const [confirmed] = await events.wait('confirmed', early, 'confirmed after the rescan');
+    expect(confirmed).toMatchObject({ blockHash: seen!.blockHash, confirmations: 4 });
+    // Later blocks are matched as usual; the rescan is not repeated.
+    const later = await controls.fund(address, ETH, 10n ** 15n);
+    await events.wait('seen', later, 'a later deposit');
+    await controls.mine(3);
+    await events.wait('confirmed', later, 'the later deposit confirmed');
+    expect(events.of('seen', early)).toHaveLength(1);
+    expect(events.of('confirmed', early)).toHaveLength(1);
+  });
+
   it('publishes chain.status with the scanned height and the tip', async () => {
     const t = await tip();
     await eventually(async () => events.statuses.some((s) => s.available && s.scannedHeight === t && s.tipHeight === t && s.lagBlocks === 0), 'status');

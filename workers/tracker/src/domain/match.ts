@@ -16,12 +16,14 @@ export function matchTransfers(
   watch: WatchList,
   transfers: Transfer[],
   scannedHeight: number | null,
+  /** Where senders are looked up to tag internal transfers; a rescan for a few new addresses passes the whole list. */
+  senders: WatchList = watch,
 ): TransferEvent[] {
   const out: TransferEvent[] = [];
   for (const t of transfers) {
     const to = watch.getByKey(watchKey(network, t.to));
     if (!to) continue;
-    const from = t.from === null ? undefined : watch.getByKey(watchKey(network, t.from));
+    const from = t.from === null ? undefined : senders.getByKey(watchKey(network, t.from));
     out.push({
       network: network.id,
       txHash: t.txHash,
