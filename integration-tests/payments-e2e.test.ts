@@ -7,8 +7,8 @@ import type { Client } from 'graphql-ws';
 import { Bus, type Envelope } from '@cpg/shared/bus';
 import { getNetwork, type NetworkConfig } from '@cpg/shared/chains';
 import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
-import { EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
-import { createRpcPool } from '@cpg/shared/chains/rpc';
+import { EvmDevControls, anvilAccount, deployDevUsdt, sendUnsimulated, startAnvil } from '@cpg/shared/chains/evm/dev';
+import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
 import type { DevChainControls } from '@cpg/shared/chains';
 import { withPg } from '@cpg/shared/services';
 import { eventually, gql } from '@cpg/shared/testing';
@@ -28,6 +28,7 @@ let anvil: Awaited<ReturnType<typeof startAnvil>>;
 let ltcNode: LitecoindHandle;
 let ltcDir: string;
 let tracker: RunningTracker;
+let evmRpc: RpcPool;
 const controls: Record<string, DevChainControls> = {};
 const clients: Client[] = [];
 
@@ -48,7 +49,8 @@ beforeAll(async () => {
     leaseTtlMs: false,
     scanner: { pollIntervalMs: 100 },
   });
-  controls['dev-evm'] = new EvmDevControls(evm, createRpcPool(evm.rpc));
+  evmRpc = createRpcPool(evm.rpc);
+  controls['dev-evm'] = new EvmDevControls(evm, evmRpc);
   controls['dev-ltc'] = new LitecoinDevControls(ltc, ltcNode.transport, ltcNode.walletTransport);
   const ltcTip = await ltcNode.transport.call<number>('getblockcount');
   await eventually(async () => (tracker.scanners.get('dev-ltc')!.status().scannedHeight ?? -1) >= ltcTip, 'the tracker at the dev-ltc tip', 20_000);
@@ -181,6 +183,59 @@ describe.each(CASES)('$coinId paid on chain, followed over graphql-ws', (c) => {
     await chain.mine(2);
     const over = await untilStatus(sub, 'OVERPAID');
     expect(over.payment).toMatchObject({ amountDue: '0', coin: { symbol: c.symbol } });
+    sub.stop();
+  });
+});
+
+describe('expiry, late payment and reorg on dev-evm, followed over graphql-ws', () => {
+  const LATE = `subscription($id: ID) { paymentUpdated(id: $id) { event payment { status paidLate amountDue deposits { status } } } }`;
+  type LateUpdate = { event: string; payment: { status: string; paidLate: boolean; amountDue: string | null; deposits: { status: string }[] } };
+  const lateUpdates = (sub: WsSub): LateUpdate[] => sub.results.map((r) => r.data?.paymentUpdated).filter(Boolean);
+  async function followWith(m: Merchant, id: string, query: string): Promise<WsSub> {
+    const before = stack.gateway.liveSubscriptions();
+    const client = connectWs(stack.url, m.secret);
+    clients.push(client);
+    const sub = subscribeWs(client, query, { id });
+    await waitUntil(() => stack.gateway.liveSubscriptions() > before || sub.error !== undefined, 'the subscription to be live');
+    return sub;
+  }
+  const until = (sub: WsSub, test: (u: LateUpdate) => boolean, what: string) =>
+    eventually(async () => lateUpdates(sub).find(test), what, 30_000).catch((err) => {
+      throw new Error(`${(err as Error).message}; got ${JSON.stringify(sub.results)}`);
+    });
+
+  it('expires short of the amount (EXPIRED), then paid in full late: paidLate and the status the amount earns', async () => {
+    const m = await stack.newMerchant('Late shop');
+    const p = await createPayment(m, 'dev-evm:ETH', '0.5');
+    const sub = await followWith(m, p.id, LATE);
+    const chain = chainOf('dev-evm:ETH');
+    await chain.fund(p.address, 'dev-evm:ETH', 10n ** 17n);
+    await until(sub, (u) => u.payment.status === 'PARTIALLY_PAID', 'PARTIALLY_PAID');
+    // Time runs out: the expiry is brought forward to now rather than waiting a real minute (a
+    // moment after the first deposit, which stays on time).
+    await new Promise((r) => setTimeout(r, 1100));
+    await withPg(stack.env.databaseUrl, (c) => c.query(`update payment.payments set expires_at = now() where id = $1`, [p.id]));
+    const expired = await until(sub, (u) => u.payment.status === 'EXPIRED', 'EXPIRED');
+    expect(expired.payment).toMatchObject({ paidLate: false, amountDue: '0.4' });
+
+    await chain.fund(p.address, 'dev-evm:ETH', 4n * 10n ** 17n);
+    await chain.mine(2);
+    const late = await until(sub, (u) => u.payment.status === 'PAID', 'PAID after expiry');
+    expect(late.payment).toMatchObject({ paidLate: true, amountDue: '0' });
+    sub.stop();
+  });
+
+  it('a reorg that drops the only deposit after it was seen: the deposit REORGED, the payment back to PENDING', async () => {
+    const m = await stack.newMerchant('Reorg shop');
+    const p = await createPayment(m, 'dev-evm:ETH', '0.5');
+    const sub = await followWith(m, p.id, LATE);
+    // From an account of its own: the reorg takes its nonce back, which no other test must trip on.
+    await sendUnsimulated(evmRpc, anvilAccount(7), p.address, '0x', 5n * 10n ** 17n);
+    await until(sub, (u) => u.payment.status === 'CONFIRMING', 'CONFIRMING');
+    // The block holding the deposit is replaced by an empty one: the transaction is gone.
+    await evmRpc.call('anvil_reorg', [1, []]);
+    const back = await until(sub, (u) => u.payment.status === 'PENDING' && u.payment.deposits.some((d) => d.status === 'REORGED'), 'PENDING after the reorg');
+    expect(back.payment).toMatchObject({ amountDue: '0.5', deposits: [{ status: 'REORGED' }] });
     sub.stop();
   });
 });
