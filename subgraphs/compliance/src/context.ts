@@ -1,3 +1,12 @@
 import type { BaseContext } from '@cpg/shared/http';
+import type { EntityManager } from '@cpg/shared/db';
+import type { ScreeningService } from './services/screening';
+import type { Thresholds } from './domain/engine';
 
-export interface ComplianceContext extends BaseContext {}
+export interface ComplianceContext extends BaseContext {
+  em: EntityManager;
+  screening: ScreeningService;
+  thresholds: Thresholds;
+  /** Wakes the outbox relay after a commit that wrote events. */
+  kick: () => void;
+}

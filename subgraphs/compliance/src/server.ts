@@ -3,13 +3,40 @@ import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
+import { RateService, StaticRateProvider } from '@cpg/shared/rates';
 import { SCHEMA, migrations } from '../migrations';
 import type { ComplianceContext } from './context';
 import { resolvers } from './resolvers';
+import { loadComplianceConfig } from './config';
+import { loadSanctions } from './services/sanctions-store';
+import { ScreeningService } from './services/screening';
+import { ChainalysisSanctionsClient } from './providers/chainalysis';
+import type { KytProvider } from './providers/provider';
+import { startConsumers } from './consumers';
+import { serveScreenRpc } from './services/rpc';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export function startComplianceSubgraph(config: SubgraphServerConfig, log?: Logger): Promise<RunningService> {
+export async function startComplianceSubgraph(
+  config: SubgraphServerConfig,
+  log?: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const cc = loadComplianceConfig(env);
+  // Without the list, screening would allow sanctioned senders: a missing list stops the start.
+  const sanctions = await loadSanctions(cc.SANCTIONS_DIR);
+  const provider: KytProvider | null =
+    cc.KYT_PROVIDER === 'chainalysis'
+      ? new ChainalysisSanctionsClient({ apiKey: cc.KYT_PROVIDER_API_KEY!, baseUrl: cc.KYT_PROVIDER_URL, timeoutMs: cc.KYT_PROVIDER_TIMEOUT_MS })
+      : null;
+  const screening = new ScreeningService({
+    sanctions,
+    provider,
+    providerRequired: cc.KYT_PROVIDER_REQUIRED,
+    thresholds: cc.thresholds,
+    rates: new RateService({ providers: [new StaticRateProvider(cc.rates, { name: 'static' })] }),
+    env,
+  });
   return startSubgraphService<ComplianceContext>({
     name: 'compliance',
     schema: SCHEMA,
@@ -19,6 +46,11 @@ export function startComplianceSubgraph(config: SubgraphServerConfig, log?: Logg
     migrations,
     config,
     log,
-    context: (base) => base,
+    context: (base, deps) => ({ ...base, em: deps.orm.em.fork(), screening, thresholds: cc.thresholds, kick: () => deps.relay.kick() }),
+    onStart: async (deps) => {
+      deps.log.info({ sanctionsList: sanctions.meta, addresses: sanctions.size, provider: provider?.name ?? 'none' }, 'screening ready');
+      await startConsumers(deps, screening);
+      serveScreenRpc(deps, screening);
+    },
   });
 }

@@ -74,4 +74,29 @@ class Payments extends Migration {
   }
 }
 
-export const migrations: MigrationDef[] = [{ name: '0001_payments', class: Payments }];
+/**
+ * Compliance holds per deposit, one row per (alert, action) received from the compliance subgraph:
+ * a payment is ON_HOLD while one of its deposits has a HOLD or BLOCK without a RELEASE. Rows per
+ * action, not a state column, so actions arriving out of order still give the same answer.
+ */
+class ComplianceHolds extends Migration {
+  override async up(): Promise<void> {
+    const s = `"${SCHEMA}"`;
+    this.addSql(`create table ${s}.compliance_holds (
+      alert_id uuid not null,
+      action text not null check (action in ('HOLD','RELEASE','BLOCK')),
+      payment_id uuid references ${s}.payments(id),
+      network_id text not null,
+      tx_hash text not null,
+      idx int not null,
+      at timestamptz not null,
+      primary key (alert_id, action)
+    )`);
+    this.addSql(`create index compliance_holds_payment on ${s}.compliance_holds (payment_id)`);
+  }
+}
+
+export const migrations: MigrationDef[] = [
+  { name: '0001_payments', class: Payments },
+  { name: '0002_compliance_holds', class: ComplianceHolds },
+];

@@ -16,6 +16,11 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+export type Coin = {
+  __typename?: 'Coin';
+  id: Scalars['ID']['output'];
+};
+
 export type ComplianceAlert = {
   __typename?: 'ComplianceAlert';
   createdAt: Scalars['DateTime']['output'];
@@ -46,8 +51,12 @@ export type ComplianceReport = {
 
 export type Deposit = {
   __typename?: 'Deposit';
+  coin: Coin;
   id: Scalars['ID']['output'];
+  index: Scalars['Int']['output'];
+  /** The screening of the deposit's sender; null when it was never screened. */
   risk?: Maybe<RiskAssessment>;
+  txHash: Scalars['String']['output'];
 };
 
 export type GreyListEntry = {
@@ -174,6 +183,7 @@ export enum RiskLevel {
 export type Withdrawal = {
   __typename?: 'Withdrawal';
   id: Scalars['ID']['output'];
+  /** The screening of the destination (compliance.screen with subjectRef withdrawal:<id>); null when none. */
   risk?: Maybe<RiskAssessment>;
 };
 
@@ -266,7 +276,9 @@ export type FederationTypes = ResolversObject<{
 export type FederationReferenceTypes = ResolversObject<{
   Deposit:
     ( { __typename: 'Deposit' }
-    & GraphQLRecursivePick<FederationTypes['Deposit'], {"id":true}> );
+    & GraphQLRecursivePick<FederationTypes['Deposit'], {"id":true}>
+    & ( Record<PropertyKey, never>
+        | GraphQLRecursivePick<FederationTypes['Deposit'], {"txHash":true,"index":true,"coin":{"id":true}}> ) );
   Withdrawal:
     ( { __typename: 'Withdrawal' }
     & GraphQLRecursivePick<FederationTypes['Withdrawal'], {"id":true}> );
@@ -276,8 +288,9 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  ComplianceAlert: ResolverTypeWrapper<ComplianceAlert>;
+  Coin: ResolverTypeWrapper<Coin>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ComplianceAlert: ResolverTypeWrapper<ComplianceAlert>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ComplianceAlertConnection: ResolverTypeWrapper<ComplianceAlertConnection>;
   ComplianceReport: ResolverTypeWrapper<ComplianceReport>;
@@ -301,8 +314,9 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  ComplianceAlert: ComplianceAlert;
+  Coin: Coin;
   ID: Scalars['ID']['output'];
+  ComplianceAlert: ComplianceAlert;
   String: Scalars['String']['output'];
   ComplianceAlertConnection: ComplianceAlertConnection;
   ComplianceReport: ComplianceReport;
@@ -319,6 +333,10 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   RiskAssessment: RiskAssessment;
   Withdrawal: Withdrawal | FederationReferenceTypes['Withdrawal'];
+}>;
+
+export type CoinResolvers<ContextType = any, ParentType extends ResolversParentTypes['Coin'] = ResolversParentTypes['Coin']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
 export type ComplianceAlertResolvers<ContextType = any, ParentType extends ResolversParentTypes['ComplianceAlert'] = ResolversParentTypes['ComplianceAlert']> = ResolversObject<{
@@ -409,6 +427,7 @@ export type WithdrawalResolvers<ContextType = any, ParentType extends ResolversP
 }>;
 
 export type Resolvers<ContextType = any> = ResolversObject<{
+  Coin?: CoinResolvers<ContextType>;
   ComplianceAlert?: ComplianceAlertResolvers<ContextType>;
   ComplianceAlertConnection?: ComplianceAlertConnectionResolvers<ContextType>;
   ComplianceReport?: ComplianceReportResolvers<ContextType>;

@@ -178,7 +178,50 @@ async function startTransferConsumer({ bus, orm }: ServiceDeps, catalogue: CoinC
   });
 }
 
+type HoldEvent = EventData<'compliance.deposit_hold'>;
+
+/**
+ * A compliance hold, release or block of one deposit: recorded per (alert, action), then the
+ * payment's `on_hold` flag is recomputed from every record of its deposits and the status machine
+ * rerun, which emits `on_hold` (webhook payment.on_hold) or the status it returns to. Throws while
+ * the deposit is not recorded yet (the chain event may still be on its way): the bus retries.
+ * A transfer matched to no payment has nothing to hold here; the ledger holds its credit.
+ */
+export async function applyComplianceHold(tx: EntityManager, h: HoldEvent, now = new Date()): Promise<void> {
+  const txHash = normalTxHash(h.txHash);
+  const [dep] = await tx.execute<DepositRow[]>(`select * from ${T}.deposits where network_id = ? and tx_hash = ? and idx = ?`, [h.network, txHash, h.index]);
+  if (!dep) throw new Error(`deposit ${h.network}:${txHash}:${h.index} is not recorded yet`);
+  const payment = dep.payment_id ? await lockPayment(tx, dep.payment_id) : null;
+  await tx.execute(
+    `insert into ${T}.compliance_holds (alert_id, action, payment_id, network_id, tx_hash, idx, at) values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
+    [h.alertId, h.action, dep.payment_id, h.network, txHash, h.index, now],
+  );
+  if (!payment) return;
+  const [{ held }] = (await tx.execute<{ held: boolean }[]>(
+    `select exists (select 1 from ${T}.compliance_holds h where h.payment_id = ? and h.action in ('HOLD','BLOCK')
+       and not exists (select 1 from ${T}.compliance_holds r where r.alert_id = h.alert_id and r.action = 'RELEASE')) as held`,
+    [payment.id],
+  )) as [{ held: boolean }];
+  if (held === payment.on_hold) return;
+  await tx.execute(`update ${T}.payments set on_hold = ?, updated_at = ? where id = ?`, [held, now, payment.id]);
+  await reduceAndStore(tx, { ...payment, on_hold: held }, await depositsOf(tx, payment.id), undefined, now);
+}
+
+const HOLD_CONSUMER = 'payment-compliance-holds';
+
+async function startComplianceHoldConsumer({ bus, orm }: ServiceDeps, onCommitted: () => void): Promise<void> {
+  await bus.consume({
+    durable: HOLD_CONSUMER,
+    types: ['compliance.deposit_hold'],
+    handler: async (event) => {
+      const applied = await applyOnce(orm.em.fork(), SCHEMA, HOLD_CONSUMER, event.id, (tx) => applyComplianceHold(tx, event.data));
+      if (applied) onCommitted();
+    },
+  });
+}
+
 export async function startConsumers(deps: ServiceDeps, catalogue: CoinCatalogue): Promise<void> {
   await startSettingsConsumer(deps);
   await startTransferConsumer(deps, catalogue, () => deps.relay.kick());
+  await startComplianceHoldConsumer(deps, () => deps.relay.kick());
 }

@@ -1,8 +1,12 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
 import type { ComplianceContext } from '../../context';
+import { addEntry } from '../../services/greylist';
+import { actorOf } from '../actor';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function addToGreyList(_: unknown, _args: unknown, ctx: ComplianceContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw unavailable('the grey list is not available in this version yet');
+/** The operator adds global entries, a merchant (SETTINGS_WRITE) its own. */
+export async function addToGreyList(
+  _: unknown,
+  args: { input: { networkId: string; address: string; action: string; reason: string } },
+  ctx: ComplianceContext,
+) {
+  return addEntry(ctx.em.fork(), ctx.screening, actorOf(ctx, 'SETTINGS_WRITE'), args.input);
 }

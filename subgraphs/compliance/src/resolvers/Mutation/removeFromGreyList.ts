@@ -1,8 +1,7 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
 import type { ComplianceContext } from '../../context';
+import { removeEntry } from '../../services/greylist';
+import { actorOf } from '../actor';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function removeFromGreyList(_: unknown, _args: unknown, ctx: ComplianceContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw unavailable('the grey list is not available in this version yet');
+export async function removeFromGreyList(_: unknown, args: { id: string }, ctx: ComplianceContext): Promise<boolean> {
+  return removeEntry(ctx.em.fork(), actorOf(ctx, 'SETTINGS_WRITE'), args.id);
 }

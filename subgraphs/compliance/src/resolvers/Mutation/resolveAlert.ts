@@ -1,8 +1,17 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { badInput, notFound, requireOperator } from '@cpg/shared/graphql';
 import type { ComplianceContext } from '../../context';
+import { resolveAlert as resolve, toAlert } from '../../services/alerts';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function resolveAlert(_: unknown, _args: unknown, ctx: ComplianceContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw unavailable('compliance alerts are not available in this version yet');
+/**
+ * The compliance officer (operator) decides: ALLOW releases held deposit funds, BLOCK keeps them
+ * held. Audited in alert_actions with the note. A merchant cannot release its own held funds.
+ */
+export async function resolveAlert(_: unknown, args: { id: string; decision: 'ALLOW' | 'REVIEW' | 'BLOCK'; note?: string | null }, ctx: ComplianceContext) {
+  requireOperator(ctx.identity);
+  if (!/^[0-9a-f-]{36}$/i.test(args.id)) throw notFound('alert');
+  const note = args.note?.trim() || null;
+  if (note && note.length > 2000) throw badInput('note must be at most 2000 characters', { field: 'note' });
+  const row = await ctx.em.fork().transactional((tx) => resolve(tx, args.id, args.decision, note, 'operator'));
+  ctx.kick();
+  return toAlert(row);
 }

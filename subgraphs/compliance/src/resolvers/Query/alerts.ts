@@ -1,8 +1,9 @@
-import { requireMerchant } from '@cpg/shared/graphql';
 import type { ComplianceContext } from '../../context';
+import { listAlerts } from '../../services/alerts';
+import { actorOf } from '../actor';
 
-// Nothing of this kind exists until the feature behind it lands: an empty page, never invented.
-export async function alerts(_: unknown, _args: unknown, ctx: ComplianceContext) {
-  requireMerchant(ctx.identity, 'READ');
-  return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+/** A merchant sees only its own alerts; the operator sees everyone's. Newest first. */
+export async function alerts(_: unknown, args: { status?: string | null; first?: number | null; after?: string | null }, ctx: ComplianceContext) {
+  const actor = actorOf(ctx, 'READ');
+  return listAlerts(ctx.em, actor.kind === 'merchant' ? actor.merchantId : null, args.status, args.first, args.after);
 }

@@ -1,8 +1,13 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
 import type { ComplianceContext } from '../../context';
+import { buildReport, toCsv } from '../../services/report';
+import { actorOf } from '../actor';
 
-// Reports are built from screenings, which arrive with compliance.
-export async function complianceReport(_: unknown, _args: { from: Date; to: Date; format: string }, ctx: ComplianceContext): Promise<never> {
-  requireMerchant(ctx.identity, 'READ');
-  throw unavailable('compliance reports are not available in this version yet');
+/** Alerts, decisions and transfers over the travel-rule threshold in [from, to): the merchant's own, or all for the operator. */
+export async function complianceReport(_: unknown, args: { from: Date | string; to: Date | string; format?: 'CSV' | 'JSON' | null }, ctx: ComplianceContext) {
+  const actor = actorOf(ctx, 'READ');
+  const from = new Date(args.from);
+  const to = new Date(args.to);
+  const format = args.format ?? 'CSV';
+  const rows = await buildReport(ctx.em, actor.kind === 'merchant' ? actor.merchantId : null, from, to, ctx.thresholds.travelRuleCents);
+  return { format, from, to, rows: rows.length, content: format === 'CSV' ? toCsv(rows) : JSON.stringify(rows) };
 }

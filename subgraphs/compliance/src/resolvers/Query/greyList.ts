@@ -1,8 +1,7 @@
-import { requireMerchant } from '@cpg/shared/graphql';
 import type { ComplianceContext } from '../../context';
+import { listEntries } from '../../services/greylist';
+import { actorOf } from '../actor';
 
-// Nothing of this kind exists until the feature behind it lands: empty, never invented.
-export async function greyList(_: unknown, _args: unknown, ctx: ComplianceContext): Promise<never[]> {
-  requireMerchant(ctx.identity, 'READ');
-  return [];
+export async function greyList(_: unknown, args: { first?: number | null; after?: string | null }, ctx: ComplianceContext) {
+  return listEntries(ctx.em, actorOf(ctx, 'READ'), args.first, args.after);
 }

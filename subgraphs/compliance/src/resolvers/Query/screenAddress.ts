@@ -1,8 +1,32 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { badInput } from '@cpg/shared/graphql';
+import { codecFor } from '@cpg/shared/chains/codecs';
 import type { ComplianceContext } from '../../context';
+import { toRiskAssessment } from '../../services/screening';
+import { actorOf } from '../actor';
 
-// Screening needs the KYT rules and lists, which arrive with compliance.
-export async function screenAddress(_: unknown, _args: { networkId: string; address: string }, ctx: ComplianceContext): Promise<never> {
-  requireMerchant(ctx.identity, 'READ');
-  throw unavailable('address screening is not available in this version yet');
+/** Screens any address on demand; the answer is stored like every decision (no alert, nothing held). */
+export async function screenAddress(_: unknown, args: { networkId: string; address: string }, ctx: ComplianceContext) {
+  const actor = actorOf(ctx, 'READ');
+  const network = ctx.screening.network(args.networkId);
+  const v = codecFor(network.family).validateAddress(network, args.address.trim());
+  if (!v.valid) throw badInput(`not a ${network.name} address: ${v.reason ?? 'invalid'}`, { field: 'address' });
+  const address = v.normalized ?? args.address.trim();
+  const pre = await ctx.screening.prefetch({ networkId: network.id, address, coinId: null, amount: null });
+  const { row } = await ctx.em.fork().transactional((tx) =>
+    ctx.screening.screen(
+      tx,
+      {
+        merchantId: actor.kind === 'merchant' ? actor.merchantId : null,
+        networkId: network.id,
+        address,
+        direction: 'ADDRESS',
+        coinId: null,
+        amount: null,
+        subjectRef: `address:${network.id}:${address}`,
+        actor: actor.kind === 'merchant' ? `merchant:${actor.merchantId}` : 'operator',
+      },
+      pre,
+    ),
+  );
+  return toRiskAssessment(row);
 }

@@ -1,0 +1,97 @@
+import type { ServiceDeps } from '@cpg/shared/http';
+import { applyOnce } from '@cpg/shared/db';
+import type { EventData } from '@cpg/shared/bus';
+import { SCHEMA } from '../../migrations';
+import { addressKey } from '../domain/address';
+import { raiseAlert } from '../services/alerts';
+import { type ScreeningService, T } from '../services/screening';
+
+const TRANSFER_CONSUMER = 'compliance-chain-transfers';
+
+type Transfer = EventData<'chain.transfer.seen'>;
+
+// Hex hashes arrive in either case depending on the RPC; one transfer must be one subject.
+export function normalTxHash(h: string): string {
+  return /^(0x)?[0-9a-fA-F]+$/.test(h) ? h.toLowerCase() : h;
+}
+
+export function depositSubjectRef(network: string, txHash: string, index: number): string {
+  return `deposit:${network}:${normalTxHash(txHash)}:${index}`;
+}
+
+/**
+ * Screens the sender of each transfer to a merchant's address, once per transfer: on `seen`, or on
+ * `confirmed` when the tracker never reported it seen. REVIEW or BLOCK raises an alert and a
+ * `compliance.deposit_hold` HOLD in the same transaction. A BLOCKed sender also marks the receiving
+ * address as exposed (the exposure rule's one hop).
+ */
+export async function screenTransfer(
+  deps: Pick<ServiceDeps, 'orm'>,
+  screening: ScreeningService,
+  t: Transfer,
+  messageId: string,
+  now = new Date(),
+): Promise<boolean> {
+  const txHash = normalTxHash(t.txHash);
+  const subjectRef = depositSubjectRef(t.network, txHash, t.index);
+  const em = deps.orm.em.fork();
+  const done = await em.execute<{ n: number }[]>(`select 1 as n from ${T}.transfers where network_id = ? and tx_hash = ? and idx = ?`, [
+    t.network,
+    txHash,
+    t.index,
+  ]);
+  if (done.length) return false;
+  const amount = BigInt(t.amount);
+  const pre = await screening.prefetch({ networkId: t.network, address: t.from, coinId: t.coinId, amount });
+  return applyOnce(em, SCHEMA, TRANSFER_CONSUMER, messageId, async (tx) => {
+    // Taken first: a concurrent delivery of the other kind (seen/confirmed) waits here, then skips.
+    await tx.execute(`select pg_advisory_xact_lock(hashtext(?))`, [subjectRef]);
+    const again = await tx.execute<{ n: number }[]>(`select 1 as n from ${T}.transfers where network_id = ? and tx_hash = ? and idx = ?`, [
+      t.network,
+      txHash,
+      t.index,
+    ]);
+    if (again.length) return;
+    const { row } = await screening.screen(
+      tx,
+      {
+        merchantId: t.merchantId,
+        networkId: t.network,
+        address: t.from,
+        direction: 'IN',
+        coinId: t.coinId,
+        amount,
+        subjectRef,
+        actor: 'chain.transfer',
+        transfer: { txHash, index: t.index },
+      },
+      pre,
+      now,
+    );
+    await tx.execute(
+      `insert into ${T}.transfers (network_id, tx_hash, idx, from_address, from_key, to_address, merchant_id, address_id, coin_id, amount, usd_cents, assessment_id, seen_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::numeric, ?::bigint, ?, ?)`,
+      [t.network, txHash, t.index, t.from, t.from ? addressKey(t.from) : null, t.to, t.merchantId, t.addressId, t.coinId, t.amount, row.usd_cents, row.id, now],
+    );
+    if (row.decision === 'BLOCK' && t.from) {
+      await tx.execute(
+        `insert into ${T}.exposures (network_id, address_key, address, source_address, tx_hash, created_at) values (?, ?, ?, ?, ?, ?) on conflict do nothing`,
+        [t.network, addressKey(t.to), t.to, t.from, txHash, now],
+      );
+    }
+    await raiseAlert(tx, row, { network: t.network, txHash, index: t.index, addressId: t.addressId, coinId: t.coinId, amount: t.amount }, now);
+  });
+}
+
+export async function startConsumers(deps: ServiceDeps, screening: ScreeningService): Promise<void> {
+  await deps.bus.consume({
+    durable: TRANSFER_CONSUMER,
+    types: ['chain.transfer.seen', 'chain.transfer.confirmed'],
+    handler: async (event) => {
+      // Sweeps, top-ups and change between our own addresses are not deposits.
+      if (event.data.internal) return;
+      const applied = await screenTransfer(deps, screening, event.data, event.id);
+      if (applied) deps.relay.kick();
+    },
+  });
+}
