@@ -3,6 +3,8 @@ import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway/dist/datas
 import { type Identity, REQUEST_ID_HEADER, signIdentity } from '@cpg/shared/graphql';
 import { GraphQLError } from 'graphql';
 
+type DataSourceFetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher']>;
+
 export interface GatewayContext {
   identity: Identity;
   requestId: string;
@@ -19,7 +21,11 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     url: string,
     private readonly secret: string,
   ) {
-    super({ url });
+    // Node's own fetch (undici) rather than the stock make-fetch-happen: undici retires an idle
+    // socket before the subgraph's keep-alive timeout (it reads the server's Keep-Alive hint), so
+    // a request after a pause is never written to a socket the subgraph is closing ("socket hang
+    // up" / ECONNRESET surfacing as INTERNAL_SERVER_ERROR under bursts).
+    super({ url, fetcher: globalThis.fetch as unknown as DataSourceFetcher });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
