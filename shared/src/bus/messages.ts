@@ -79,6 +79,67 @@ export const eventSchemas = {
     /** Whether the deposit had been credited as confirmed before a reorg took it away. */
     wasConfirmed: z.boolean(),
   }),
+  /**
+   * A withdrawal changed. Subject `withdrawal.updated.<withdrawalId>` (key = withdrawal id): the
+   * gateway maps `withdrawalUpdated(id)` onto it and re-reads the withdrawal; webhooks use `event`.
+   * Published by the withdrawal subgraph through its outbox.
+   */
+  'withdrawal.updated': z.object({
+    withdrawalId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    /** requested, pending_approval, approved, rejected, cancelled, batched, waiting_funds, signing, broadcast, confirmed, failed */
+    event: z.string(),
+    status: z.string(),
+  }),
+  /**
+   * A batch of withdrawals (one, in NONE mode) ready to be signed and sent from the merchant's HOT
+   * wallet of the network. Published once per batch by the withdrawal subgraph (key = batchId);
+   * consumed by the signer, which must treat a repeat of the same batchId as the same work.
+   */
+  'withdrawal.batch.ready': z.object({
+    batchId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    network: z.string(),
+    coinId: z.string(),
+    items: z.array(z.object({ withdrawalId: z.string().uuid(), toAddress: z.string(), amount: baseUnits })).min(1),
+  }),
+  /**
+   * The signer's progress on a batch (key = batchId). WAITING_FUNDS: the HOT wallet cannot cover it
+   * yet (reason says what is missing; the signer retries when funds arrive). BROADCAST carries the
+   * tx hash (a fee bump replaces it with a new hash); CONFIRMED carries the final hash, the fee paid
+   * (base units of feeCoinId, the network's native coin) and confirmations; FAILED the reason, and
+   * means nothing was spent, so the holds may be released.
+   */
+  'withdrawal.batch.updated': z.object({
+    batchId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    network: z.string(),
+    coinId: z.string(),
+    status: z.enum(['WAITING_FUNDS', 'SIGNING', 'BROADCAST', 'CONFIRMED', 'FAILED']),
+    txHash: z.string().nullable(),
+    fee: baseUnits.nullable(),
+    feeCoinId: z.string().nullable(),
+    reason: z.string().nullable(),
+    confirmations: z.number().int().nonnegative(),
+  }),
+  /**
+   * A ledger effect of a withdrawal, from the withdrawal subgraph's outbox to the merchant ledger
+   * (key = withdrawal id; the outbox row id is derived from withdrawal id and action, so a repeat
+   * is dropped). `release`: the hold goes back to available (rejected, cancelled, failed, or a
+   * request that never completed: a release with no hold leaves a tombstone so a late hold is
+   * refused). `settle`: `amount` left the hold to the chain; `fee` (base units of `feeCoinId`, the
+   * network's native coin) is this withdrawal's share of the batch's network fee, debited from the
+   * merchant's available balance of that coin. Applied once per withdrawal either way.
+   */
+  'withdrawal.ledger': z.object({
+    withdrawalId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    coinId: z.string(),
+    action: z.enum(['release', 'settle']),
+    amount: baseUnits,
+    fee: baseUnits.nullable(),
+    feeCoinId: z.string().nullable(),
+  }),
   /** Tracker's periodic view of a network: feeds Network.status. */
   'chain.status': z.object({
     network: z.string(),
@@ -88,6 +149,81 @@ export const eventSchemas = {
     lagBlocks: z.number().int().nullable(),
     at: z.string(),
     error: z.string().optional(),
+  }),
+  /**
+   * A compliance alert was raised or resolved (key = alertId). Webhook type `compliance.alert`;
+   * `event` says which. Published by the compliance subgraph through its outbox.
+   */
+  'compliance.alert': z.object({
+    alertId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    /** raised | resolved */
+    event: z.enum(['raised', 'resolved']),
+    /** OPEN, ALLOWED, BLOCKED */
+    status: z.string(),
+    decision: z.enum(['ALLOW', 'REVIEW', 'BLOCK']),
+    level: z.string(),
+    subject: z.string(),
+    subjectRef: z.string(),
+    reasons: z.array(z.string()),
+  }),
+  /**
+   * Compliance holds, releases or keeps blocked the funds of one deposit (key = deposit reference
+   * `network:txHash:index`). HOLD: the payment goes ON_HOLD and the credit is kept in `held`;
+   * RELEASE (resolveAlert ALLOW): the payment resumes and the credit becomes available; BLOCK
+   * (resolveAlert BLOCK): stays held. Consumers apply each (deposit, action) once.
+   */
+  'compliance.deposit_hold': z.object({
+    alertId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    action: z.enum(['HOLD', 'RELEASE', 'BLOCK']),
+    network: z.string(),
+    txHash: z.string(),
+    index: z.number().int().nonnegative(),
+    addressId: z.string().uuid(),
+    coinId: z.string(),
+    amount: baseUnits,
+  }),
+  /**
+   * A merchant set its collection policy for one coin (key = merchantId). Published by
+   * the address subgraph through its outbox; the collector keeps the newest (by `updatedAt`) as its
+   * local copy. Amounts in base units of the coin; `coldWalletAddress` is the merchant's own COLD
+   * address on the coin's network, or null (the surplus then goes to TOKENS_COLLECTOR, else HOT).
+   */
+  'collection.policy_updated': z.object({
+    merchantId: z.string().uuid(),
+    networkId: z.string(),
+    coinId: z.string(),
+    collectThreshold: baseUnits,
+    hotTarget: baseUnits,
+    coldWalletId: z.string().uuid().nullable(),
+    coldWalletAddress: z.string().nullable(),
+    /** Decimal fraction, 0 < r < 1, e.g. "0.02". */
+    maxFeeRatio: z.string(),
+    updatedAt: z.string(),
+  }),
+  /**
+   * One step of a collector sweep plan moved (key = sweepId, the step's id). Kinds: `gas_topup`
+   * (native coin from TOKENS_COLLECTOR/HOT to a USER address), `sweep` (USER -> HOT), `cold_forward`
+   * (USER -> COLD or TOKENS_COLLECTOR). `fee` is in base units of `feeCoinId` (the network's native
+   * coin). Statuses only move forward: PLANNED -> BROADCAST -> CONFIRMED | FAILED; consumers keep the
+   * furthest one seen.
+   */
+  'collection.sweep_updated': z.object({
+    sweepId: z.string().uuid(),
+    planId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    network: z.string(),
+    coinId: z.string(),
+    kind: z.enum(['gas_topup', 'sweep', 'cold_forward']),
+    fromAddresses: z.array(z.string()).min(1),
+    toAddress: z.string(),
+    amount: baseUnits,
+    fee: baseUnits.nullable(),
+    feeCoinId: z.string(),
+    txHash: z.string().nullable(),
+    status: z.enum(['PLANNED', 'BROADCAST', 'CONFIRMED', 'FAILED']),
+    createdAt: z.string(),
   }),
 } as const;
 
@@ -166,6 +302,98 @@ export const rpcSchemas = {
       requestId: z.string().min(8).max(100),
     }),
     reply: z.object({ keyId: z.string().uuid(), address: z.string() }),
+  },
+  /**
+   * Reserves a withdrawal's amount in the merchant ledger (available -> held). Idempotent per
+   * withdrawalId: a repeat answers as the first did. A hold whose withdrawal was already released
+   * (a late or retried request) is refused with RELEASED and takes nothing.
+   */
+  'ledger.hold': {
+    request: z.object({ merchantId: z.string().uuid(), coinId: z.string(), amount: baseUnits, withdrawalId: z.string().uuid() }),
+    reply: z.discriminatedUnion('ok', [
+      z.object({ ok: z.literal(true) }),
+      z.object({ ok: z.literal(false), reason: z.enum(['INSUFFICIENT_FUNDS', 'RELEASED']) }),
+    ]),
+  },
+  /** KYT screening of one counterparty address for a deposit (IN) or a withdrawal (OUT). */
+  'compliance.screen': {
+    request: z.object({
+      merchantId: z.string().uuid(),
+      networkId: z.string(),
+      address: z.string(),
+      direction: z.enum(['IN', 'OUT']),
+      coinId: z.string(),
+      amount: baseUnits,
+      subjectRef: z.string(),
+    }),
+    reply: z.object({
+      assessmentId: z.string(),
+      decision: z.enum(['ALLOW', 'REVIEW', 'BLOCK']),
+      score: z.number().int(),
+      level: z.string(),
+      reasons: z.array(z.string()),
+    }),
+  },
+  /**
+   * Signs one collector step (never broadcasts; only the signed raw transaction and its hash come
+   * back, never a key). `transfer`: one native or token transfer from a merchant's USER address
+   * (its account index) or from its HOT / TOKENS_COLLECTOR key (keyId); `address` must be what
+   * that key controls. `sweepAll` sends the native balance less the fee (amount is then ignored).
+   * `consolidation` (Bitcoin family): spends the given outputs of the merchant's USER addresses
+   * (each with its account index) into the outputs given, the rest being the fee. Not idempotent:
+   * the collector stores the reply before it broadcasts, and re-broadcasts that on a retry.
+   */
+  'signer.collect_sign': {
+    request: z.discriminatedUnion('kind', [
+      z.object({
+        kind: z.literal('transfer'),
+        merchantId: z.string().uuid(),
+        networkId: z.string(),
+        requestId: z.string().min(8).max(100),
+        from: z.discriminatedUnion('type', [
+          z.object({ type: z.literal('USER'), index: z.number().int().min(0).max(2147483647), address: z.string() }),
+          z.object({ type: z.literal('KEY'), keyId: z.string().uuid(), address: z.string() }),
+        ]),
+        to: z.string(),
+        coinId: z.string(),
+        amount: baseUnits,
+        sweepAll: z.boolean(),
+      }),
+      z.object({
+        kind: z.literal('consolidation'),
+        merchantId: z.string().uuid(),
+        networkId: z.string(),
+        requestId: z.string().min(8).max(100),
+        inputs: z
+          .array(z.object({ txid: z.string().regex(/^[0-9a-f]{64}$/), vout: z.number().int().nonnegative(), index: z.number().int().min(0).max(2147483647) }))
+          .min(1)
+          .max(500),
+        outputs: z
+          .array(z.object({ to: z.string(), amount: baseUnits }))
+          .min(1)
+          .max(10),
+      }),
+    ]),
+    reply: z.object({ txHash: z.string(), raw: z.string(), fee: baseUnits, amount: baseUnits }),
+  },
+  /**
+   * What the collector needs to know about one of the merchant's addresses to have it signed for:
+   * its type, its account index (USER) or its signer key id (HOT, TOKENS_COLLECTOR). Read-only.
+   */
+  'address.describe': {
+    request: z.object({ addressId: z.string().uuid() }),
+    reply: z.discriminatedUnion('found', [
+      z.object({
+        found: z.literal(true),
+        merchantId: z.string().uuid(),
+        networkId: z.string(),
+        address: z.string(),
+        type: z.enum(['USER', 'HOT', 'COLD', 'TOKENS_COLLECTOR']),
+        derivationIndex: z.number().int().nullable(),
+        signerKeyId: z.string().uuid().nullable(),
+      }),
+      z.object({ found: z.literal(false) }),
+    ]),
   },
 } as const;
 export type RpcName = keyof typeof rpcSchemas;

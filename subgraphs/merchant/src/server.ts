@@ -9,7 +9,8 @@ import { entities } from './entities';
 import { LedgerService } from './ledger/ledger-service';
 import { resolvers } from './resolvers';
 import { serveApiKeyVerification } from './rpc/verify-api-key';
-import { startDepositLedgerConsumer } from './consumers';
+import { startDepositLedgerConsumer, startWithdrawalLedgerConsumer } from './consumers';
+import { serveLedgerHold } from './rpc/ledger-hold';
 import { MerchantService } from './services/merchants';
 import { SecretBox, WebhookDispatcher, WebhookService, loadWebhookConfig, startWebhookConsumer } from './webhooks';
 
@@ -52,6 +53,8 @@ export async function startMerchantSubgraph(
     onStart: async (deps) => {
       serveApiKeyVerification(deps.bus, deps.orm);
       await startDepositLedgerConsumer(deps);
+      serveLedgerHold(deps.bus, deps.orm);
+      await startWithdrawalLedgerConsumer(deps);
       dispatcher = new WebhookDispatcher({ orm: deps.orm, log: deps.log.child({ component: 'webhooks' }), config: webhookConfig, box });
       dispatcher.start();
       await startWebhookConsumer(deps, kick);

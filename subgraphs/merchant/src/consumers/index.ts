@@ -1,1 +1,2 @@
 export { startDepositLedgerConsumer } from './deposit-ledger';
+export { startWithdrawalLedgerConsumer } from './withdrawal-ledger';

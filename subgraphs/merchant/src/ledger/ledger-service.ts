@@ -12,8 +12,14 @@ import {
   accountsOf,
   assertPosting,
   overdrawn,
+  holdKey,
+  releaseHold,
   resolvePosting,
+  withdrawalReference,
 } from './postings';
+
+/** Fingerprint of a hold key taken by a release that found no hold (see releaseWithdrawal). */
+export const HOLD_TOMBSTONE = 'tombstone';
 
 const T = `"${SCHEMA}"`;
 
@@ -387,5 +393,31 @@ export class LedgerService {
     const negativeAccounts = Number(row?.negative ?? 0);
     const mismatchedBalances = Number(row?.mismatched ?? 0);
     return { ok: unbalancedTransactions + negativeAccounts + mismatchedBalances === 0, unbalancedTransactions, negativeAccounts, mismatchedBalances };
+  }
+
+  /**
+   * Ends a withdrawal's hold (release). When no hold was ever posted for it, a tombstone takes the
+   * hold's key instead, so a hold request arriving late (a retried or slow RPC) is refused rather
+   * than reserving money for a withdrawal that no longer exists. Idempotent: the release shares
+   * the settle key (`:finish`), so a withdrawal ends once.
+   * Returns what it did: `released`, `tombstoned` or `already` (ended before).
+   */
+  async releaseWithdrawal(i: { merchantId: string; coinId: string; withdrawalId: string; amount: bigint }): Promise<'released' | 'tombstoned' | 'already'> {
+    const key = holdKey(i.withdrawalId);
+    const reference = withdrawalReference(i.withdrawalId);
+    const tombstoned = await this.em.transactional(async (tx) => {
+      // Blocks on a concurrent hold with the same key until it commits or rolls back.
+      const inserted = await tx.execute<{ id: string }[]>(
+        `insert into ${T}.ledger_transactions (idempotency_key, fingerprint, kind, reference) values (?, ?, ?, ?)
+         on conflict (idempotency_key) do nothing returning id::text as id`,
+        [key, HOLD_TOMBSTONE, 'withdrawal_hold_void', reference],
+      );
+      return inserted.length > 0;
+    });
+    if (tombstoned) return 'tombstoned';
+    const [hold] = await this.em.execute<{ fingerprint: string }[]>(`select fingerprint from ${T}.ledger_transactions where idempotency_key = ?`, [key]);
+    if (hold?.fingerprint === HOLD_TOMBSTONE) return 'already';
+    const result = await this.post(releaseHold({ merchantId: i.merchantId, coinId: i.coinId, withdrawalId: i.withdrawalId, held: i.amount }));
+    return result.replayed ? 'already' : 'released';
   }
 }

@@ -272,6 +272,89 @@ export function depositReorgedAfterCredit(i: DepositInput): Posting {
   };
 }
 
+// Compliance holds of deposits (KYT). One hold and one release per deposit reference; the
+// consumers decide under a per-deposit lock which of these applies, so either order of credit
+// and hold ends with the credit in `held` until released.
+
+export type ComplianceEffect = 'compliance_hold' | 'compliance_release';
+
+export function complianceKey(d: DepositRef, effect: ComplianceEffect): string {
+  return `${depositReference(d)}:${effect}`;
+}
+
+/** The deposit was already credited: its amount leaves available for held (what is already spent becomes debt). */
+export function complianceHoldCredited(i: DepositInput): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: complianceKey(i.deposit, 'compliance_hold'),
+    kind: 'compliance_hold',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'available'), amount: -amount, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
+      { account: acct(i.merchantId, i.coinId, 'held'), amount },
+    ],
+  };
+}
+
+/**
+ * A hold or release recorded before any credit: it moves nothing (its entries net to zero and
+ * are not written) but its key tells the credit, when it comes, where to go.
+ */
+export function complianceMarker(i: DepositInput, effect: ComplianceEffect): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: complianceKey(i.deposit, effect),
+    kind: `${effect}_marker`,
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'held'), amount },
+      { account: acct(i.merchantId, i.coinId, 'held'), amount: -amount },
+    ],
+  };
+}
+
+/** resolveAlert(ALLOW) on a credited deposit: held goes to available. */
+export function complianceReleaseCredited(i: DepositInput): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: complianceKey(i.deposit, 'compliance_release'),
+    kind: 'compliance_release',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'held'), amount: -amount },
+      { account: acct(i.merchantId, i.coinId, 'available'), amount, repays: acct(i.merchantId, i.coinId, 'debt') },
+    ],
+  };
+}
+
+/** A deposit under a compliance hold becomes final: credited to held, not available (same key as any credit). */
+export function depositConfirmedHeld(i: DepositInput & { wasSeen: boolean }): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: depositKey(i.deposit, 'credit'),
+    kind: 'deposit_confirmed_held',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, i.wasSeen ? 'pending' : 'external_chain'), amount: -amount },
+      { account: acct(i.merchantId, i.coinId, 'held'), amount },
+    ],
+  };
+}
+
+/** A credited deposit under a compliance hold vanished in a reorg: taken back from held. */
+export function depositReorgedWhileHeld(i: DepositInput): Posting {
+  const amount = positive(i.amount);
+  return {
+    idempotencyKey: depositKey(i.deposit, 'reversal'),
+    kind: 'deposit_reversed',
+    reference: depositReference(i.deposit),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'held'), amount: -amount, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
+      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount },
+    ],
+  };
+}
+
 export interface WithdrawalInput {
   merchantId: string;
   coinId: string;
@@ -332,4 +415,28 @@ export function settleHold(i: WithdrawalInput & { held: bigint; sent: bigint; fe
   if (i.fee > 0n) entries.push({ account: acct(i.merchantId, i.coinId, 'external_fees'), amount: i.fee });
   if (rest > 0n) entries.push({ account: acct(i.merchantId, i.coinId, 'available'), amount: rest, repays: acct(i.merchantId, i.coinId, 'debt') });
   return { idempotencyKey: finishKey(i.withdrawalId), kind: 'withdrawal_settled', reference: withdrawalReference(i.withdrawalId), entries };
+}
+
+/** Key of a withdrawal's hold posting: also where a release with no hold leaves its tombstone. */
+export function holdKey(withdrawalId: string): string {
+  return `${withdrawalReference(withdrawalId)}:hold`;
+}
+
+/**
+ * Fee policy: a withdrawal's share of its batch's network fee is paid from the merchant's
+ * available balance of the network's native coin (the hold covered the amount only, because the
+ * fee is known once the transaction is mined). It is never refused: what available cannot cover
+ * becomes debt, repaid by the next inflow, because the fee has already left the chain.
+ */
+export function chargeWithdrawalFee(i: WithdrawalInput & { fee: bigint }): Posting {
+  const fee = positive(i.fee);
+  return {
+    idempotencyKey: `${withdrawalReference(i.withdrawalId)}:fee`,
+    kind: 'withdrawal_fee',
+    reference: withdrawalReference(i.withdrawalId),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'available'), amount: -fee, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
+      { account: acct(i.merchantId, i.coinId, 'external_fees'), amount: fee },
+    ],
+  };
 }

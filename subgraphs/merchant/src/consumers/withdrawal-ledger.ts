@@ -1,0 +1,37 @@
+import type { ServiceDeps } from '@cpg/shared/http';
+import { applyOnce } from '@cpg/shared/db';
+import { SCHEMA } from '../../migrations';
+import { LedgerService } from '../ledger/ledger-service';
+import { chargeWithdrawalFee, settleHold } from '../ledger/postings';
+
+const CONSUMER = 'merchant-withdrawal-ledger';
+
+/**
+ * Posts the ledger effects the withdrawal subgraph reports through its outbox: `release` (the
+ * hold goes back, or a tombstone stops a late hold) and `settle` (the amount leaves the hold to
+ * the chain; the fee share is charged to the native coin's available balance, see
+ * chargeWithdrawalFee). The message marker makes a redelivery a no-op and every posting has its
+ * own per-withdrawal key, so the same effect under another message id is still posted once.
+ */
+export async function startWithdrawalLedgerConsumer({ bus, orm }: ServiceDeps): Promise<void> {
+  await bus.consume({
+    durable: CONSUMER,
+    types: ['withdrawal.ledger'],
+    handler: async (event) => {
+      const d = event.data;
+      const base = { merchantId: d.merchantId, coinId: d.coinId, withdrawalId: d.withdrawalId };
+      await applyOnce(orm.em.fork(), SCHEMA, CONSUMER, event.id, async (tx) => {
+        const ledger = new LedgerService(tx);
+        if (d.action === 'release') {
+          await ledger.releaseWithdrawal({ ...base, amount: BigInt(d.amount) });
+          return;
+        }
+        const amount = BigInt(d.amount);
+        await ledger.post(settleHold({ ...base, held: amount, sent: amount, fee: 0n }));
+        if (d.fee && d.feeCoinId && BigInt(d.fee) > 0n) {
+          await ledger.post(chargeWithdrawalFee({ merchantId: d.merchantId, coinId: d.feeCoinId, withdrawalId: d.withdrawalId, fee: BigInt(d.fee) }));
+        }
+      });
+    },
+  });
+}
