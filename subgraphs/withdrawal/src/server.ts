@@ -6,11 +6,27 @@ import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { WithdrawalContext } from './context';
 import { resolvers } from './resolvers';
+import { loadWithdrawalConfig } from './config';
+import { startConsumers } from './consumers';
+import { startBatcher } from './services/batcher';
+import { CoinCatalogue } from './services/catalogue';
+import { ChainFeeEstimator, StaticFeeEstimator } from './services/fees';
+import { AllowAllScreening, NatsScreening, type WithdrawalScreening } from './services/screening';
+import { WithdrawalService } from './services/withdrawals';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export function startWithdrawalSubgraph(config: SubgraphServerConfig, log?: Logger): Promise<RunningService> {
-  return startSubgraphService<WithdrawalContext>({
+export async function startWithdrawalSubgraph(
+  config: SubgraphServerConfig,
+  log?: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const wc = loadWithdrawalConfig(env);
+  const catalogue = new CoinCatalogue(env);
+  const fees = wc.WITHDRAWAL_FEE_ESTIMATOR === 'static' ? new StaticFeeEstimator() : new ChainFeeEstimator();
+  let batcher: ReturnType<typeof startBatcher> | undefined;
+  let screening: WithdrawalScreening = new AllowAllScreening();
+  const service = await startSubgraphService<WithdrawalContext>({
     name: 'withdrawal',
     schema: SCHEMA,
     typeDefs,
@@ -19,6 +35,32 @@ export function startWithdrawalSubgraph(config: SubgraphServerConfig, log?: Logg
     migrations,
     config,
     log,
-    context: (base) => base,
+    context: (base, deps) => ({
+      ...base,
+      withdrawals: new WithdrawalService(deps.orm.em.fork(), {
+        catalogue,
+        bus: deps.bus,
+        screening,
+        fees,
+        holdTimeoutMs: wc.LEDGER_HOLD_TIMEOUT_MS,
+        onCommitted: () => deps.relay.kick(),
+        onQueued: () => batcher?.kick(),
+        log: base.log,
+      }),
+    }),
+    onStart: async (deps) => {
+      if (wc.COMPLIANCE_SCREENING === 'nats') screening = new NatsScreening(deps.bus, wc.COMPLIANCE_SCREEN_TIMEOUT_MS);
+      await startConsumers(deps, catalogue);
+      // A provisional row older than both timeouts plus a wide margin belongs to a request that died.
+      const reapAfterMs = wc.LEDGER_HOLD_TIMEOUT_MS + wc.COMPLIANCE_SCREEN_TIMEOUT_MS + 120_000;
+      batcher = startBatcher(deps.orm.em, wc.WITHDRAWAL_BATCH_INTERVAL_MS, () => deps.relay.kick(), deps.log.child({ component: 'batcher' }), reapAfterMs);
+    },
   });
+  return {
+    ...service,
+    stop: async () => {
+      await batcher?.stop();
+      await service.stop();
+    },
+  };
 }

@@ -154,6 +154,8 @@ export type Withdrawal = {
   createdAt: Scalars['DateTime']['output'];
   failureReason?: Maybe<Scalars['String']['output']>;
   fee?: Maybe<Scalars['Amount']['output']>;
+  /** The coin `fee` is in: the network's native coin (the fee policy charges it there). */
+  feeCoin?: Maybe<Coin>;
   id: Scalars['ID']['output'];
   idempotencyKey: Scalars['String']['output'];
   merchant: Merchant;
@@ -161,6 +163,8 @@ export type Withdrawal = {
   toAddress: Scalars['String']['output'];
   txHash?: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
+  /** Why a batched withdrawal is not on its way yet (e.g. the hot wallet cannot cover it); null otherwise. */
+  waitingReason?: Maybe<Scalars['String']['output']>;
 };
 
 export type WithdrawalBatch = {
@@ -412,6 +416,7 @@ export type WithdrawalResolvers<ContextType = any, ParentType extends ResolversP
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   fee?: Resolver<Maybe<ResolversTypes['Amount']>, ParentType, ContextType>;
+  feeCoin?: Resolver<Maybe<ResolversTypes['Coin']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   merchant?: Resolver<ResolversTypes['Merchant'], ParentType, ContextType>;
@@ -419,6 +424,7 @@ export type WithdrawalResolvers<ContextType = any, ParentType extends ResolversP
   toAddress?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   txHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  waitingReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type WithdrawalBatchResolvers<ContextType = any, ParentType extends ResolversParentTypes['WithdrawalBatch'] = ResolversParentTypes['WithdrawalBatch']> = ResolversObject<{

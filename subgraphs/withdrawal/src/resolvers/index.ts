@@ -9,10 +9,14 @@ import { rejectWithdrawal } from './Mutation/rejectWithdrawal';
 import { refundPayment } from './Mutation/refundPayment';
 import { setWithdrawalLimit } from './Mutation/setWithdrawalLimit';
 import { Withdrawal } from './Withdrawal';
+import { WithdrawalBatch } from './WithdrawalBatch';
+import { WithdrawalLimit } from './WithdrawalLimit';
 
 export const resolvers = {
   Query: { withdrawal, withdrawals, estimateWithdrawalFee, withdrawalLimits },
   Mutation: { requestWithdrawal, cancelWithdrawal, approveWithdrawal, rejectWithdrawal, refundPayment, setWithdrawalLimit },
   // Subscription fields are served by the gateway itself (NATS -> graphql-ws), not here.
   Withdrawal,
+  WithdrawalBatch,
+  WithdrawalLimit,
 };

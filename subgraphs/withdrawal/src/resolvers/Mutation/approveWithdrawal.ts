@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function approveWithdrawal(_: unknown, _args: unknown, ctx: WithdrawalContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw unavailable('withdrawal approvals are not available in this version yet');
+/** Operator only: a withdrawal above approvalAbove (or sent to review by screening) goes on. */
+export async function approveWithdrawal(_: unknown, args: { id: string }, ctx: WithdrawalContext) {
+  requireOperator(ctx.identity);
+  return ctx.withdrawals.approve(args.id);
 }

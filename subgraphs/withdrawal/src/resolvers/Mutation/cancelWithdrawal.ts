@@ -1,8 +1,7 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function cancelWithdrawal(_: unknown, _args: unknown, ctx: WithdrawalContext): Promise<never> {
-  requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
-  throw unavailable('withdrawals are not available in this version yet');
+export async function cancelWithdrawal(_: unknown, args: { id: string }, ctx: WithdrawalContext) {
+  const caller = requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
+  return ctx.withdrawals.cancel(caller, args.id);
 }

@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
+import type { RefundPaymentInput } from '../../services/withdrawals';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function refundPayment(_: unknown, _args: unknown, ctx: WithdrawalContext): Promise<never> {
-  requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
-  throw unavailable('refunds are not available in this version yet');
+export async function refundPayment(_: unknown, args: { input: RefundPaymentInput }, ctx: WithdrawalContext) {
+  const caller = requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
+  return ctx.withdrawals.refund(caller, args.input);
 }

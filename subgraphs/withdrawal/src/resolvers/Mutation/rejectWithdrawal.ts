@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function rejectWithdrawal(_: unknown, _args: unknown, ctx: WithdrawalContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw unavailable('withdrawal approvals are not available in this version yet');
+/** Operator only: the withdrawal ends REJECTED with the reason and its hold is released. */
+export async function rejectWithdrawal(_: unknown, args: { id: string; reason: string }, ctx: WithdrawalContext) {
+  requireOperator(ctx.identity);
+  return ctx.withdrawals.reject(args.id, args.reason);
 }

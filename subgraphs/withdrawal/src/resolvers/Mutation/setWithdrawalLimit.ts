@@ -1,8 +1,9 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
+import type { SetLimitInput } from '../../services/withdrawals';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function setWithdrawalLimit(_: unknown, _args: unknown, ctx: WithdrawalContext): Promise<never> {
-  requireMerchant(ctx.identity, 'SETTINGS_WRITE');
-  throw unavailable('withdrawal limits are not available in this version yet');
+/** The merchant's own limits per coin (a key with SETTINGS_WRITE). */
+export async function setWithdrawalLimit(_: unknown, args: { input: SetLimitInput }, ctx: WithdrawalContext) {
+  const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
+  return ctx.withdrawals.setLimit(caller, args.input);
 }

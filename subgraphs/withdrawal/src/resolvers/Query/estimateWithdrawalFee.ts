@@ -1,8 +1,10 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
+import { formatAmount } from '@cpg/shared/money';
 import type { WithdrawalContext } from '../../context';
 
-// Fee estimates need the chain clients, which arrive with chain support.
-export async function estimateWithdrawalFee(_: unknown, _args: { coinId: string; amount: string }, ctx: WithdrawalContext): Promise<never> {
+/** The network fee one withdrawal of the coin would cost, in the network's native coin. */
+export async function estimateWithdrawalFee(_: unknown, args: { coinId: string; amount: string }, ctx: WithdrawalContext) {
   requireMerchant(ctx.identity, 'READ');
-  throw unavailable('withdrawal fee estimates are not available in this version yet');
+  const q = await ctx.withdrawals.estimateFee(args.coinId, args.amount);
+  return { coin: { id: q.entry.coin.id }, fee: formatAmount(q.fee, q.feeCoin.decimals), feeCoin: { id: q.feeCoin.id } };
 }

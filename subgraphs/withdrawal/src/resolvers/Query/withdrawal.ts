@@ -1,8 +1,8 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
 
-// No rows exist until the feature behind it lands.
-export async function withdrawal(_: unknown, _args: { id: string }, ctx: WithdrawalContext): Promise<null> {
-  requireMerchant(ctx.identity, 'READ');
-  return null;
+/** A merchant reads its own withdrawals (another's is simply not found); the operator reads any. */
+export async function withdrawal(_: unknown, args: { id: string }, ctx: WithdrawalContext) {
+  if (ctx.identity.kind !== 'operator') requireMerchant(ctx.identity, 'READ');
+  return ctx.withdrawals.findVisible(ctx.identity, args.id);
 }

@@ -1,8 +1,12 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { WithdrawalContext } from '../../context';
 
-// Nothing of this kind exists until the feature behind it lands: an empty page, never invented.
-export async function withdrawals(_: unknown, _args: unknown, ctx: WithdrawalContext) {
-  requireMerchant(ctx.identity, 'READ');
-  return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+/** Merchants list their own withdrawals, newest first; the operator lists everyone's. */
+export async function withdrawals(
+  _: unknown,
+  args: { filter?: { status?: string | null; coinId?: string | null } | null; first?: number | null; after?: string | null },
+  ctx: WithdrawalContext,
+) {
+  const merchantId = ctx.identity.kind === 'operator' ? null : requireMerchant(ctx.identity, 'READ').merchantId;
+  return ctx.withdrawals.list(merchantId, args.filter, args.first, args.after);
 }

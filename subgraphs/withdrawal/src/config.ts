@@ -1,0 +1,34 @@
+/**
+ * Withdrawal subgraph settings, read from the environment once at start (besides the shared
+ * subgraph ones: PORT, DATABASE_URL, NATS_URL, GATEWAY_SECRET, ...).
+ *
+ * - COMPLIANCE_SCREENING: `allow` (default) lets every withdrawal through the screening hook;
+ *   `nats` asks the compliance subgraph (`compliance.screen` request-reply) and refuses to
+ *   accept a withdrawal (UNAVAILABLE) while it does not answer. BLOCK rejects, REVIEW sends the
+ *   withdrawal to the operator (PENDING_APPROVAL).
+ * - COMPLIANCE_SCREEN_TIMEOUT_MS: how long a screening may take (default 5000).
+ * - LEDGER_HOLD_TIMEOUT_MS: how long the merchant ledger may take to answer a hold (default 5000).
+ *   A hold that times out is compensated by a release through the outbox, which also stops a
+ *   hold arriving later.
+ * - WITHDRAWAL_BATCH_INTERVAL_MS: how often the batcher looks for queued withdrawals whose
+ *   batch is due (default 1000; a new withdrawal also wakes it).
+ * - WITHDRAWAL_FEE_ESTIMATOR: `chain` (default: ask the network's RPC, static fallback) or
+ *   `static` (the per-family table in services/fees.ts only).
+ */
+import { z } from 'zod';
+import { ConfigError } from '@cpg/shared/config';
+
+const model = z.object({
+  COMPLIANCE_SCREENING: z.enum(['allow', 'nats']).default('allow'),
+  COMPLIANCE_SCREEN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  LEDGER_HOLD_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  WITHDRAWAL_BATCH_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  WITHDRAWAL_FEE_ESTIMATOR: z.enum(['chain', 'static']).default('chain'),
+});
+export type WithdrawalConfig = z.infer<typeof model>;
+
+export function loadWithdrawalConfig(env: Record<string, string | undefined> = process.env): WithdrawalConfig {
+  const parsed = model.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}

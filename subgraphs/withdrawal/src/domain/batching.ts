@@ -1,0 +1,42 @@
+export type AggregationMode = 'NONE' | 'BATCH';
+
+export interface AggregationSettings {
+  mode: AggregationMode;
+  maxSize: number;
+  maxWaitSeconds: number;
+}
+
+/** The merchant subgraph's defaults, for a merchant whose settings event has not arrived yet. */
+export const DEFAULT_AGGREGATION: AggregationSettings = { mode: 'NONE', maxSize: 50, maxWaitSeconds: 600 };
+
+export interface QueuedGroup {
+  /** Queued withdrawals of one merchant, network and coin, oldest first. */
+  count: number;
+  oldestQueuedAt: Date;
+}
+
+/**
+ * Whether a group of queued withdrawals becomes a batch now, and how many of them: NONE sends
+ * each alone at once; BATCH cuts when batchMaxSize are waiting or the oldest has waited
+ * batchMaxWaitSeconds, whichever comes first, taking at most batchMaxSize.
+ */
+export function cutBatch(s: AggregationSettings, g: QueuedGroup, now: Date): number {
+  if (g.count < 1) return 0;
+  if (s.mode === 'NONE') return 1;
+  const size = Math.max(1, s.maxSize);
+  if (g.count >= size) return size;
+  if (now.getTime() - g.oldestQueuedAt.getTime() >= s.maxWaitSeconds * 1000) return g.count;
+  return 0;
+}
+
+/**
+ * Fee policy: the batch's network fee (in the network's native coin) is split evenly over its
+ * withdrawals, the indivisible remainder on the first (oldest); the shares always sum to the fee.
+ */
+export function splitFee(fee: bigint, n: number): bigint[] {
+  if (n < 1) return [];
+  if (fee < 0n) throw new RangeError('fee must not be negative');
+  const each = fee / BigInt(n);
+  const rest = fee - each * BigInt(n);
+  return Array.from({ length: n }, (_, i) => (i === 0 ? each + rest : each));
+}
