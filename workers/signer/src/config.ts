@@ -14,6 +14,21 @@ export const signerConfig = workerConfig.merge(
       .refine((v) => !/^0+$/.test(v), 'KEY_ENCRYPTION_KEY must not be all zeros'),
     /** Written in front of each sealed value; raise it when rotating to a new KEY_ENCRYPTION_KEY. */
     KEY_ENCRYPTION_KEY_ID: z.coerce.number().int().min(1).max(255).default(1),
+    /** Off: the signer only serves keys (no withdrawal consumer, no chain access). */
+    SIGNER_WITHDRAWALS: z.enum(['0', '1', 'true', 'false']).default('1'),
+    /** How often due withdrawal batches are looked at (broadcast, confirmations, bumps). */
+    WITHDRAWAL_POLL_MS: z.coerce.number().int().min(10).max(600_000).default(3_000),
+    /** How often a batch the HOT wallet cannot cover yet is checked again. */
+    WITHDRAWAL_FUNDS_RETRY_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+    /** A broadcast transaction not included after this long is fee-bumped by replacement. */
+    WITHDRAWAL_BUMP_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    /** Each bump raises the fee rate by at least this percentage (nodes want >= 10 %). */
+    WITHDRAWAL_BUMP_PERCENT: z.coerce.number().int().min(11).max(1000).default(25),
+    /**
+     * Test hook, honoured only with NODE_ENV=test: the process kills itself (SIGKILL) right after
+     * a signed transaction is stored and before it is broadcast.
+     */
+    SIGNER_TEST_KILL_AFTER_SIGN: z.enum(['0', '1']).default('0'),
   }),
 );
 export type SignerConfig = z.infer<typeof signerConfig>;

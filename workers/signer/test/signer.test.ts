@@ -15,8 +15,8 @@ import type { NetworkConfig } from '@cpg/shared/chains';
 import { ConfigError, parseConfig } from '@cpg/shared/config';
 import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
 import { AesGcmSealer, PostgresKeyStore, seedAad } from '@cpg/shared/keys';
-import { type SignerConfig, signerConfig } from '../src/config';
-import { type RunningSigner, startSignerWorker } from '../src/worker';
+import { signerConfig } from '../src/config';
+import { type RunningSigner, type SignerStartConfig, startSignerWorker } from '../src/worker';
 
 const KEK = randomBytes(32).toString('hex');
 const sealer = AesGcmSealer.fromHex(KEK);
@@ -24,7 +24,7 @@ const TIMEOUT = 15_000;
 const BIP39_TEST_PHRASE = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
 let env: TestEnv;
-let config: SignerConfig;
+let config: SignerStartConfig;
 let worker: RunningSigner;
 let client: Bus;
 const extraWorkers: RunningSigner[] = [];

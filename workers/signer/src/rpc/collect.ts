@@ -1,0 +1,114 @@
+import type { Bus, RpcReply, RpcRequest } from '@cpg/shared/bus';
+import { type NetworkConfig, type RpcTransport, type SigningKey } from '@cpg/shared/chains';
+import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
+import { paramsOf } from '@cpg/shared/chains/bitcoin/address';
+import { type ConsolidationInput, signConsolidation } from '@cpg/shared/chains/bitcoin/consolidate';
+import { codecFor } from '@cpg/shared/chains/codecs';
+import { EvmSigner } from '@cpg/shared/chains/evm/signer';
+import { createRpcPool } from '@cpg/shared/chains/rpc/index';
+import type { EntityManager } from '@cpg/shared/db';
+import type { KeyStore } from '@cpg/shared/keys';
+import { networkOf } from './network';
+
+type Request = RpcRequest<'signer.collect_sign'>;
+type Reply = RpcReply<'signer.collect_sign'>;
+
+/** Over the fee quote when sweeping a whole native balance: the base fee may rise before signing. */
+const SWEEP_ALL_FEE_MARGIN_PERCENT = 10n;
+
+/**
+ * signer.collect_sign: the collector's steps (gas top-ups from HOT / TOKENS_COLLECTOR, sweeps from
+ * USER addresses, Bitcoin-family consolidations) signed here, where the keys are. Only the signed
+ * raw transaction and its hash go back; keys are zeroed after use. The collector broadcasts.
+ * Keys are checked against the merchant (a key id of another merchant is refused) and against
+ * the address the collector expects to spend from.
+ */
+export function serveCollectSign(bus: Bus, keys: KeyStore, em: EntityManager, schema: string, transportFor: (n: NetworkConfig) => RpcTransport = pooled()): void {
+  const evmSigners = new Map<string, EvmSigner>();
+  const evmSigner = (network: NetworkConfig): EvmSigner => {
+    let s = evmSigners.get(network.id);
+    if (!s) evmSigners.set(network.id, (s = new EvmSigner(network, transportFor(network))));
+    return s;
+  };
+
+  const keyOf = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig): Promise<SigningKey> => {
+    if (req.from.type === 'USER') return keys.privateKeyForAccountIndex(req.merchantId, network, req.from.index);
+    const [owner] = await em
+      .fork()
+      .getConnection()
+      .execute<{ merchant_id: string; network_id: string }[]>(`select merchant_id, network_id from "${schema}".keys where id = ?`, [req.from.keyId]);
+    if (!owner || owner.merchant_id !== req.merchantId) throw new Error(`key ${req.from.keyId} is not a key of merchant ${req.merchantId}`);
+    return keys.privateKeyForKey(req.from.keyId);
+  };
+
+  const sameAddress = (network: NetworkConfig, a: string, b: string): boolean => {
+    const codec = codecFor(network.family);
+    const na = codec.validateAddress(network, a);
+    const nb = codec.validateAddress(network, b);
+    return na.valid && nb.valid && (na.normalized ?? a) === (nb.normalized ?? b);
+  };
+
+  const transfer = async (req: Extract<Request, { kind: 'transfer' }>): Promise<Reply> => {
+    const network = networkOf(req.networkId);
+    if (network.family !== 'EVM') throw new Error(`collector transfers on ${network.family} networks are not supported yet`);
+    const coin = network.coins.find((c) => c.id === req.coinId);
+    if (!coin) throw new Error(`coin ${req.coinId} is not a coin of ${network.id}`);
+    const key = await keyOf(req, network);
+    try {
+      if (!sameAddress(network, key.address, req.from.address)) throw new Error(`the key does not control ${req.from.address}`);
+      const signer = evmSigner(network);
+      // The HOT key is also used by withdrawals, which count nonces in their own signer: ask the node.
+      signer.nonces.invalidate(key.address);
+      let amount = BigInt(req.amount);
+      if (req.sweepAll) {
+        if (coin.contract) throw new Error('sweepAll applies to the native coin only');
+        const balance = BigInt(await transportFor(network).call<string>('eth_getBalance', [key.address, 'latest']));
+        const quote = await signer.estimateFee(key.address, [{ to: req.to, coinId: coin.id, amount: 1n }]);
+        amount = balance - (quote.fee * (100n + SWEEP_ALL_FEE_MARGIN_PERCENT)) / 100n;
+        if (amount <= 0n) throw new Error(`nothing to sweep at ${key.address}: balance ${balance} does not cover the fee`);
+      }
+      const tx = await signer.sign(key, [{ to: req.to, coinId: coin.id, amount }]);
+      return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee.toString(), amount: amount.toString() };
+    } finally {
+      key.privateKey.fill(0);
+    }
+  };
+
+  const consolidation = async (req: Extract<Request, { kind: 'consolidation' }>): Promise<Reply> => {
+    const network = networkOf(req.networkId);
+    if (network.family !== 'BITCOIN') throw new Error(`${network.id} is not a Bitcoin-family network`);
+    paramsOf(network);
+    const transport = transportFor(network);
+    const byIndex = new Map<number, SigningKey>();
+    try {
+      const inputs: ConsolidationInput[] = [];
+      for (const i of req.inputs) {
+        // Value and script come from the node, not from the request.
+        const out = await transport.call<{ value: number; scriptPubKey: { hex: string } } | null>('gettxout', [i.txid, i.vout, true]);
+        if (!out) throw new Error(`output ${i.txid}:${i.vout} is spent or unknown`);
+        let key = byIndex.get(i.index);
+        if (!key) byIndex.set(i.index, (key = await keys.privateKeyForAccountIndex(req.merchantId, network, i.index)));
+        inputs.push({ txid: i.txid, vout: i.vout, value: coinsToSats(out.value), script: Buffer.from(out.scriptPubKey.hex, 'hex'), key });
+      }
+      const outputs = req.outputs.map((o) => ({ address: o.to, value: BigInt(o.amount) }));
+      const signed = signConsolidation(network, inputs, outputs);
+      const total = inputs.reduce((a, x) => a + x.value, 0n);
+      // A fee above half of what is spent is a caller's bug, never a plan.
+      if (signed.fee * 2n > total) throw new Error(`refusing a consolidation paying ${signed.fee} in fees out of ${total}`);
+      return { txHash: signed.txHash, raw: signed.raw, fee: signed.fee.toString(), amount: outputs.reduce((a, o) => a + o.value, 0n).toString() };
+    } finally {
+      for (const k of byIndex.values()) k.privateKey.fill(0);
+    }
+  };
+
+  bus.reply('signer.collect_sign', async (req) => (req.kind === 'transfer' ? transfer(req) : consolidation(req)));
+}
+
+function pooled(): (n: NetworkConfig) => RpcTransport {
+  const pools = new Map<string, RpcTransport>();
+  return (network) => {
+    let p = pools.get(network.id);
+    if (!p) pools.set(network.id, (p = createRpcPool(network.rpc, { name: `signer-collect ${network.id}` })));
+    return p;
+  };
+}

@@ -1,0 +1,83 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { type Bus, PoisonMessageError, type RunningConsumer } from '@cpg/shared/bus';
+import type { Logger } from '@cpg/shared/logger';
+import type { WithdrawalProcessor } from './processor';
+
+export const BATCH_CONSUMER = 'signer-withdrawal-batches';
+
+/**
+ * withdrawal.batch.ready -> a row in signer.withdrawal_batches, stored before anything else
+ * happens. Idempotent per batchId: a repeat (redelivery, or the withdrawal subgraph publishing
+ * it again) inserts nothing and only asks the processor to look at the batch now, which is how
+ * a WAITING_FUNDS batch is retried on request. The same batchId with other content is refused.
+ */
+export async function consumeBatches(bus: Bus, em: EntityManager, schema: string, processor: WithdrawalProcessor, log: Logger): Promise<RunningConsumer> {
+  return bus.consume({
+    durable: BATCH_CONSUMER,
+    types: ['withdrawal.batch.ready'],
+    handler: async (event) => {
+      const d = event.data;
+      const total = d.items.reduce((s, i) => s + BigInt(i.amount), 0n);
+      const conn = em.fork().getConnection();
+      const inserted = await conn.execute<{ batch_id: string }[]>(
+        `insert into "${schema}".withdrawal_batches (batch_id, merchant_id, network_id, coin_id, items, total, status)
+         values (?, ?, ?, ?, ?::jsonb, ?, 'NEW') on conflict (batch_id) do nothing returning batch_id`,
+        [d.batchId, d.merchantId, d.network, d.coinId, JSON.stringify(d.items), total.toString()],
+      );
+      if (!inserted.length) {
+        const [row] = await conn.execute<{ merchant_id: string; network_id: string; coin_id: string; items: unknown; total: string }[]>(
+          `select merchant_id, network_id, coin_id, items, total::text as total from "${schema}".withdrawal_batches where batch_id = ?`,
+          [d.batchId],
+        );
+        const same =
+          row &&
+          row.merchant_id === d.merchantId &&
+          row.network_id === d.network &&
+          row.coin_id === d.coinId &&
+          itemsKey(row.items as typeof d.items) === itemsKey(d.items);
+        if (!same) throw new PoisonMessageError(`batch ${d.batchId} was already received with other content; ignored`);
+        // The same work: wake a batch that waits for funds; a batch in flight carries on as it is.
+        await conn.execute(`update "${schema}".withdrawal_batches set next_check_at = now() where batch_id = ? and status in ('NEW','WAITING_FUNDS')`, [
+          d.batchId,
+        ]);
+        log.info({ batchId: d.batchId }, 'withdrawal batch received again; same work');
+      } else {
+        log.info({ batchId: d.batchId, network: d.network, coinId: d.coinId, payouts: d.items.length }, 'withdrawal batch received');
+      }
+      processor.kick();
+    },
+  });
+}
+
+/** Order-preserving and independent of jsonb's key order. */
+function itemsKey(items: { withdrawalId: string; toAddress: string; amount: string }[]): string {
+  return JSON.stringify(items.map((i) => [i.withdrawalId, i.toAddress, i.amount]));
+}
+
+export const FUNDING_CONSUMER = 'signer-hot-wallet-funding';
+
+/**
+ * Coins arriving at a HOT wallet (chain.transfer.confirmed, which the tracker sends for HOT
+ * addresses registered through the address service): the merchant's batches on that network
+ * that wait for funds are looked at now instead of at their next periodic retry.
+ */
+export async function consumeHotWalletFunding(bus: Bus, em: EntityManager, schema: string, processor: WithdrawalProcessor): Promise<RunningConsumer> {
+  return bus.consume({
+    durable: FUNDING_CONSUMER,
+    types: ['chain.transfer.confirmed'],
+    handler: async (event) => {
+      const { network, to } = event.data;
+      const woken = await em
+        .fork()
+        .getConnection()
+        .execute<{ batch_id: string }[]>(
+          `update "${schema}".withdrawal_batches b set next_check_at = now()
+           from "${schema}".hot_wallets h
+           where h.network_id = ? and h.address = ? and b.merchant_id = h.merchant_id and b.network_id = h.network_id and b.status = 'WAITING_FUNDS'
+           returning b.batch_id`,
+          [network, to],
+        );
+      if (woken.length) processor.kick();
+    },
+  });
+}
