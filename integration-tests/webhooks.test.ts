@@ -313,6 +313,52 @@ describe('webhooks', () => {
     expect(receiver.at('/paid')).toHaveLength(1);
   });
 
+  it('a withdrawal sends withdrawal.created with its snapshot, and a deposit from a sanctioned sender sends compliance.alert', async () => {
+    const mm = await stack.newMerchant('Payouts');
+    await createEndpoint(mm, receiver.url('/out'), ['withdrawal.*', 'compliance.alert']);
+    const p = await createPaymentFull(mm, 'order-out');
+    const transfer = (from: string | null) => ({
+      network: 'dev-evm',
+      txHash: `0x${randomBytes(32).toString('hex')}`,
+      index: 0,
+      from,
+      to: p.address.address,
+      coinId: 'dev-evm:ETH',
+      amount: (5n * 10n ** 17n).toString(),
+      blockHeight: 100,
+      blockHash: `0x${randomBytes(32).toString('hex')}`,
+      confirmations: 1,
+      addressId: p.address.id,
+      merchantId: mm.id,
+      internal: false,
+    });
+    // Credited: the payment is paid in full by an ordinary sender.
+    await stack.gateway.bus.publish('chain.transfer.confirmed', transfer(`0x${randomBytes(20).toString('hex')}`), { id: randomUUID(), key: p.address.id });
+    const to = `0x${randomBytes(20).toString('hex')}`;
+    const w = await eventually(async () => {
+      const res = await gql(
+        stack.url,
+        'mutation($i: RequestWithdrawalInput!) { requestWithdrawal(input: $i) { id status } }',
+        { i: { coinId: 'dev-evm:ETH', toAddress: to, amount: '0.1', idempotencyKey: 'hook-1' } },
+        mm.secret,
+      );
+      return res.data?.requestWithdrawal as { id: string } | undefined;
+    }, 'a withdrawal once the credit is available');
+    const created = await eventually(
+      async () => receiver.at('/out').find((r) => JSON.parse(r.rawBody).type === 'withdrawal.created'),
+      'withdrawal.created',
+      15_000,
+    );
+    expect(JSON.parse(created.rawBody).data).toMatchObject({ object: 'withdrawal', id: w.id, amount: '0.1', coinId: 'dev-evm:ETH', idempotencyKey: 'hook-1' });
+    expect(JSON.parse(created.rawBody).data.toAddress.toLowerCase()).toBe(to);
+
+    // A second deposit, from an address on the OFAC list: screened, alerted, sent.
+    await stack.gateway.bus.publish('chain.transfer.seen', transfer('0x04DBA1194ee10112fE6C3207C0687DEf0e78baCf'), { id: randomUUID(), key: p.address.id });
+    const alert = await eventually(async () => receiver.at('/out').find((r) => JSON.parse(r.rawBody).type === 'compliance.alert'), 'compliance.alert', 15_000);
+    expect(JSON.parse(alert.rawBody).data).toMatchObject({ object: 'compliance_alert', merchantId: mm.id, decision: 'BLOCK', event: 'raised' });
+    expect(receiver.at('/out').every((r) => ['withdrawal.created', 'compliance.alert'].includes(JSON.parse(r.rawBody).type))).toBe(true);
+  });
+
   it('keeps at most the configured number of deliveries in flight per endpoint', async () => {
     const mm = await stack.newMerchant('Slow');
     const e = await createEndpoint(mm, receiver.url('/slow'));

@@ -1,7 +1,7 @@
-import { JSONCodec } from 'nats';
 import { z } from 'zod';
 import type { Bus } from '../bus';
 import type { Logger } from '../logger';
+import { snapshotRpc } from './snapshot-rpc';
 
 /**
  * Request-reply `payment.snapshot`: the merchant's webhook dispatcher asks the payment subgraph
@@ -55,34 +55,14 @@ export const paymentSnapshotReply = z.discriminatedUnion('found', [
 ]);
 export type PaymentSnapshotReply = z.infer<typeof paymentSnapshotReply>;
 
-const codec = JSONCodec();
+const rpc = snapshotRpc(PAYMENT_SNAPSHOT_RPC, paymentSnapshotRequest, paymentSnapshotReply);
 
-/**
- * Payment subgraph side: answers in a queue group so any replica may serve a request. `handler` is
- * called once per request, and again for each retry by the asker, so it must be read-only.
- */
+/** Payment subgraph side (see snapshotRpc). */
 export function servePaymentSnapshots(bus: Bus, log: Logger, handler: (req: PaymentSnapshotRequest) => Promise<PaymentSnapshotReply>) {
-  return bus.nc.subscribe(bus.rpcSubject(PAYMENT_SNAPSHOT_RPC), {
-    queue: PAYMENT_SNAPSHOT_RPC,
-    callback: (err, msg) => {
-      if (err) return;
-      void (async () => {
-        try {
-          const req = paymentSnapshotRequest.parse(codec.decode(msg.data));
-          msg.respond(codec.encode({ ok: true, body: paymentSnapshotReply.parse(await handler(req)) }));
-        } catch (e) {
-          log.warn({ rpc: PAYMENT_SNAPSHOT_RPC, err: (e as Error).message }, 'rpc handler failed');
-          msg.respond(codec.encode({ ok: false, error: (e as Error).message }));
-        }
-      })();
-    },
-  });
+  return rpc.serve(bus, log, handler);
 }
 
 /** Dispatcher side: throws on timeout, no responder or a failed handler, so the caller retries. */
-export async function requestPaymentSnapshot(bus: Bus, req: PaymentSnapshotRequest, timeoutMs = 5000): Promise<PaymentSnapshotReply> {
-  const res = await bus.nc.request(bus.rpcSubject(PAYMENT_SNAPSHOT_RPC), codec.encode(paymentSnapshotRequest.parse(req)), { timeout: timeoutMs });
-  const body = codec.decode(res.data) as { ok: boolean; body?: unknown; error?: string };
-  if (!body.ok) throw new Error(`rpc ${PAYMENT_SNAPSHOT_RPC} failed: ${body.error}`);
-  return paymentSnapshotReply.parse(body.body);
+export function requestPaymentSnapshot(bus: Bus, req: PaymentSnapshotRequest, timeoutMs = 5000): Promise<PaymentSnapshotReply> {
+  return rpc.request(bus, req, timeoutMs);
 }

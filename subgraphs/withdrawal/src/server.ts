@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
+import { serveWithdrawalSnapshot } from './rpc/snapshot';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { WithdrawalContext } from './context';
@@ -51,6 +52,7 @@ export async function startWithdrawalSubgraph(
     onStart: async (deps) => {
       if (wc.COMPLIANCE_SCREENING === 'nats') screening = new NatsScreening(deps.bus, wc.COMPLIANCE_SCREEN_TIMEOUT_MS);
       await startConsumers(deps, catalogue);
+      serveWithdrawalSnapshot(deps, catalogue);
       // A provisional row older than both timeouts plus a wide margin belongs to a request that died.
       const reapAfterMs = wc.LEDGER_HOLD_TIMEOUT_MS + wc.COMPLIANCE_SCREEN_TIMEOUT_MS + 120_000;
       batcher = startBatcher(deps.orm.em, wc.WITHDRAWAL_BATCH_INTERVAL_MS, () => deps.relay.kick(), deps.log.child({ component: 'batcher' }), reapAfterMs);

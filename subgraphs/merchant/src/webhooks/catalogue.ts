@@ -1,8 +1,4 @@
-/**
- * The public event catalogue. `withdrawal.*` and `compliance.alert` are reserved names: they are
- * accepted in an endpoint's list now so merchants can subscribe ahead, and wired when those
- * features publish events.
- */
+/** The public event catalogue (README "Webhooks" lists what each carries). */
 export const WEBHOOK_EVENTS = [
   'payment.created',
   'payment.deposit_seen',
@@ -15,6 +11,10 @@ export const WEBHOOK_EVENTS = [
   'deposit.reorged',
   'payment.on_hold',
   'withdrawal.created',
+  'withdrawal.pending_approval',
+  'withdrawal.approved',
+  'withdrawal.rejected',
+  'withdrawal.broadcast',
   'withdrawal.completed',
   'withdrawal.failed',
   'compliance.alert',
@@ -52,6 +52,27 @@ export function webhookTypeOfPaymentEvent(event: string): WebhookEventType | nul
       return `payment.${event}`;
     case 'deposit_reorged':
       return 'deposit.reorged';
+    default:
+      return null;
+  }
+}
+
+/**
+ * The webhook type of a `withdrawal.updated` event's `event` field. Cancellation has none (the
+ * merchant cancelled it), nor have the internal steps batched, waiting_funds and signing.
+ */
+export function webhookTypeOfWithdrawalEvent(event: string): WebhookEventType | null {
+  switch (event) {
+    case 'requested':
+      return 'withdrawal.created';
+    case 'pending_approval':
+    case 'approved':
+    case 'rejected':
+    case 'broadcast':
+    case 'failed':
+      return `withdrawal.${event}`;
+    case 'confirmed':
+      return 'withdrawal.completed';
     default:
       return null;
   }

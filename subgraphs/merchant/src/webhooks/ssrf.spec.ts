@@ -1,7 +1,7 @@
 import { defaultRetrySchedule, retryDelayMs } from './config';
 import { SecretBox } from './secrets';
 import { checkEndpointUrl, refusalReason } from './ssrf';
-import { webhookTypeOfPaymentEvent, wants } from './catalogue';
+import { WEBHOOK_EVENTS, webhookTypeOfPaymentEvent, webhookTypeOfWithdrawalEvent, wants } from './catalogue';
 
 describe('refusalReason', () => {
   it.each(['127.0.0.1', '127.5.5.5', '::1'])('refuses loopback %s in production only', (a) => {
@@ -52,6 +52,15 @@ describe('catalogue and secrets', () => {
     expect(wants(null, 'payment.paid')).toBe(true);
     expect(wants(['payment.created'], 'payment.paid')).toBe(false);
     expect(wants(['withdrawal.*'], 'withdrawal.completed')).toBe(true);
+  });
+  it('maps withdrawal events to webhook types; internal steps and cancellation send nothing', () => {
+    expect(webhookTypeOfWithdrawalEvent('requested')).toBe('withdrawal.created');
+    expect(webhookTypeOfWithdrawalEvent('confirmed')).toBe('withdrawal.completed');
+    expect(webhookTypeOfWithdrawalEvent('rejected')).toBe('withdrawal.rejected');
+    expect(webhookTypeOfWithdrawalEvent('failed')).toBe('withdrawal.failed');
+    for (const quiet of ['cancelled', 'batched', 'waiting_funds', 'signing', 'nonsense']) expect(webhookTypeOfWithdrawalEvent(quiet)).toBeNull();
+    for (const e of ['requested', 'pending_approval', 'approved', 'rejected', 'broadcast', 'confirmed', 'failed'])
+      expect(WEBHOOK_EVENTS).toContain(webhookTypeOfWithdrawalEvent(e));
   });
   it('seals and opens signing secrets; another master secret cannot open them', () => {
     const box = new SecretBox('a'.repeat(32));
