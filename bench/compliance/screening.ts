@@ -65,6 +65,7 @@ export async function run(log: (l: string) => void): Promise<BenchResult[]> {
     `sanctions list of ${sanctions.meta.date}: ${sanctions.size} addresses; grey list: ${grey.size} entries; ${queries.length} queries (5 % sanctioned, 15 % grey, 80 % clean)`,
   );
 
+  const amounts = queries.map((_, i) => BigInt(i + 1) * 10n ** 15n);
   const now = new Date();
   let decisions = 0;
   const screenAll = () => {
@@ -77,7 +78,7 @@ export async function run(log: (l: string) => void): Promise<BenchResult[]> {
         direction: 'IN',
         sanction: sanctions.lookupKey('EVM', 'ETH', key),
         grey: grey.matchingKey('ethereum', key, merchants[i % merchants.length]!),
-        usdCents: fiatCents(BigInt(i + 1) * 10n ** 15n, 18, '3000'),
+        usdCents: fiatCents(amounts[i]!, 18, '3000'),
         prior: [],
         exposure: null,
         provider: null,

@@ -149,9 +149,20 @@ export function velocityRule(f: Facts, t: Thresholds): RuleHit | null {
   };
 }
 
+// Thresholds are fixed for a process: the band's floor is worked out once per thresholds object.
+const floors = new WeakMap<Thresholds, bigint>();
+function structuringFloor(t: Thresholds): bigint {
+  let floor = floors.get(t);
+  if (floor === undefined) {
+    floor = (t.travelRuleCents * BigInt(10_000 - t.structuringBandBps)) / 10_000n;
+    floors.set(t, floor);
+  }
+  return floor;
+}
+
 export function structuringRule(f: Facts, t: Thresholds): RuleHit | null {
   if (!f.address || f.direction !== 'IN' || typeof f.usdCents !== 'bigint') return null;
-  const floor = (t.travelRuleCents * BigInt(10_000 - t.structuringBandBps)) / 10_000n;
+  const floor = structuringFloor(t);
   const justUnder = (c: bigint | null) => c !== null && c >= floor && c < t.travelRuleCents;
   if (!justUnder(f.usdCents)) return null;
   const since = f.now.getTime() - STRUCTURING_WINDOW_MS;
@@ -211,12 +222,12 @@ export function assess(f: Facts, t: Thresholds = DEFAULT_THRESHOLDS): Assessment
       reason: 'sender unknown (several inputs or none reported): address rules not applied, amount rules only',
     });
   add(sanctionsRule(f));
-  hits.push(...providerRule(f));
-  hits.push(...greyListRule(f));
+  if (f.provider) hits.push(...providerRule(f));
+  if (f.grey.length) hits.push(...greyListRule(f));
   add(exposureRule(f));
   add(structuringRule(f, t));
   add(velocityRule(f, t));
-  hits.push(...amountRules(f, t));
+  if (f.usdCents !== null) hits.push(...amountRules(f, t));
   let decision: Decision = 'ALLOW';
   let score = 0;
   for (const h of hits) {
