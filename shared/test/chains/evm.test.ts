@@ -111,7 +111,7 @@ describe('round trip: derive, receive, spend', () => {
       {
         network: 'dev-evm',
         txHash: ethTx,
-        index: 0,
+        index: INTERNAL_INDEX_BASE,
         from: faucet.address,
         to: derived.address,
         coinId: ETH,
@@ -149,7 +149,7 @@ describe('round trip: derive, receive, spend', () => {
     const spentEth = await send(spendEth);
     expect(spentEth.receipt.status).toBe('0x1');
     expect(spentEth.transfers).toEqual([
-      expect.objectContaining({ txHash: spendEth.txHash, index: 0, from: derived.address, to: payee, coinId: ETH, amount: ONE_ETH / 2n }),
+      expect.objectContaining({ txHash: spendEth.txHash, index: INTERNAL_INDEX_BASE, from: derived.address, to: payee, coinId: ETH, amount: ONE_ETH / 2n }),
     ]);
     // broadcasting the same signed transaction again is a success, not an error
     expect(await signer.broadcast(spendEth)).toBe(spendEth.txHash);
@@ -221,7 +221,7 @@ describe('batch payouts through BatchTransfer', () => {
     expect(receipt.status).toBe('0x1');
     const base = { network: 'dev-evm', txHash: tx.txHash, coinId: ETH, blockHeight: Number(receipt.blockNumber), blockHash: receipt.blockHash };
     expect(transfers).toEqual([
-      { ...base, index: 0, from: hot.address, to: batchAddress, amount: 3n * ONE_ETH + 3n },
+      { ...base, index: INTERNAL_INDEX_BASE, from: hot.address, to: batchAddress, amount: 3n * ONE_ETH + 3n },
       { ...base, index: INTERNAL_INDEX_BASE + 1, from: batchAddress, to: payees[0], amount: amounts[0] },
       { ...base, index: INTERNAL_INDEX_BASE + 2, from: batchAddress, to: payees[1], amount: amounts[1] },
       { ...base, index: INTERNAL_INDEX_BASE + 3, from: batchAddress, to: payees[2], amount: amounts[2] },
@@ -326,7 +326,7 @@ describe('what the watcher must not (or must) count', () => {
     const tx = await signer.signContractCall(hot, forwarderAddress, forwarder.encodeFunctionData('forward', [payee]), ONE_ETH);
     const forwarded = await send(tx);
     expect(forwarded.transfers.map((t) => [t.index, t.from, t.to, t.amount])).toEqual([
-      [0, hot.address, forwarderAddress, ONE_ETH],
+      [INTERNAL_INDEX_BASE, hot.address, forwarderAddress, ONE_ETH],
       [INTERNAL_INDEX_BASE + 1, forwarderAddress, payee, ONE_ETH],
     ]);
 
@@ -337,7 +337,7 @@ describe('what the watcher must not (or must) count', () => {
     expect(receipt.status).toBe('0x1');
     // frames: 0 top, 1 sendThenRevert (reverted), 2 its call to `lost` (undone), 3 the call to `good`
     expect(transfers.map((t) => [t.index, t.from, t.to, t.amount])).toEqual([
-      [0, hot.address, forwarderAddress, 2n * ONE_ETH],
+      [INTERNAL_INDEX_BASE, hot.address, forwarderAddress, 2n * ONE_ETH],
       [INTERNAL_INDEX_BASE + 3, forwarderAddress, good, ONE_ETH],
     ]);
     expect(await balance(lost)).toBe(0n);
@@ -350,7 +350,7 @@ describe('what the watcher must not (or must) count', () => {
     expect(await plain.getBlockTransfers(height)).toEqual(await watcher.getBlockTransfers(height));
     // without tracing, only the top-level value is visible
     const blind = new EvmWatcher({ ...network, rpc: [{ url: anvil.rpcUrl }] }, transport);
-    expect((await blind.getBlockTransfers(height)).transfers.map((t) => t.index)).toEqual([0]);
+    expect((await blind.getBlockTransfers(height)).transfers.map((t) => t.index)).toEqual([INTERNAL_INDEX_BASE]);
   });
 });
 

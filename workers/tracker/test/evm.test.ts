@@ -3,6 +3,7 @@ import { DEV_USDT } from '@cpg/shared/chains/evm/contracts/index';
 import { anvilAccount, deployDevUsdt, EvmDevControls, sendUnsimulated, startAnvil, type AnvilHandle } from '@cpg/shared/chains/evm/dev';
 import { ERC20, EvmSigner, waitForReceipt } from '@cpg/shared/chains/evm/signer';
 import { EvmWatcher } from '@cpg/shared/chains/evm/watcher';
+import { INTERNAL_INDEX_BASE } from '@cpg/shared/chains/evm/extract';
 import { ChainError, DEV_EVM_USDT_ADDRESS, getNetwork, type ChainWatcher, type NetworkConfig, type SigningKey } from '@cpg/shared/chains';
 import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
 import type { Bus } from '@cpg/shared/bus';
@@ -96,7 +97,7 @@ describe('tracker on dev-evm', () => {
       network: 'dev-evm',
       coinId: ETH,
       amount: '1000000000000000000',
-      index: 0,
+      index: INTERNAL_INDEX_BASE,
       confirmations: 1,
       internal: false,
       addressId: a.addressId,

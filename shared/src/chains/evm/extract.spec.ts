@@ -91,7 +91,7 @@ describe('extractBlockTransfers on recorded mainnet block 17053184', () => {
     expect(extractBlockTransfers(ethereum, { block: recordedPart(), receipts: failed }).transfers).toEqual([]);
   });
 
-  it('reads every native transfer of the whole block (value > 0, index 0, checksummed)', () => {
+  it('reads every native transfer of the whole block (value > 0, index INTERNAL_INDEX_BASE, checksummed)', () => {
     const { transfers } = extractBlockTransfers(ethereum, { block: fullBlock, receipts: withStubReceipts(recorded) });
     const native = transfers.filter((t) => t.coinId === 'ethereum:ETH');
     expect(native).toHaveLength(65);
@@ -99,7 +99,7 @@ describe('extractBlockTransfers on recorded mainnet block 17053184', () => {
     expect(native[0]).toEqual({
       network: 'ethereum',
       txHash: '0xe8f0325799cb473a68f166dfd9cdfea778efa774992b04e467cdfdf4092233e4',
-      index: 0,
+      index: INTERNAL_INDEX_BASE,
       from: '0x0A14c559688E702d65928472396DC9AE2bAA4072',
       to: '0x881D40237659C251811CEC9c364ef91dC08D300C',
       coinId: 'ethereum:ETH',
@@ -107,8 +107,15 @@ describe('extractBlockTransfers on recorded mainnet block 17053184', () => {
       blockHeight: 17053184,
       blockHash: BLOCK_HASH,
     });
-    expect(native.every((t) => t.index === 0 && t.from === getAddress(t.from!) && t.to === getAddress(t.to))).toBe(true);
+    expect(native.every((t) => t.index === INTERNAL_INDEX_BASE && t.from === getAddress(t.from!) && t.to === getAddress(t.to))).toBe(true);
     expect(transfers.filter((t) => t.coinId !== 'ethereum:ETH').map((t) => t.coinId)).toEqual(['ethereum:USDT', 'ethereum:USDC']);
+  });
+
+  it('never gives two transfers of one transaction the same index, whatever their coins (native indexes start at INTERNAL_INDEX_BASE)', () => {
+    const { transfers } = extractBlockTransfers(ethereum, { block: fullBlock, receipts: withStubReceipts(recorded) });
+    const keys = transfers.map((t) => `${t.txHash}:${t.index}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(transfers.filter((t) => t.coinId !== 'ethereum:ETH').every((t) => t.index < INTERNAL_INDEX_BASE)).toBe(true);
   });
 
   it('refuses to mix a block with receipts of another block, or a block missing a receipt (transient)', () => {

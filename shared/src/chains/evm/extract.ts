@@ -7,13 +7,14 @@ import type { CallFrame, CallTraceResult, ParityTrace, RawBlock, RawReceipt } fr
  * data and benchmarked against JSON.parse; the watcher only fetches and hands the JSON over.
  *
  * What counts as a transfer, and its index (unique per txHash and coin, the idempotency key):
- * - native value of a successful transaction: index 0;
  * - ERC-20 `Transfer` logs emitted by a registered token contract: index = the log's index in
  *   the block. Logs of unregistered contracts are ignored, whatever they call themselves;
- * - native value moved by a contract (internal call) inside a successful transaction:
- *   index = INTERNAL_INDEX_BASE + the frame's pre-order position in the transaction's call tree
- *   (top-level call 0, its first child 1, that child's first child 2, ...), counting every frame,
+ * - native value, at any depth of a successful transaction: index = INTERNAL_INDEX_BASE + the
+ *   frame's pre-order position in the transaction's call tree (the transaction's own value is the
+ *   top-level call, 0; its first child 1, that child's first child 2, ...), counting every frame,
  *   so the index depends only on the call tree, never on which frames happen to carry value.
+ *   Native indexes start at INTERNAL_INDEX_BASE so they never meet a log index: one transaction
+ *   paying ETH and, in the block's first log, a token to our addresses is two deposits, not one.
  * Zero amounts are skipped: they move nothing, and zero-value token transfers are the usual
  * vehicle of address-poisoning spam.
  */
@@ -171,7 +172,7 @@ export function extractBlockTransfers(network: NetworkConfig, input: ExtractInpu
     if (tx.value !== '0x0') {
       const value = BigInt(tx.value);
       const to = tx.to ?? receipt.contractAddress;
-      if (value > 0n && to) push(txHash, 0, toChecksumAddress(tx.from), toChecksumAddress(to), native, value);
+      if (value > 0n && to) push(txHash, INTERNAL_INDEX_BASE, toChecksumAddress(tx.from), toChecksumAddress(to), native, value);
     }
 
     for (const log of receipt.logs) {
