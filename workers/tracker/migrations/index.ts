@@ -72,7 +72,24 @@ class LateAddressRescans extends Migration {
   }
 }
 
+class MempoolTransfers extends Migration {
+  override async up(): Promise<void> {
+    // Mempool transfers reported seen and not yet in a scanned block: kept here, not only in
+    // memory, so one dropped while the tracker is down is still reported reorged after restart.
+    this.addSql(`create table "${SCHEMA}".mempool_transfers (
+      network text not null,
+      tx_hash text not null,
+      idx int not null,
+      coin_id text not null,
+      data jsonb not null,
+      seen_at timestamptz not null default now(),
+      primary key (network, tx_hash, idx, coin_id)
+    )`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_tracker', class: TrackerTables },
   { name: '0002_late_address_rescans', class: LateAddressRescans },
+  { name: '0003_mempool_transfers', class: MempoolTransfers },
 ];

@@ -89,6 +89,8 @@ export class NetworkScanner {
   private lastRescanCheck = 0;
   /** Mempool transfers already reported, by txHash:index:coinId, until they leave the mempool for good. */
   private readonly mempoolEmitted = new Map<string, TransferEvent>();
+  /** Whether mempoolEmitted holds the stored rows (read once per activation). */
+  private mempoolLoaded = false;
   private readonly log: Logger;
   private readonly schema: string;
 
@@ -108,7 +110,12 @@ export class NetworkScanner {
   /** Called when the lease is gained or lost. Losing it drops the cached cursor: the next holder moves it. */
   setActive(active: boolean): void {
     this.active = active;
-    if (!active) this.cursor = null;
+    if (!active) {
+      this.cursor = null;
+      // The next holder owns the mempool bookkeeping; ours is read again if the lease comes back.
+      this.mempoolEmitted.clear();
+      this.mempoolLoaded = false;
+    }
     this.poke();
   }
 
@@ -467,10 +474,19 @@ export class NetworkScanner {
    * Unconfirmed transfers (Bitcoin family) are reported once each while they wait. One that
    * leaves the mempool without reaching a scanned block is asked about: if the node says it was
    * dropped (evicted, replaced by fee bump or double spend), it is reported reorged, so a
-   * payment shown as "seen" does not wait forever. This bookkeeping is in memory: after a
-   * restart, a transfer dropped meanwhile is not reported (it was never credited either).
+   * payment shown as "seen" does not wait forever. The reported ones are stored with their
+   * events, so after a restart one dropped meanwhile is still found and reported.
    */
   private async scanMempool(): Promise<void> {
+    const { network } = this.deps;
+    const key = (e: TransferEvent) => `${e.txHash}:${e.index}:${e.coinId}`;
+    if (!this.mempoolLoaded) {
+      const rows = await this.deps.em
+        .fork()
+        .execute<{ data: TransferEvent }[]>(`select data from "${this.schema}".mempool_transfers where network = ?`, [network.id]);
+      for (const r of rows) this.mempoolEmitted.set(key(r.data), r.data);
+      this.mempoolLoaded = true;
+    }
     const transfers = await this.deps.watcher.getMempoolTransfers();
     const current = new Set<string>();
     const fresh: TransferEvent[] = [];
@@ -481,25 +497,46 @@ export class NetworkScanner {
     }
     const left: TransferEvent[] = [];
     for (const [k, e] of this.mempoolEmitted) if (!current.has(k)) left.push(e);
-    const dropped = await this.droppedFromMempool(left);
+    const { dropped, mined } = await this.droppedFromMempool(left);
+    const s = this.schema;
+    const forget = async (tx: EntityManager, e: TransferEvent) =>
+      tx.execute(`delete from "${s}".mempool_transfers where network = ? and tx_hash = ? and idx = ? and coin_id = ?`, [
+        network.id,
+        e.txHash,
+        e.index,
+        e.coinId,
+      ]);
+    if (mined.length) {
+      await this.deps.em.fork().transactional(async (tx) => {
+        for (const e of mined) await forget(tx, e);
+      });
+      for (const e of mined) this.mempoolEmitted.delete(key(e));
+    }
     if (!fresh.length && !dropped.length) return;
-    const { network } = this.deps;
     await this.deps.em.fork().transactional(async (tx) => {
       for (const e of fresh) {
-        await writeOutbox(tx, this.schema, 'chain.transfer.seen', e, {
+        await writeOutbox(tx, s, 'chain.transfer.seen', e, {
           key: e.addressId,
           id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'seen', null),
         });
+        await tx.execute(`insert into "${s}".mempool_transfers (network, tx_hash, idx, coin_id, data) values (?, ?, ?, ?, ?) on conflict do nothing`, [
+          network.id,
+          e.txHash,
+          e.index,
+          e.coinId,
+          JSON.stringify(e),
+        ]);
       }
       for (const e of dropped) {
-        await writeOutbox(tx, this.schema, 'chain.transfer.reorged', e, {
+        await writeOutbox(tx, s, 'chain.transfer.reorged', e, {
           key: e.addressId,
           id: transferEventId(network.id, e.txHash, e.index, e.coinId, 'reorged', null),
         });
+        await forget(tx, e);
       }
     });
-    for (const e of fresh) this.mempoolEmitted.set(`${e.txHash}:${e.index}:${e.coinId}`, e);
-    for (const e of dropped) this.mempoolEmitted.delete(`${e.txHash}:${e.index}:${e.coinId}`);
+    for (const e of fresh) this.mempoolEmitted.set(key(e), e);
+    for (const e of dropped) this.mempoolEmitted.delete(key(e));
     this.deps.relay.kick();
   }
 
@@ -508,20 +545,20 @@ export class NetworkScanner {
    * forgotten once the loop has scanned their block (they are then tracked by block); until
    * then, and while the node still has them pending, they are kept and asked about again.
    */
-  private async droppedFromMempool(left: TransferEvent[]): Promise<TransferEvent[]> {
+  private async droppedFromMempool(left: TransferEvent[]): Promise<{ dropped: TransferEvent[]; mined: TransferEvent[] }> {
     const dropped: TransferEvent[] = [];
+    const mined: TransferEvent[] = [];
     const status = new Map<string, Awaited<ReturnType<ChainWatcher['getTransactionStatus']>>>();
     for (const e of left) {
-      const key = `${e.txHash}:${e.index}:${e.coinId}`;
       let st = status.get(e.txHash);
       if (!st) {
         st = await this.deps.watcher.getTransactionStatus(e.txHash);
         status.set(e.txHash, st);
       }
       if (st.state === 'dropped') dropped.push(e);
-      else if (st.state === 'confirmed' && this.cursor && st.blockHeight <= this.cursor.height) this.mempoolEmitted.delete(key);
+      else if (st.state === 'confirmed' && this.cursor && st.blockHeight <= this.cursor.height) mined.push(e);
     }
-    return dropped;
+    return { dropped, mined };
   }
 
   private async maybePublishStatus(error: boolean): Promise<void> {

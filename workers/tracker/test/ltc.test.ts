@@ -120,4 +120,26 @@ describe('tracker on dev-ltc', () => {
     await eventually(async () => events.of('seen', replacement).some((e) => e.blockHash !== null), 'replacement in a block');
     expect(events.of('seen', original).filter((e) => e.blockHash !== null)).toEqual([]);
   });
+
+  it('reports a mempool deposit dropped while the tracker was down as reorged after its restart', async () => {
+    const address = await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']);
+    await register(bus, address, { networks: ['dev-ltc'] });
+    await eventually(async () => tracker.watchLists.lists.get('dev-ltc')!.get(address), 'watching');
+    const original = await dev.fund(address, network.nativeCoin.id, 3_000_000n, { replaceable: true });
+    await events.wait('seen', original, 'original seen in the mempool');
+    await tracker.stop();
+    const replacement = await dev.bumpFee(original);
+    await dev.mine(1);
+    // A new process: nothing of the old one's memory, only what it stored.
+    tracker = await startTrackerWorker(env.workerConfig(), {
+      log: env.log,
+      networks: [network],
+      leaseTtlMs: 3000,
+      scanner: { pollIntervalMs: 100, statusIntervalMs: 300 },
+    });
+    const [dropped] = await events.wait('reorged', original, 'original reported dropped after the restart', 30_000);
+    expect(dropped).toMatchObject({ blockHash: null });
+    await eventually(async () => events.of('seen', replacement).some((e) => e.blockHash !== null), 'replacement seen in its block', 30_000);
+    expect(events.of('reorged', original)).toHaveLength(1);
+  });
 });
