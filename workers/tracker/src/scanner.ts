@@ -360,6 +360,9 @@ export class NetworkScanner {
     let earliest = Infinity;
     for (const r of pending) {
       list.add(r.address, { addressId: r.address_id, merchantId: r.merchant_id, type: r.type });
+      // Another instance's consumer may have stored it: from here on this loop matches it too,
+      // whatever the watch registry's refresh has picked up yet.
+      watch.add(r.address, { addressId: r.address_id, merchantId: r.merchant_id, type: r.type });
       earliest = Math.min(earliest, new Date(r.address_created_at).getTime());
     }
     const since = new Date(earliest - RESCAN_CLOCK_MARGIN_MS);
