@@ -29,7 +29,7 @@ export async function startMerchantSubgraph(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningService> {
   const webhookConfig = loadWebhookConfig(env, config.NODE_ENV);
-  const box = new SecretBox(config.GATEWAY_SECRET);
+  const box = new SecretBox(webhookConfig.encryptionKey ?? config.GATEWAY_SECRET);
   let dispatcher: WebhookDispatcher | undefined;
   const kick = () => dispatcher?.kick();
   const service = await startSubgraphService<MerchantContext>({

@@ -42,3 +42,11 @@ describe('payment config: the rate chain', () => {
     await expect(buildRateService(cfg, { now: later }).getRate('ETH', 'USD')).rejects.toThrow(/stale/);
   });
 });
+
+describe('payment config: the checkout-token key', () => {
+  it('takes CHECKOUT_TOKEN_SECRET when set (at least 16 characters), else leaves the gateway secret to the caller', () => {
+    expect(loadPaymentConfig({}).CHECKOUT_TOKEN_SECRET).toBeUndefined();
+    expect(loadPaymentConfig({ CHECKOUT_TOKEN_SECRET: 'x'.repeat(32) }).CHECKOUT_TOKEN_SECRET).toBe('x'.repeat(32));
+    expect(() => loadPaymentConfig({ CHECKOUT_TOKEN_SECRET: 'short' })).toThrow(/CHECKOUT_TOKEN_SECRET/);
+  });
+});

@@ -31,6 +31,11 @@ export const RATE_PROVIDER_NAMES = ['coingecko', 'kraken', 'static'] as const;
 export type RateProviderName = (typeof RATE_PROVIDER_NAMES)[number];
 
 const model = z.object({
+  /**
+   * Key of the checkout-token HMAC. Unset: derived from GATEWAY_SECRET (then rotating that
+   * secret changes every open payment's checkout link). Set it to decouple the two.
+   */
+  CHECKOUT_TOKEN_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   RATES_STATIC: z.string().default(DEFAULT_RATES_STATIC),
   RATE_PROVIDERS: z
     .string()

@@ -24,8 +24,8 @@ export async function startPaymentSubgraph(
   const paymentConfig = loadPaymentConfig(env);
   const catalogue = new CoinCatalogue(env);
   const rates = buildRateService(paymentConfig);
-  // Every replica derives the same key from the secret they already share with the gateway.
-  const tokenKey = checkoutKey(config.GATEWAY_SECRET);
+  // Every replica derives the same key: from its own secret when set, else from the one shared with the gateway.
+  const tokenKey = checkoutKey(paymentConfig.CHECKOUT_TOKEN_SECRET ?? config.GATEWAY_SECRET);
   let sweeper: { stop(): Promise<void> } | undefined;
   const service = await startSubgraphService<PaymentContext>({
     name: 'payment',

@@ -40,6 +40,12 @@ export const webhookConfigModel = z.object({
     .int()
     .min(1000)
     .default(5 * DAY),
+  /**
+   * Seals endpoint signing secrets at rest. Unset: derived from GATEWAY_SECRET (then rotating
+   * that secret means rotating every endpoint's). Set it to decouple the two; changing it makes
+   * the stored signing secrets unreadable just the same.
+   */
+  WEBHOOK_ENCRYPTION_KEY: z.string().min(16, 'WEBHOOK_ENCRYPTION_KEY: at least 16 characters').optional(),
   /** Default overlap of a rotation, during which the old secret still signs. */
   WEBHOOK_ROTATION_OVERLAP_SECONDS: z.coerce
     .number()
@@ -60,6 +66,8 @@ export interface WebhookConfig {
   rotationOverlapSeconds: number;
   /** How long a claimed delivery stays with its sender before another may take it. */
   leaseMs: number;
+  /** WEBHOOK_ENCRYPTION_KEY when set; the caller falls back to GATEWAY_SECRET. */
+  encryptionKey: string | undefined;
 }
 
 export function loadWebhookConfig(env: Record<string, string | undefined>, nodeEnv?: string): WebhookConfig {
@@ -73,6 +81,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>, nodeE
     pollMs: c.WEBHOOK_POLL_MS,
     disableAfterMs: c.WEBHOOK_DISABLE_AFTER_MS,
     rotationOverlapSeconds: c.WEBHOOK_ROTATION_OVERLAP_SECONDS,
+    encryptionKey: c.WEBHOOK_ENCRYPTION_KEY,
     leaseMs: c.WEBHOOK_TIMEOUT_MS + 20_000,
   };
 }

@@ -1,4 +1,4 @@
-import { defaultRetrySchedule, retryDelayMs } from './config';
+import { defaultRetrySchedule, loadWebhookConfig, retryDelayMs } from './config';
 import { SecretBox } from './secrets';
 import { checkEndpointUrl, refusalReason } from './ssrf';
 import { WEBHOOK_EVENTS, webhookTypeOfPaymentEvent, webhookTypeOfWithdrawalEvent, wants } from './catalogue';
@@ -61,6 +61,11 @@ describe('catalogue and secrets', () => {
     for (const quiet of ['cancelled', 'batched', 'waiting_funds', 'signing', 'nonsense']) expect(webhookTypeOfWithdrawalEvent(quiet)).toBeNull();
     for (const e of ['requested', 'pending_approval', 'approved', 'rejected', 'broadcast', 'confirmed', 'failed'])
       expect(WEBHOOK_EVENTS).toContain(webhookTypeOfWithdrawalEvent(e));
+  });
+  it('takes WEBHOOK_ENCRYPTION_KEY for sealing when set, and refuses a short one', () => {
+    expect(loadWebhookConfig({}).encryptionKey).toBeUndefined();
+    expect(loadWebhookConfig({ WEBHOOK_ENCRYPTION_KEY: 'k'.repeat(32) }).encryptionKey).toBe('k'.repeat(32));
+    expect(() => loadWebhookConfig({ WEBHOOK_ENCRYPTION_KEY: 'short' })).toThrow(/WEBHOOK_ENCRYPTION_KEY/);
   });
   it('seals and opens signing secrets; another master secret cannot open them', () => {
     const box = new SecretBox('a'.repeat(32));
