@@ -183,6 +183,14 @@ export interface ChainWatcher {
    */
   getTransactionStatus(txHash: string): Promise<{ state: 'pending' | 'dropped' } | { state: 'confirmed'; blockHeight: number; blockHash: string }>;
   /**
+   * Optional, for families whose blocks do not name the payer (Bitcoin: inputs point at earlier
+   * outputs). Called by the tracker for each matched transfer with `from` null: the address that
+   * funded the transaction's first input, so transfers between our own addresses (sweeps,
+   * withdrawal change) are told internal and compliance screens a sender. Null when it cannot be
+   * told (coinbase, non-standard script). Read-only, idempotent; throws only on transient errors.
+   */
+  senderOf?(txHash: string): Promise<string | null>;
+  /**
    * Optional push of new heads (EVM websockets, Bitcoin ZMQ). The callback may fire more than
    * once per height; the scan loop treats it only as a wake-up. Returns an unsubscribe function.
    */

@@ -8,7 +8,8 @@ import { confirmedUpTo, depthOf } from './domain/confirmations';
 import { transferEventId } from './domain/events';
 import { matchTransfers } from './domain/match';
 import { type CursorPosition, extendsCursor, findCommonAncestor } from './domain/reorg';
-import { WatchList, type WatchedType } from './domain/watchlist';
+import { isInternalTransfer } from './domain/internal';
+import { WatchList, type WatchedType, watchKey } from './domain/watchlist';
 
 type TransferEvent = EventData<'chain.transfer.seen'>;
 
@@ -285,10 +286,33 @@ export class NetworkScanner {
     return matchTransfers(this.deps.network, this.deps.watch, transfers, scannedHeight);
   }
 
+  /**
+   * Where the chain's blocks do not name the payer (Bitcoin family), asks the watcher for the
+   * first input's address of each matched transfer, and tells internal transfers (a sweep or a
+   * withdrawal's change to one of our addresses) from deposits. Mutates and returns `events`.
+   */
+  private async resolveSenders(events: TransferEvent[]): Promise<TransferEvent[]> {
+    const { watcher, watch, network } = this.deps;
+    if (!watcher.senderOf) return events;
+    const senders = new Map<string, string | null>();
+    for (const e of events) {
+      if (e.from !== null) continue;
+      let from = senders.get(e.txHash);
+      if (from === undefined) {
+        from = await watcher.senderOf(e.txHash);
+        senders.set(e.txHash, from);
+      }
+      if (from === null) continue;
+      e.from = from;
+      e.internal = isInternalTransfer(watch.getByKey(watchKey(network, from)), watch.getByKey(watchKey(network, e.to))!);
+    }
+    return events;
+  }
+
   private async commitBlock(block: BlockWithTransfers): Promise<void> {
     const { network } = this.deps;
     const prev = this.cursor!;
-    const events = this.match(block.transfers, block.height);
+    const events = await this.resolveSenders(this.match(block.transfers, block.height));
     const s = this.schema;
     await this.deps.em.fork().transactional(async (tx) => {
       // The conditional update is both the cursor advance and the guard against a second
@@ -377,7 +401,7 @@ export class NetworkScanner {
       const block = await watcher.getBlockTransfers(Number(row.height));
       // The chain moved under the stored block: the main loop's reorg handling goes first.
       if (block.hash.toLowerCase() !== row.hash.toLowerCase()) return;
-      events.push(...matchTransfers(network, list, block.transfers, cursor.height, watch));
+      events.push(...(await this.resolveSenders(matchTransfers(network, list, block.transfers, cursor.height, watch))));
       if ((i + 1) % 100 === 0) this.log.info({ rescanned: i + 1, of: heights.length, addresses: pending.length }, 'rescanning blocks for new addresses');
     }
     let written = 0;
@@ -498,6 +522,8 @@ export class NetworkScanner {
       current.add(key);
       if (!this.mempoolEmitted.has(key)) fresh.push(e);
     }
+    // Only new sightings cost a sender lookup; the rest were resolved when first reported.
+    await this.resolveSenders(fresh);
     const left: TransferEvent[] = [];
     for (const [k, e] of this.mempoolEmitted) if (!current.has(k)) left.push(e);
     const { dropped, mined } = await this.droppedFromMempool(left);

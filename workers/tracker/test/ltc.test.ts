@@ -121,6 +121,35 @@ describe('tracker on dev-ltc', () => {
     expect(events.of('seen', original).filter((e) => e.blockHash !== null)).toEqual([]);
   });
 
+  it("names the sender of each deposit (the first input's address) and tags a transfer from our own HOT address internal", async () => {
+    const wallet = node.walletTransport;
+    const merchantId = '0b7e1c2a-0d3f-4e5a-9b8c-7d6e5f4a3b2c';
+    const hot = await wallet.call<string>('getnewaddress', ['', 'bech32']);
+    const user = await wallet.call<string>('getnewaddress', ['', 'bech32']);
+    await register(bus, hot, { merchantId, type: 'HOT', networks: ['dev-ltc'] });
+    const u = await register(bus, user, { merchantId, networks: ['dev-ltc'] });
+    await eventually(async () => tracker.watchLists.lists.get('dev-ltc')!.get(user) && tracker.watchLists.lists.get('dev-ltc')!.get(hot), 'watching');
+    // From outside (the node's faucet coins) to HOT: a deposit, with its sender named.
+    const refill = await dev.fund(hot, network.nativeCoin.id, 50_000_000n);
+    await dev.mine(1);
+    const [outside] = await events.wait('seen', refill, 'refill seen');
+    expect(outside!.internal).toBe(false);
+    expect(outside!.from).toMatch(/^rltc1/);
+    // HOT pays USER, spending exactly the HOT coin, change back to HOT: our own money moving.
+    const coins = await wallet.call<{ txid: string; vout: number; address: string; amount: number }[]>('listunspent', [1, 9999999, [hot]]);
+    const coin = coins.find((c) => c.txid === refill)!;
+    const raw = await wallet.call<string>('createrawtransaction', [[{ txid: coin.txid, vout: coin.vout }], { [user]: 0.2, [hot]: 0.2999 }]);
+    const signed = await wallet.call<{ hex: string }>('signrawtransactionwithwallet', [raw]);
+    const sweep = await node.transport.call<string>('sendrawtransaction', [signed.hex]);
+    const seen = await events.wait('seen', sweep, 'the HOT -> USER transfer', 15_000);
+    const toUser = seen.find((e) => e.addressId === u.addressId)!;
+    expect(toUser).toMatchObject({ internal: true, from: hot });
+    expect(seen.every((e) => e.internal)).toBe(true);
+    await dev.mine(1);
+    await eventually(async () => events.of('seen', sweep).some((e) => e.blockHash !== null), 'in its block');
+    expect(events.of('seen', sweep).every((e) => e.internal && e.from === hot)).toBe(true);
+  });
+
   it('reports a mempool deposit dropped while the tracker was down as reorged after its restart', async () => {
     const address = await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']);
     await register(bus, address, { networks: ['dev-ltc'] });

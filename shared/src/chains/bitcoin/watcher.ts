@@ -55,8 +55,8 @@ function addressOf(spk: RawScriptPubKey): string | null {
 /**
  * One transfer per output that pays an address, in vout order. Coinbase outputs are left out:
  * they are spendable only after 100 blocks, far beyond any crediting depth, and deposit
- * addresses are never mining payouts. `from` stays null: the payer would need a prevout lookup
- * per input, and nothing credits by sender.
+ * addresses are never mining payouts. `from` stays null here: the payer needs a prevout lookup,
+ * done by `senderOf` for the few transfers the tracker matches, not for every output of a block.
  */
 export function transactionTransfers(network: NetworkConfig, tx: RawTransaction, blockHeight: number | null, blockHash: string | null): Transfer[] {
   if (tx.vin.length > 0 && tx.vin[0]!.coinbase !== undefined) return [];
@@ -194,6 +194,24 @@ export class BitcoinWatcher implements ChainWatcher {
       if (rpcErrorCode(err) === RPC_INVALID_ADDRESS_OR_KEY) return { state: 'dropped' };
       throw err;
     }
+  }
+
+  /** See ChainWatcher.senderOf: two lookups through the transaction index. */
+  async senderOf(txHash: string): Promise<string | null> {
+    await this.requireTxindex();
+    const get = async (txid: string): Promise<RawTransaction | null> => {
+      try {
+        return await this.transport.call<RawTransaction>('getrawtransaction', [txid, true]);
+      } catch (err) {
+        if (rpcErrorCode(err) === RPC_INVALID_ADDRESS_OR_KEY) return null;
+        throw err;
+      }
+    };
+    const first = (await get(txHash))?.vin[0];
+    if (!first || first.coinbase !== undefined || !first.txid || first.vout === undefined) return null;
+    const funding = await get(first.txid);
+    const spent = funding?.vout.find((o) => o.n === first.vout);
+    return spent ? addressOf(spent.scriptPubKey) : null;
   }
 
   private async blockHashAt(height: number): Promise<string | null> {
