@@ -16,5 +16,6 @@ export const processes: ProcessSpec[] = [
   { name: 'compliance', entry: 'subgraphs/compliance/src/index.ts', port: 4005, kind: 'subgraph' },
   { name: 'signer', entry: 'workers/signer/src/index.ts', port: 4010, kind: 'worker' },
   { name: 'tracker', entry: 'workers/tracker/src/index.ts', port: 4011, kind: 'worker' },
+  { name: 'collector', entry: 'workers/collector/src/index.ts', port: 4012, kind: 'worker' },
   { name: 'gateway', entry: 'gateway/src/index.ts', port: 4000, kind: 'gateway' },
 ];

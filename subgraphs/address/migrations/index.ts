@@ -93,7 +93,47 @@ class PaymentAllocations extends Migration {
   }
 }
 
+/**
+ * Collection: the merchant's policy per coin (the collector keeps a copy, fed by
+ * `collection.policy_updated`) and the sweeps the collector reports (`collection.sweep_updated`),
+ * one row per plan step; a step's status only moves forward.
+ */
+class Collection extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table "${SCHEMA}".collection_policies (
+      merchant_id uuid not null,
+      coin_id text not null,
+      network_id text not null,
+      collect_threshold numeric(78,0) not null check (collect_threshold > 0),
+      hot_target numeric(78,0) not null check (hot_target >= 0),
+      cold_wallet_id uuid references "${SCHEMA}".addresses(id),
+      max_fee_ratio text not null,
+      updated_at timestamptz not null,
+      primary key (merchant_id, coin_id)
+    )`);
+    this.addSql(`create table "${SCHEMA}".sweeps (
+      id uuid primary key,
+      plan_id uuid not null,
+      merchant_id uuid not null,
+      network_id text not null,
+      coin_id text not null,
+      kind text not null check (kind in ('gas_topup','sweep','cold_forward')),
+      from_addresses text[] not null,
+      to_address text not null,
+      amount numeric(78,0) not null check (amount >= 0),
+      fee numeric(78,0),
+      fee_coin_id text not null,
+      tx_hash text,
+      status text not null check (status in ('PLANNED','BROADCAST','CONFIRMED','FAILED')),
+      created_at timestamptz not null,
+      updated_at timestamptz not null default now()
+    )`);
+    this.addSql(`create index sweeps_merchant_page on "${SCHEMA}".sweeps (merchant_id, created_at, id)`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_addresses', class: Addresses },
   { name: '0002_payment_allocations', class: PaymentAllocations },
+  { name: '0003_collection', class: Collection },
 ];

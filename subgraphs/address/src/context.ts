@@ -1,10 +1,12 @@
 import type { BaseContext } from '@cpg/shared/http';
 import type { Catalogue } from './domain/catalogue';
 import type { AddressService } from './services/addresses';
+import type { CollectionService } from './services/collection';
 import type { NetworkStatusReader } from './services/network-status';
 
 export interface AddressContext extends BaseContext {
   catalogue: Catalogue;
   addresses: AddressService;
+  collection: CollectionService;
   networkStatus: NetworkStatusReader;
 }

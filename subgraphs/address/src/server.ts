@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
+import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
@@ -9,13 +10,30 @@ import { entities } from './entities';
 import { resolvers } from './resolvers';
 import { Catalogue } from './domain/catalogue';
 import { AddressService } from './services/addresses';
+import { CollectionService, type TransportFor } from './services/collection';
 import { NetworkStatusReader } from './services/network-status';
 import { startConsumers } from './consumers';
 import { serveAddressAllocation } from './rpc/allocate';
+import { serveAddressDescribe } from './rpc/describe';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger, catalogue = new Catalogue()): Promise<RunningService> {
+/** One pooled transport per network, shared by every request (balance reads). */
+function pooledTransports(): TransportFor {
+  const pools = new Map<string, RpcPool>();
+  return (network) => {
+    let pool = pools.get(network.id);
+    if (!pool) pools.set(network.id, (pool = createRpcPool(network.rpc, { name: `address ${network.id}`, timeoutMs: 5_000, maxAttempts: 2 })));
+    return pool;
+  };
+}
+
+export function startAddressSubgraph(
+  config: SubgraphServerConfig,
+  log?: Logger,
+  catalogue = new Catalogue(),
+  transportFor: TransportFor = pooledTransports(),
+): Promise<RunningService> {
   return startSubgraphService<AddressContext>({
     name: 'address',
     schema: SCHEMA,
@@ -32,11 +50,13 @@ export function startAddressSubgraph(config: SubgraphServerConfig, log?: Logger,
         catalogue,
         addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log),
         networkStatus: new NetworkStatusReader(em),
+        collection: new CollectionService(em, catalogue, transportFor, () => deps.relay.kick(), base.log),
       };
     },
     onStart: async (deps) => {
       await startConsumers(deps);
       serveAddressAllocation(deps, catalogue);
+      serveAddressDescribe(deps);
     },
   });
 }

@@ -6,6 +6,7 @@ import { reportedAt } from '../domain/status';
 
 const MERCHANT_CONSUMER = 'address-merchant-settings';
 const STATUS_CONSUMER = 'address-network-status';
+const SWEEP_CONSUMER = 'address-sweeps';
 
 /**
  * The address mode belongs to the merchant subgraph; this keeps a local copy so creating an
@@ -51,6 +52,41 @@ export async function startConsumers({ bus, orm }: ServiceDeps): Promise<void> {
              lag_blocks = excluded.lag_blocks, error = excluded.error, reported_at = excluded.reported_at
            where network_status.reported_at <= excluded.reported_at`,
         [s.network, s.available, s.scannedHeight, s.tipHeight, s.lagBlocks, s.error ?? null, reportedAt(s.at)],
+      );
+    },
+  });
+
+  // The collector's sweep steps, for `sweeps`. A report only ever moves a step forward (PLANNED ->
+  // BROADCAST -> CONFIRMED | FAILED), so a replay or an out-of-order delivery changes nothing and
+  // no processed-message marker is needed.
+  await bus.consume({
+    durable: SWEEP_CONSUMER,
+    types: ['collection.sweep_updated'],
+    handler: async (event) => {
+      const s = event.data;
+      await orm.em.fork().execute(
+        `insert into "${SCHEMA}".sweeps (id, plan_id, merchant_id, network_id, coin_id, kind, from_addresses, to_address, amount, fee, fee_coin_id, tx_hash, status, created_at)
+           values (?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?, ?, ?, ?, ?)
+         on conflict (id) do update set status = excluded.status, tx_hash = coalesce(excluded.tx_hash, sweeps.tx_hash),
+           fee = coalesce(excluded.fee, sweeps.fee), amount = excluded.amount, updated_at = now()
+         where (case sweeps.status when 'PLANNED' then 0 when 'BROADCAST' then 1 else 2 end)
+             < (case excluded.status when 'PLANNED' then 0 when 'BROADCAST' then 1 else 2 end)`,
+        [
+          s.sweepId,
+          s.planId,
+          s.merchantId,
+          s.network,
+          s.coinId,
+          s.kind,
+          JSON.stringify(s.fromAddresses),
+          s.toAddress,
+          s.amount,
+          s.fee,
+          s.feeCoinId,
+          s.txHash,
+          s.status,
+          new Date(s.createdAt),
+        ],
       );
     },
   });

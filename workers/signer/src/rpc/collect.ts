@@ -23,7 +23,13 @@ const SWEEP_ALL_FEE_MARGIN_PERCENT = 10n;
  * Keys are checked against the merchant (a key id of another merchant is refused) and against
  * the address the collector expects to spend from.
  */
-export function serveCollectSign(bus: Bus, keys: KeyStore, em: EntityManager, schema: string, transportFor: (n: NetworkConfig) => RpcTransport = pooled()): void {
+export function serveCollectSign(
+  bus: Bus,
+  keys: KeyStore,
+  em: EntityManager,
+  schema: string,
+  transportFor: (n: NetworkConfig) => RpcTransport = pooled(),
+): void {
   const evmSigners = new Map<string, EvmSigner>();
   const evmSigner = (network: NetworkConfig): EvmSigner => {
     let s = evmSigners.get(network.id);

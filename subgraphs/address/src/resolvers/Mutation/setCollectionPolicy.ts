@@ -1,8 +1,8 @@
-import { requireMerchant, unavailable } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
+import type { SetCollectionPolicyInput } from '../../services/collection';
 
-// Refused plainly until the feature lands, rather than accepted and never carried out.
-export async function setCollectionPolicy(_: unknown, _args: unknown, ctx: AddressContext): Promise<never> {
-  requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
-  throw unavailable('collection policies are not available in this version yet');
+export async function setCollectionPolicy(_: unknown, args: { input: SetCollectionPolicyInput }, ctx: AddressContext) {
+  const caller = requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
+  return ctx.collection.setPolicy(caller, args.input);
 }

@@ -1,8 +1,8 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// Nothing of this kind exists until the feature behind it lands: empty, never invented.
-export async function collectionPolicies(_: unknown, _args: unknown, ctx: AddressContext): Promise<never[]> {
-  requireMerchant(ctx.identity, 'READ');
-  return [];
+/** Every coin of every enabled network: the merchant's policy, or the documented defaults. */
+export async function collectionPolicies(_: unknown, _args: unknown, ctx: AddressContext) {
+  const caller = requireMerchant(ctx.identity, 'READ');
+  return ctx.collection.listPolicies(caller.merchantId);
 }

@@ -1,8 +1,8 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// Nothing of this kind exists until the feature behind it lands: an empty page, never invented.
-export async function sweeps(_: unknown, _args: unknown, ctx: AddressContext) {
-  requireMerchant(ctx.identity, 'READ');
-  return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+/** The collector's sweep steps (top-ups, sweeps, cold forwards) of the merchant, newest first. */
+export async function sweeps(_: unknown, args: { first?: number | null; after?: string | null }, ctx: AddressContext) {
+  const caller = requireMerchant(ctx.identity, 'READ');
+  return ctx.collection.listSweeps(caller.merchantId, args.first, args.after);
 }

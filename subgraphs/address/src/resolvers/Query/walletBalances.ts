@@ -1,8 +1,8 @@
 import { requireMerchant } from '@cpg/shared/graphql';
 import type { AddressContext } from '../../context';
 
-// Nothing of this kind exists until the feature behind it lands: empty, never invented.
-export async function walletBalances(_: unknown, _args: { networkId: string }, ctx: AddressContext): Promise<never[]> {
-  requireMerchant(ctx.identity, 'READ');
-  return [];
+/** On-chain balances of the merchant's own addresses, read from the network's node now. */
+export async function walletBalances(_: unknown, args: { networkId: string }, ctx: AddressContext) {
+  const caller = requireMerchant(ctx.identity, 'READ');
+  return ctx.collection.walletBalances(caller.merchantId, args.networkId);
 }

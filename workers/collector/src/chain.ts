@@ -1,0 +1,118 @@
+import { type CoinConfig, ChainError, type NetworkConfig, type RpcTransport } from '@cpg/shared/chains';
+import { getBalances } from '@cpg/shared/chains/balance';
+import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
+import { RPC_INVALID_PARAMETER, rpcErrorCode } from '@cpg/shared/chains/bitcoin/rpc';
+import { BitcoinSigner } from '@cpg/shared/chains/bitcoin/signer';
+import { EvmSigner } from '@cpg/shared/chains/evm/signer';
+import type { BitcoinFeeEstimate, EvmFeeEstimate, Utxo } from './domain/planner';
+
+/** What the chain says about one of our transactions. */
+export type TxState = { state: 'unknown' } | { state: 'pending' } | { state: 'mined'; confirmations: number; ok: boolean };
+
+/**
+ * The collector's read and broadcast face of one network (no keys: signing is the signer's).
+ * Every method may throw ChainError; the loop retries on its next pass.
+ */
+export class CollectorChain {
+  private readonly evm?: EvmSigner;
+  private readonly btc?: BitcoinSigner;
+
+  constructor(
+    readonly network: NetworkConfig,
+    readonly transport: RpcTransport,
+    private readonly opts: { tokenTransferGas?: bigint; topUpMarginPercent?: bigint } = {},
+  ) {
+    if (network.family === 'EVM') this.evm = new EvmSigner(network, transport);
+    else if (network.family === 'BITCOIN') this.btc = new BitcoinSigner(network, transport);
+  }
+
+  balances(addresses: string[], coin: CoinConfig): Promise<bigint[]> {
+    return getBalances(this.network, this.transport, addresses, coin);
+  }
+
+  /**
+   * What is final: EVM balances at tip - confirmations + 1 (a deposit a reorg may still take
+   * away is not swept); Bitcoin family from utxos(), which keeps only deep enough outputs.
+   */
+  async finalBalances(addresses: string[], coin: CoinConfig): Promise<bigint[]> {
+    if (this.network.family !== 'EVM' || this.network.confirmations <= 1) return this.balances(addresses, coin);
+    const tip = Number(await this.transport.call<string>('eth_blockNumber'));
+    return getBalances(this.network, this.transport, addresses, coin, { atBlock: Math.max(0, tip - this.network.confirmations + 1) });
+  }
+
+  /** Bitcoin family: confirmed unspent outputs per address (one scan for all of them). */
+  async utxos(addresses: string[]): Promise<Map<string, Utxo[]>> {
+    const out = new Map<string, Utxo[]>(addresses.map((a) => [a, []]));
+    if (addresses.length === 0) return out;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.transport.call<{
+          success: boolean;
+          height: number;
+          unspents: { txid: string; vout: number; desc: string; amount: number; height: number }[];
+        }>('scantxoutset', ['start', addresses.map((a) => `addr(${a})`)]);
+        if (!res.success) throw new ChainError('scantxoutset did not complete', true);
+        // Only outputs at the network's confirmations count (scantxoutset reads the chain tip).
+        const deepest = res.height - Math.max(1, this.network.confirmations) + 1;
+        for (const u of res.unspents) {
+          if (u.height > deepest) continue;
+          const m = /^addr\(([^)]+)\)/.exec(u.desc);
+          const key = m ? addresses.find((a) => a.toLowerCase() === m[1]!.toLowerCase()) : undefined;
+          if (key !== undefined) out.get(key)!.push({ txid: u.txid, vout: u.vout, value: coinsToSats(u.amount) });
+        }
+        return out;
+      } catch (err) {
+        if (rpcErrorCode(err) === RPC_INVALID_PARAMETER && /in progress/i.test((err as Error).message) && attempt < 40) {
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async evmFees(): Promise<EvmFeeEstimate> {
+    const fees = await this.evm!.fees();
+    return {
+      maxFeePerGas: fees.maxFeePerGas,
+      // A token transfer to a fresh holder writes a new balance slot: ~52k gas; 70k leaves room.
+      tokenTransferGas: this.opts.tokenTransferGas ?? 70_000n,
+      nativeTransferGas: 21_000n,
+      topUpMarginPercent: this.opts.topUpMarginPercent ?? 20n,
+    };
+  }
+
+  async bitcoinFees(): Promise<BitcoinFeeEstimate> {
+    const satPerKvB = await this.btc!.feeRate();
+    // Bitcoin Core's P2WPKH dust limit at its dust relay fee (3 sat/vB; Litecoin 30).
+    return { satPerKvB, dustThreshold: this.network.uriScheme === 'litecoin' ? 2940n : 294n };
+  }
+
+  async txState(txHash: string): Promise<TxState> {
+    if (this.network.family === 'EVM') {
+      const receipt = await this.transport.call<{ blockNumber?: string; status?: string } | null>('eth_getTransactionReceipt', [txHash]);
+      if (receipt?.blockNumber) {
+        const tip = Number(await this.transport.call<string>('eth_blockNumber'));
+        return { state: 'mined', confirmations: tip - Number(receipt.blockNumber) + 1, ok: receipt.status === '0x1' };
+      }
+      const tx = await this.transport.call<unknown>('eth_getTransactionByHash', [txHash]);
+      return tx ? { state: 'pending' } : { state: 'unknown' };
+    }
+    try {
+      const tx = await this.transport.call<{ confirmations?: number }>('getrawtransaction', [txHash, true]);
+      return tx.confirmations && tx.confirmations > 0 ? { state: 'mined', confirmations: tx.confirmations, ok: true } : { state: 'pending' };
+    } catch (err) {
+      // -5: no such transaction in the mempool or (with -txindex) the chain.
+      if (rpcErrorCode(err) === -5) return { state: 'unknown' };
+      throw err;
+    }
+  }
+
+  /** Idempotent: a transaction the node already knows counts as sent. */
+  async broadcast(txHash: string, raw: string): Promise<void> {
+    const tx = { txHash, raw, fee: { fee: 0n, detail: {} } };
+    if (this.evm) await this.evm.broadcast(tx);
+    else if (this.btc) await this.btc.broadcast(tx);
+    else throw new Error(`broadcast on ${this.network.family} is not supported by the collector yet`);
+  }
+}

@@ -1,0 +1,532 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Bus, RpcRequest } from '@cpg/shared/bus';
+import { ChainError, type CoinConfig, type NetworkConfig } from '@cpg/shared/chains';
+import { type EntityManager, writeOutbox } from '@cpg/shared/db';
+import type { Logger } from '@cpg/shared/logger';
+import { SCHEMA } from '../migrations';
+import type { CollectorChain } from './chain';
+import { type Plan, type PlanStep, type Ratio, type SourceAddress, planSweep, withinRatio } from './domain/planner';
+import { type StoredPolicy, defaultPolicy, nativeToCoin, plannerPolicy } from './domain/policy';
+
+/** A step that failed this many times in a row is given up (FAILED); its plan then ends. */
+export const MAX_ATTEMPTS = 20;
+const SIGNER_TIMEOUT_MS = 20_000;
+
+export type StepStatus = 'PLANNED' | 'SIGNED' | 'BROADCAST' | 'CONFIRMED' | 'FAILED' | 'SKIPPED';
+
+interface StepRow {
+  id: string;
+  plan_id: string;
+  seq: number;
+  kind: 'gas_topup' | 'sweep' | 'cold_forward';
+  action: PlanStep['action'];
+  coin_id: string;
+  from_role: PlanStep['fromRole'];
+  from_wallets: { addressId: string; address: string }[];
+  inputs: { txid: string; vout: number; value: string; addressId: string }[] | null;
+  to_address: string;
+  to_role: string;
+  amount: string;
+  sweep_all: boolean;
+  fee_estimate: string;
+  after_steps: string[];
+  status: StepStatus;
+  raw_tx: string | null;
+  tx_hash: string | null;
+  fee: string | null;
+  attempts: number;
+  created_at: Date;
+}
+
+interface AddressRow {
+  address_id: string;
+  merchant_id: string;
+  address: string;
+  type: string;
+  derivation_index: number | null;
+  signer_key_id: string | null;
+  described: boolean;
+}
+
+export interface CollectorHooks {
+  /** Called after a step's status changed and was committed (tests stop the collector here). */
+  afterStep?: (step: { id: string; planId: string; kind: string; action: string; status: StepStatus }) => Promise<void> | void;
+}
+
+export interface CollectorDeps {
+  em: EntityManager;
+  bus: Pick<Bus, 'request'>;
+  kickRelay: () => void;
+  log: Logger;
+  networks: Map<string, NetworkConfig>;
+  chainFor: (network: NetworkConfig) => CollectorChain;
+  /** USD price per whole coin by symbol (for valuing gas in tokens). */
+  usdPrices: Record<string, string>;
+  hooks?: CollectorHooks;
+}
+
+/** Plans sweeps and carries them out step by step; every state change is committed with its event. */
+export class Collector {
+  private stopped = false;
+
+  constructor(private readonly deps: CollectorDeps) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private get em(): EntityManager {
+    return this.deps.em.fork();
+  }
+
+  // --- planning --------------------------------------------------------------------------------
+
+  /** (merchant, network, coin) with USER addresses and no open plan; dirty ones first. */
+  async candidates(onlyDirty: boolean): Promise<{ merchantId: string; networkId: string; coinId: string }[]> {
+    const rows = await this.em.execute<{ merchant_id: string; network_id: string; coin_id: string }[]>(
+      `select distinct a.merchant_id, n.network_id, c.coin_id
+         from "${SCHEMA}".addresses a, unnest(a.networks) as n(network_id), unnest(a.coins) as c(coin_id)
+        where a.type = 'USER' and split_part(c.coin_id, ':', 1) = n.network_id
+          and not exists (select 1 from "${SCHEMA}".plans p where p.merchant_id = a.merchant_id and p.coin_id = c.coin_id and p.status = 'OPEN')
+          ${onlyDirty ? `and exists (select 1 from "${SCHEMA}".dirty d where d.merchant_id = a.merchant_id and d.coin_id = c.coin_id)` : ''}
+        order by 1, 2, 3`,
+    );
+    return rows.filter((r) => this.deps.networks.has(r.network_id)).map((r) => ({ merchantId: r.merchant_id, networkId: r.network_id, coinId: r.coin_id }));
+  }
+
+  async policyOf(merchantId: string, coin: CoinConfig): Promise<StoredPolicy> {
+    const [row] = await this.em.execute<{ collect_threshold: string; hot_target: string; cold_wallet_address: string | null; max_fee_ratio: string }[]>(
+      `select collect_threshold::text, hot_target::text, cold_wallet_address, max_fee_ratio from "${SCHEMA}".policies where merchant_id = ? and coin_id = ?`,
+      [merchantId, coin.id],
+    );
+    if (!row) return defaultPolicy(coin);
+    return {
+      collectThreshold: BigInt(row.collect_threshold),
+      hotTarget: BigInt(row.hot_target),
+      coldWalletAddress: row.cold_wallet_address,
+      maxFeeRatio: row.max_fee_ratio,
+    };
+  }
+
+  private async wallet(merchantId: string, networkId: string, type: 'HOT' | 'TOKENS_COLLECTOR'): Promise<AddressRow | undefined> {
+    const [row] = await this.em.execute<AddressRow[]>(
+      `select * from "${SCHEMA}".addresses where merchant_id = ? and type = ? and ? = any(networks) order by created_at, address_id limit 1`,
+      [merchantId, type, networkId],
+    );
+    return row;
+  }
+
+  private ratioFor(network: NetworkConfig, coin: CoinConfig): Ratio | null {
+    if (!coin.contract) return { numerator: 1n, denominator: 1n };
+    const nativeUsd = this.deps.usdPrices[network.nativeCoin.symbol.toUpperCase()];
+    const coinUsd = this.deps.usdPrices[coin.symbol.toUpperCase()];
+    if (!nativeUsd || !coinUsd) return null;
+    return nativeToCoin(nativeUsd, network.nativeCoin.decimals, coinUsd, coin.decimals);
+  }
+
+  /** Builds and stores a plan for one merchant and coin; null when there is nothing worth doing. */
+  async planOne(merchantId: string, networkId: string, coinId: string): Promise<Plan | null> {
+    const network = this.deps.networks.get(networkId);
+    const coin = network?.coins.find((c) => c.id === coinId);
+    if (!network || !coin) return null;
+    if (network.family === 'TRON') return null; // not collected yet (see README)
+    const log = this.deps.log.child({ merchantId, coin: coinId });
+    const hot = await this.wallet(merchantId, networkId, 'HOT');
+    if (!hot) {
+      log.debug('no HOT wallet on this network yet: nothing to collect into');
+      return null;
+    }
+    const collector = network.family === 'EVM' ? await this.wallet(merchantId, networkId, 'TOKENS_COLLECTOR') : undefined;
+    const ratio = this.ratioFor(network, coin);
+    if (!ratio) {
+      log.warn('no price for the native coin or the token: gas cannot be weighed against the amount, not collecting');
+      return null;
+    }
+    const policy = await this.policyOf(merchantId, coin);
+    const users = await this.em.execute<AddressRow[]>(
+      `select * from "${SCHEMA}".addresses where merchant_id = ? and type = 'USER' and ? = any(networks) and ? = any(coins) order by created_at, address_id limit 2000`,
+      [merchantId, networkId, coinId],
+    );
+    if (users.length === 0) return null;
+    const chain = this.deps.chainFor(network);
+    const addrs = users.map((u) => u.address);
+    const [balances, [hotBalance]] = await Promise.all([chain.finalBalances(addrs, coin), chain.balances([hot.address], coin)]);
+    const holds = await this.em.execute<{ address_id: string; amount: string }[]>(
+      `select address_id, sum(amount)::text as amount from "${SCHEMA}".holds where merchant_id = ? and coin_id = ? and state <> 'RELEASE' group by address_id`,
+      [merchantId, coinId],
+    );
+    const heldAt = new Map(holds.map((h) => [h.address_id, BigInt(h.amount)]));
+    const sources: SourceAddress[] = users.map((u, i) => ({
+      addressId: u.address_id,
+      address: u.address,
+      balance: balances[i]!,
+      held: heldAt.get(u.address_id) ?? 0n,
+    }));
+    let funderNativeBalance: bigint | undefined;
+    if (coin.contract) {
+      const natives = await chain.balances(addrs, network.nativeCoin);
+      sources.forEach((s, i) => (s.nativeBalance = natives[i]!));
+      [funderNativeBalance] = await chain.balances([(collector ?? hot).address], network.nativeCoin);
+    }
+    if (network.family === 'BITCOIN') {
+      const utxos = await chain.utxos(addrs);
+      for (const s of sources) {
+        s.utxos = utxos.get(s.address) ?? [];
+        // Only final outputs are swept: the balance is what they hold.
+        s.balance = s.utxos.reduce((a, u) => a + u.value, 0n);
+      }
+    }
+    // Nothing at or above the threshold: no need to ask for fees.
+    if (!sources.some((s) => s.balance >= policy.collectThreshold && s.balance > 0n)) return null;
+    const planId = randomUUID();
+    const plan = planSweep({
+      planId,
+      family: network.family === 'EVM' ? 'EVM' : 'BITCOIN',
+      coinId,
+      nativeCoinId: network.nativeCoin.id,
+      isToken: !!coin.contract,
+      policy: plannerPolicy(policy),
+      wallets: {
+        hot: { addressId: hot.address_id, address: hot.address },
+        cold: policy.coldWalletAddress ? { addressId: 'cold', address: policy.coldWalletAddress } : null,
+        tokensCollector: collector ? { addressId: collector.address_id, address: collector.address } : null,
+      },
+      hotBalance: hotBalance!,
+      funderNativeBalance,
+      sources,
+      nativeToCoin: ratio,
+      evm: network.family === 'EVM' ? await chain.evmFees() : undefined,
+      bitcoin: network.family === 'BITCOIN' ? await chain.bitcoinFees() : undefined,
+    });
+    if (plan.waiting.length) log.debug({ waiting: plan.waiting }, 'addresses left for a later plan');
+    if (plan.steps.length === 0) return null;
+    const stored = await this.store(merchantId, network, plan);
+    if (stored) log.info({ planId, steps: plan.steps.length, toHot: plan.toHot.toString(), toRest: plan.toRest.toString() }, 'sweep planned');
+    return stored ? plan : null;
+  }
+
+  /** A pair planned with nothing worth doing leaves the fast lane; the periodic pass looks again. */
+  async clearDirty(merchantId: string, coinId: string, markedBefore: Date): Promise<void> {
+    // A deposit marked while the pass was reading balances keeps its mark for the next tick.
+    await this.em.execute(`delete from "${SCHEMA}".dirty where merchant_id = ? and coin_id = ? and since < ?`, [merchantId, coinId, markedBefore]);
+  }
+
+  private async store(merchantId: string, network: NetworkConfig, plan: Plan): Promise<boolean> {
+    try {
+      await this.em.transactional(async (tx) => {
+        await tx.execute(`insert into "${SCHEMA}".plans (id, merchant_id, network_id, coin_id, status, summary) values (?, ?, ?, ?, 'OPEN', ?)`, [
+          plan.planId,
+          merchantId,
+          network.id,
+          plan.coinId,
+          JSON.stringify({ toHot: plan.toHot.toString(), toRest: plan.toRest.toString(), fees: plan.fees.toString(), waiting: plan.waiting }),
+        ]);
+        for (const s of plan.steps) {
+          // Which USER address each spent output belongs to (the signer needs its key).
+          const inputs = s.inputs?.map((u) => ({ txid: u.txid, vout: u.vout, value: u.value.toString(), addressId: u.addressId }));
+          await tx.execute(
+            `insert into "${SCHEMA}".steps (id, plan_id, seq, kind, action, coin_id, from_role, from_wallets, inputs, to_address, to_role, amount, sweep_all, fee_estimate, after_steps, status)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::uuid[], 'PLANNED')`,
+            [
+              s.id,
+              plan.planId,
+              s.seq,
+              s.kind,
+              s.action,
+              s.coinId,
+              s.fromRole,
+              JSON.stringify(s.from),
+              inputs ? JSON.stringify(inputs) : null,
+              s.to.address,
+              s.toRole,
+              s.amount.toString(),
+              s.sweepAll,
+              s.fee.toString(),
+              `{${s.after.join(',')}}`,
+            ],
+          );
+          // A dust step may well be skipped: it is reported from its broadcast on.
+          if (s.action !== 'dust') await this.publish(tx, merchantId, network, plan.planId, rowOf(s, plan.planId), 'PLANNED', null, null);
+        }
+        await tx.execute(`delete from "${SCHEMA}".dirty where merchant_id = ? and coin_id = ?`, [merchantId, plan.coinId]);
+      });
+    } catch (err) {
+      // Another pass opened a plan for this merchant and coin first.
+      if (/plans_one_open|duplicate key/i.test((err as Error).message)) return false;
+      throw err;
+    }
+    this.deps.kickRelay();
+    return true;
+  }
+
+  private async publish(
+    tx: EntityManager,
+    merchantId: string,
+    network: NetworkConfig,
+    planId: string,
+    s: Pick<StepRow, 'id' | 'kind' | 'coin_id' | 'from_wallets' | 'to_address' | 'amount' | 'created_at'>,
+    status: 'PLANNED' | 'BROADCAST' | 'CONFIRMED' | 'FAILED',
+    txHash: string | null,
+    fee: string | null,
+  ): Promise<void> {
+    await writeOutbox(
+      tx,
+      SCHEMA,
+      'collection.sweep_updated',
+      {
+        sweepId: s.id,
+        planId,
+        merchantId,
+        network: network.id,
+        coinId: s.coin_id,
+        kind: s.kind,
+        fromAddresses: s.from_wallets.map((f) => f.address),
+        toAddress: s.to_address,
+        amount: s.amount,
+        fee,
+        feeCoinId: network.nativeCoin.id,
+        txHash,
+        status,
+        createdAt: new Date(s.created_at).toISOString(),
+      },
+      // One event per step and status: a repeat after a crash is the same outbox row.
+      { key: s.id, id: uuidOf(`${s.id}:${status}`) },
+    );
+  }
+
+  // --- execution -------------------------------------------------------------------------------
+
+  async openPlans(): Promise<{ id: string; merchant_id: string; network_id: string }[]> {
+    return this.em.execute(`select id, merchant_id, network_id from "${SCHEMA}".plans where status = 'OPEN' order by created_at`);
+  }
+
+  /** Moves every runnable step of a plan as far as it can go now; returns the plan's status. */
+  async advance(plan: { id: string; merchant_id: string; network_id: string }): Promise<'OPEN' | 'DONE' | 'FAILED'> {
+    const network = this.deps.networks.get(plan.network_id);
+    if (!network) return 'OPEN';
+    const chain = this.deps.chainFor(network);
+    for (;;) {
+      if (this.stopped) return 'OPEN';
+      const steps = await this.em.execute<StepRow[]>(
+        `select id, plan_id, seq, kind, action, coin_id, from_role, from_wallets, inputs, to_address, to_role, amount::text, sweep_all, fee_estimate::text,
+                after_steps::text[] as after_steps, status, raw_tx, tx_hash, fee::text, attempts, created_at
+           from "${SCHEMA}".steps where plan_id = ? order by seq`,
+        [plan.id],
+      );
+      const done = new Set(steps.filter((s) => s.status === 'CONFIRMED' || s.status === 'SKIPPED').map((s) => s.id));
+      const failed = new Set(steps.filter((s) => s.status === 'FAILED').map((s) => s.id));
+      if (done.size === steps.length) return this.finish(plan.id, 'DONE');
+      let progressed = false;
+      let blocked = 0;
+      for (const s of steps) {
+        if (done.has(s.id) || failed.has(s.id)) continue;
+        if (s.after_steps.some((a) => failed.has(a))) {
+          blocked += 1;
+          continue;
+        }
+        if (!s.after_steps.every((a) => done.has(a))) continue;
+        const before = s.status;
+        const after = await this.step(plan.merchant_id, network, chain, s);
+        if (after !== before) {
+          progressed = true;
+          await this.deps.hooks?.afterStep?.({ id: s.id, planId: plan.id, kind: s.kind, action: s.action, status: after });
+          if (this.stopped) return 'OPEN';
+        }
+      }
+      const inFlight = steps.filter((s) => !done.has(s.id) && !failed.has(s.id)).length;
+      if (failed.size > 0 && inFlight === blocked) return this.finish(plan.id, 'FAILED');
+      if (!progressed) return 'OPEN';
+    }
+  }
+
+  private async finish(planId: string, status: 'DONE' | 'FAILED'): Promise<'DONE' | 'FAILED'> {
+    await this.em.execute(`update "${SCHEMA}".plans set status = ?, finished_at = now() where id = ? and status = 'OPEN'`, [status, planId]);
+    this.deps.log.info({ planId, status }, 'sweep plan finished');
+    return status;
+  }
+
+  private async setStatus(
+    merchantId: string,
+    network: NetworkConfig,
+    s: StepRow,
+    to: StepStatus,
+    patch: { raw?: string; txHash?: string; fee?: string; amount?: string; error?: string | null } = {},
+  ): Promise<StepStatus> {
+    const moved = await this.em.transactional(async (tx) => {
+      const updated = await tx.execute<{ id: string }[]>(
+        `update "${SCHEMA}".steps set status = ?, raw_tx = coalesce(?, raw_tx), tx_hash = coalesce(?, tx_hash), fee = coalesce(?, fee), amount = coalesce(?::numeric, amount),
+           error = ?, attempts = 0, updated_at = now() where id = ? and status = ? returning id`,
+        [to, patch.raw ?? null, patch.txHash ?? null, patch.fee ?? null, patch.amount ?? null, patch.error ?? null, s.id, s.status],
+      );
+      // Another instance moved the step first: leave it to that one.
+      if (updated.length === 0) return false;
+      if (to === 'BROADCAST' || to === 'CONFIRMED' || to === 'FAILED') {
+        await this.publish(
+          tx,
+          merchantId,
+          network,
+          s.plan_id,
+          { ...s, amount: patch.amount ?? s.amount },
+          to,
+          patch.txHash ?? s.tx_hash,
+          to === 'CONFIRMED' ? (patch.fee ?? s.fee) : null,
+        );
+      }
+      return true;
+    });
+    if (!moved) throw new LostRace(`step ${s.id} was moved by someone else`);
+    if (to === 'BROADCAST' || to === 'CONFIRMED' || to === 'FAILED') this.deps.kickRelay();
+    return to;
+  }
+
+  private async failedAttempt(s: StepRow, err: unknown, merchantId: string, network: NetworkConfig): Promise<StepStatus> {
+    const message = (err as Error).message ?? String(err);
+    const [row] = await this.em.execute<{ attempts: number }[]>(
+      `update "${SCHEMA}".steps set attempts = attempts + 1, error = ?, updated_at = now() where id = ? returning attempts`,
+      [message.slice(0, 1000), s.id],
+    );
+    this.deps.log.warn({ stepId: s.id, status: s.status, attempts: row?.attempts, err: message }, 'sweep step did not go through; will retry');
+    if ((row?.attempts ?? 0) >= MAX_ATTEMPTS) return this.setStatus(merchantId, network, s, 'FAILED', { error: message.slice(0, 1000) });
+    return s.status;
+  }
+
+  /** One move of one step: sign, broadcast, or look at the chain. Returns the new status. */
+  private async step(merchantId: string, network: NetworkConfig, chain: CollectorChain, s: StepRow): Promise<StepStatus> {
+    try {
+      switch (s.status) {
+        case 'PLANNED':
+          return await this.sign(merchantId, network, chain, s);
+        case 'SIGNED': {
+          // Signed before a crash perhaps already sent: look it up first, never sign again.
+          const state = await chain.txState(s.tx_hash!);
+          if (state.state === 'unknown') await chain.broadcast(s.tx_hash!, s.raw_tx!);
+          return await this.setStatus(merchantId, network, s, 'BROADCAST');
+        }
+        case 'BROADCAST': {
+          const state = await chain.txState(s.tx_hash!);
+          if (state.state === 'unknown') {
+            // Dropped from the mempool (or a node without it): send the same transaction again.
+            await chain.broadcast(s.tx_hash!, s.raw_tx!);
+            return s.status;
+          }
+          if (state.state === 'pending') return s.status;
+          if (!state.ok) return await this.setStatus(merchantId, network, s, 'FAILED', { error: 'the transaction failed on chain' });
+          if (state.confirmations < Math.max(1, network.confirmations)) return s.status;
+          return await this.setStatus(merchantId, network, s, 'CONFIRMED');
+        }
+        default:
+          return s.status;
+      }
+    } catch (err) {
+      if (err instanceof LostRace) return s.status;
+      return this.failedAttempt(s, err, merchantId, network);
+    }
+  }
+
+  private async describe(addressId: string): Promise<AddressRow> {
+    const [row] = await this.em.execute<AddressRow[]>(`select * from "${SCHEMA}".addresses where address_id = ?`, [addressId]);
+    if (row?.described) return row;
+    const d = await this.deps.bus.request('address.describe', { addressId }, 5_000);
+    if (!d.found) throw new Error(`address ${addressId} is unknown to the address service`);
+    await this.em.execute(`update "${SCHEMA}".addresses set derivation_index = ?, signer_key_id = ?, described = true where address_id = ?`, [
+      d.derivationIndex,
+      d.signerKeyId,
+      addressId,
+    ]);
+    return {
+      ...(row ?? ({} as AddressRow)),
+      derivation_index: d.derivationIndex,
+      signer_key_id: d.signerKeyId,
+      described: true,
+      type: d.type,
+      address: d.address,
+    };
+  }
+
+  private async sign(merchantId: string, network: NetworkConfig, chain: CollectorChain, s: StepRow): Promise<StepStatus> {
+    let request: RpcRequest<'signer.collect_sign'>;
+    if (s.action === 'consolidate') {
+      const inputs = [];
+      for (const u of s.inputs ?? []) {
+        const owner = await this.describe(u.addressId);
+        if (owner.derivation_index === null) throw new Error(`address ${u.addressId} has no account index`);
+        inputs.push({ txid: u.txid, vout: u.vout, index: owner.derivation_index });
+      }
+      request = { kind: 'consolidation', merchantId, networkId: network.id, requestId: s.id, inputs, outputs: [{ to: s.to_address, amount: s.amount }] };
+    } else {
+      const from = s.from_wallets[0]!;
+      const owner = await this.describe(from.addressId);
+      if (s.action === 'dust') {
+        // Worth it only if what is left after the fee passes the plan's ratio.
+        const [left] = await chain.balances([from.address], network.nativeCoin);
+        const fee = BigInt(s.fee_estimate);
+        if (left! <= fee || !withinRatio(fee, left! - fee, await this.ratioOfPlan(s)))
+          return this.setStatus(merchantId, network, s, 'SKIPPED', { error: 'not worth it' });
+      }
+      request = {
+        kind: 'transfer',
+        merchantId,
+        networkId: network.id,
+        requestId: s.id,
+        from:
+          s.from_role === 'USER'
+            ? { type: 'USER', index: requireIndex(owner), address: from.address }
+            : { type: 'KEY', keyId: requireKey(owner), address: from.address },
+        to: s.to_address,
+        coinId: s.coin_id,
+        amount: s.amount,
+        sweepAll: s.sweep_all,
+      };
+    }
+    const signed = await this.deps.bus.request('signer.collect_sign', request, SIGNER_TIMEOUT_MS);
+    // Stored before anything is broadcast: from here on this exact transaction is the step.
+    const status = await this.setStatus(merchantId, network, s, 'SIGNED', { raw: signed.raw, txHash: signed.txHash, fee: signed.fee, amount: signed.amount });
+    await this.deps.hooks?.afterStep?.({ id: s.id, planId: s.plan_id, kind: s.kind, action: s.action, status });
+    if (this.stopped) return status;
+    await chain.broadcast(signed.txHash, signed.raw);
+    return this.setStatus(merchantId, network, { ...s, status: 'SIGNED', tx_hash: signed.txHash, amount: signed.amount }, 'BROADCAST', {
+      amount: signed.amount,
+    });
+  }
+
+  private async ratioOfPlan(s: StepRow): Promise<Ratio> {
+    const [p] = await this.em.execute<{ merchant_id: string; coin_id: string }[]>(`select merchant_id, coin_id from "${SCHEMA}".plans where id = ?`, [
+      s.plan_id,
+    ]);
+    const coinId = p!.coin_id;
+    const network = this.deps.networks.get(coinId.split(':')[0]!)!;
+    const coin = network.coins.find((c) => c.id === coinId)!;
+    return plannerPolicy(await this.policyOf(p!.merchant_id, coin)).maxFeeRatio;
+  }
+}
+
+class LostRace extends Error {}
+
+function requireIndex(a: AddressRow): number {
+  if (a.derivation_index === null || a.derivation_index === undefined) throw new ChainError(`USER address ${a.address} has no account index`, false);
+  return a.derivation_index;
+}
+
+function requireKey(a: AddressRow): string {
+  if (!a.signer_key_id) throw new ChainError(`wallet ${a.address} has no signer key`, false);
+  return a.signer_key_id;
+}
+
+function rowOf(s: PlanStep, planId: string): Pick<StepRow, 'id' | 'kind' | 'coin_id' | 'from_wallets' | 'to_address' | 'amount' | 'created_at' | 'plan_id'> {
+  return {
+    id: s.id,
+    kind: s.kind,
+    coin_id: s.coinId,
+    from_wallets: s.from,
+    to_address: s.to.address,
+    amount: s.amount.toString(),
+    created_at: new Date(),
+    plan_id: planId,
+  };
+}
+
+/** A UUID-shaped deterministic id for an outbox row (step and status). */
+function uuidOf(name: string): string {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,45 @@
+import { P2WPKH_INPUT_VBYTES_FLOOR, P2WPKH_INPUT_WEIGHT, consolidationFee, consolidationVsize, marginalInputFee, outputScriptLength } from './bitcoin-fee';
+
+describe('consolidation size', () => {
+  it('matches the known size of a 1-in 1-out P2WPKH transaction (110 vB with a 73-byte signature)', () => {
+    // 10.5 vB overhead + 68.25 vB input + 31 vB output = 109.75 -> 110.
+    expect(consolidationVsize(1, [outputScriptLength('p2wpkh')])).toBe(110);
+  });
+
+  it('grows by 68.25 vB per input, within a vbyte of the 68 vB floor', () => {
+    expect(P2WPKH_INPUT_WEIGHT / 4).toBe(68.25);
+    const a = consolidationVsize(20, [22]);
+    const b = consolidationVsize(21, [22]);
+    expect(b - a).toBeGreaterThanOrEqual(68);
+    expect(b - a).toBeLessThanOrEqual(69);
+    const per = (consolidationVsize(100, [22]) - 10.5 - 31) / 100;
+    expect(per - P2WPKH_INPUT_VBYTES_FLOOR).toBeLessThan(1);
+  });
+
+  it('counts the varint of the input count (253 inputs and more take 3 bytes)', () => {
+    const w = (n: number) => consolidationVsize(n, [22]) * 4;
+    expect(w(253) - w(252)).toBeGreaterThanOrEqual(P2WPKH_INPUT_WEIGHT + 8 - 4);
+  });
+
+  it('sizes outputs by script: P2WSH and P2TR 43 vB, P2PKH 34, P2SH 32, P2WPKH 31', () => {
+    const base = consolidationVsize(1, [22]);
+    expect(consolidationVsize(1, [22, outputScriptLength('p2wsh')]) - base).toBe(43);
+    expect(consolidationVsize(1, [22, outputScriptLength('p2tr')]) - base).toBe(43);
+    expect(consolidationVsize(1, [22, outputScriptLength('p2pkh')]) - base).toBe(34);
+    expect(consolidationVsize(1, [22, outputScriptLength('p2sh')]) - base).toBe(32);
+  });
+
+  it('prices the size at sat/kvB, rounding up', () => {
+    expect(consolidationFee(1, [22], 1000n)).toBe(110n);
+    expect(consolidationFee(1, [22], 1001n)).toBe(111n);
+    expect(consolidationFee(20, [22], 10_000n)).toBe(BigInt(consolidationVsize(20, [22])) * 10n);
+    expect(marginalInputFee(1000n)).toBe(69n);
+    expect(marginalInputFee(4000n)).toBe(273n);
+  });
+
+  it('refuses nonsense', () => {
+    expect(() => consolidationVsize(0, [22])).toThrow(RangeError);
+    expect(() => consolidationVsize(1, [])).toThrow(RangeError);
+    expect(() => consolidationFee(1, [22], -1n)).toThrow(RangeError);
+  });
+});
