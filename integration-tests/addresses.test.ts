@@ -250,6 +250,9 @@ describe('addresses through the gateway', () => {
     // The same request id gets the same key back from the signer, so a retry cannot mint a second key.
     const again = await bus.request('signer.create_key', { merchantId: m.id, networkId: 'dev-evm', purpose: 'HOT', requestId: row!.key_request_id }, 10_000);
     expect(again.address).toBe(hot.address);
+    // One HOT wallet per merchant and network (the one withdrawals are paid from): asked again, the same address.
+    const hotAgain = await create(m.secret, { networkId: 'dev-evm', type: 'HOT' });
+    expect(hotAgain).toMatchObject({ id: hot.id, address: hot.address });
     expect(code(await gql(stack.url, CREATE, { input: { networkId: 'dev-ltc', type: 'TOKENS_COLLECTOR' } }, m.secret))).toBe('BAD_USER_INPUT');
     expect(code(await gql(stack.url, CREATE, { input: { networkId: 'dev-evm', type: 'COLD' } }, m.secret))).toBe('BAD_USER_INPUT');
   });

@@ -8,7 +8,7 @@ import { startPaymentSubgraph } from '@cpg/subgraph-payment/src/server';
 import { startWithdrawalSubgraph } from '@cpg/subgraph-withdrawal/src/server';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
 import type { RunningService } from '@cpg/shared/http';
-import { type RunningSigner, startSignerWorker } from '@cpg/worker-signer/src/worker';
+import { type RunningSigner, type SignerOptions, type SignerStartConfig, startSignerWorker } from '@cpg/worker-signer/src/worker';
 
 export type SubgraphName = 'merchant' | 'address' | 'payment' | 'withdrawal' | 'compliance';
 
@@ -33,31 +33,50 @@ export interface Stack {
    * Stops one subgraph and starts a fresh one on the same port, so the gateway's URLs stay valid:
    * a process restart as the gateway sees it. Replaces the entry in `subgraphs`.
    */
-  restartSubgraph(name: SubgraphName): Promise<RunningService>;
+  restartSubgraph(name: SubgraphName, opts?: { whileDown?: () => Promise<void> }): Promise<RunningService>;
   stop(): Promise<void>;
 }
 
-const starters: Record<SubgraphName, (cfg: ReturnType<TestEnv['subgraphConfig']>, log: TestEnv['log']) => Promise<RunningService>> = {
-  merchant: startMerchantSubgraph,
-  address: startAddressSubgraph,
-  payment: startPaymentSubgraph,
-  withdrawal: startWithdrawalSubgraph,
-  compliance: startComplianceSubgraph,
-};
+/** Optional settings of the processes a stack runs (every field may be left out). */
+export interface StackOptions {
+  /** The withdrawal subgraph's own settings (COMPLIANCE_SCREENING, ...), over process.env; kept across restarts. */
+  withdrawalEnv?: Record<string, string | undefined>;
+  /** The signer's settings (e.g. WITHDRAWAL_POLL_MS) and options (e.g. the networks it pays on). */
+  signerConfig?: Partial<SignerStartConfig>;
+  signerOptions?: SignerOptions;
+}
 
-export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}): Promise<Stack> {
+type Starter = (cfg: ReturnType<TestEnv['subgraphConfig']>, log: TestEnv['log']) => Promise<RunningService>;
+
+function startersFor(opts: StackOptions): Record<SubgraphName, Starter> {
+  const withdrawalEnv = opts.withdrawalEnv ? { ...process.env, ...opts.withdrawalEnv } : process.env;
+  return {
+    merchant: startMerchantSubgraph,
+    address: startAddressSubgraph,
+    payment: startPaymentSubgraph,
+    withdrawal: (cfg, log) => startWithdrawalSubgraph(cfg, log, withdrawalEnv),
+    compliance: startComplianceSubgraph,
+  };
+}
+
+export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, opts: StackOptions = {}): Promise<Stack> {
   const env = await createTestEnv();
   const cfg = env.subgraphConfig();
+  const starters = startersFor(opts);
   // Sequential: they all migrate the same database; parallel is fine too but logs read better.
-  const merchant = await startMerchantSubgraph(cfg, env.log);
+  const merchant = await starters.merchant(cfg, env.log);
   const [address, payment, withdrawal, compliance] = await Promise.all([
-    startAddressSubgraph(cfg, env.log),
-    startPaymentSubgraph(cfg, env.log),
-    startWithdrawalSubgraph(cfg, env.log),
-    startComplianceSubgraph(cfg, env.log),
+    starters.address(cfg, env.log),
+    starters.payment(cfg, env.log),
+    starters.withdrawal(cfg, env.log),
+    starters.compliance(cfg, env.log),
   ]);
   // A fresh key-encryption key per environment: nothing sealed in one test run opens in another.
-  const signer = await startSignerWorker({ ...env.workerConfig(), KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1 }, env.log);
+  const signer = await startSignerWorker(
+    { ...env.workerConfig(), ...opts.signerConfig, KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1 },
+    env.log,
+    opts.signerOptions,
+  );
   const subgraphs = { merchant, address, payment, withdrawal, compliance };
   const urls = { merchant: merchant.url, address: address.url, payment: payment.url, withdrawal: withdrawal.url, compliance: compliance.url };
   const extra: RunningGateway[] = [];
@@ -85,9 +104,10 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
       const p = res.data.createMerchant;
       return { id: p.merchant.id, secret: p.secret, keyId: p.apiKey.id };
     },
-    restartSubgraph: async (name) => {
+    restartSubgraph: async (name, o = {}) => {
       const old = subgraphs[name];
       await old.stop();
+      await o.whileDown?.();
       const fresh = await starters[name](env.subgraphConfig({ PORT: old.port }), env.log);
       (subgraphs as Record<SubgraphName, RunningService>)[name] = fresh;
       return fresh;

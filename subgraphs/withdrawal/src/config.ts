@@ -2,10 +2,11 @@
  * Withdrawal subgraph settings, read from the environment once at start (besides the shared
  * subgraph ones: PORT, DATABASE_URL, NATS_URL, GATEWAY_SECRET, ...).
  *
- * - COMPLIANCE_SCREENING: `allow` (default) lets every withdrawal through the screening hook;
- *   `nats` asks the compliance subgraph (`compliance.screen` request-reply) and refuses to
- *   accept a withdrawal (UNAVAILABLE) while it does not answer. BLOCK rejects, REVIEW sends the
- *   withdrawal to the operator (PENDING_APPROVAL).
+ * - COMPLIANCE_SCREENING: `nats` (default) asks the compliance subgraph (`compliance.screen`
+ *   request-reply) and refuses to accept a withdrawal (UNAVAILABLE, nothing left behind) while it
+ *   does not answer within COMPLIANCE_SCREEN_TIMEOUT_MS: an unscreened withdrawal is never let
+ *   through. BLOCK rejects, REVIEW sends the withdrawal to the operator (PENDING_APPROVAL).
+ *   `allow` lets every withdrawal through unscreened (tests, or a gateway run without compliance).
  * - COMPLIANCE_SCREEN_TIMEOUT_MS: how long a screening may take (default 5000).
  * - LEDGER_HOLD_TIMEOUT_MS: how long the merchant ledger may take to answer a hold (default 5000).
  *   A hold that times out is compensated by a release through the outbox, which also stops a
@@ -19,7 +20,7 @@ import { z } from 'zod';
 import { ConfigError } from '@cpg/shared/config';
 
 const model = z.object({
-  COMPLIANCE_SCREENING: z.enum(['allow', 'nats']).default('allow'),
+  COMPLIANCE_SCREENING: z.enum(['allow', 'nats']).default('nats'),
   COMPLIANCE_SCREEN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LEDGER_HOLD_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   WITHDRAWAL_BATCH_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),

@@ -26,7 +26,15 @@ export async function startWithdrawalSubgraph(
   const catalogue = new CoinCatalogue(env);
   const fees = wc.WITHDRAWAL_FEE_ESTIMATOR === 'static' ? new StaticFeeEstimator() : new ChainFeeEstimator();
   let batcher: ReturnType<typeof startBatcher> | undefined;
-  let screening: WithdrawalScreening = new AllowAllScreening();
+  // Fail closed: with screening on, nothing is let through before the NATS hook is in place.
+  let screening: WithdrawalScreening =
+    wc.COMPLIANCE_SCREENING === 'nats'
+      ? {
+          screen: async () => {
+            throw new Error('compliance screening is not connected yet');
+          },
+        }
+      : new AllowAllScreening();
   const service = await startSubgraphService<WithdrawalContext>({
     name: 'withdrawal',
     schema: SCHEMA,
@@ -55,7 +63,14 @@ export async function startWithdrawalSubgraph(
       serveWithdrawalSnapshot(deps, catalogue);
       // A provisional row older than both timeouts plus a wide margin belongs to a request that died.
       const reapAfterMs = wc.LEDGER_HOLD_TIMEOUT_MS + wc.COMPLIANCE_SCREEN_TIMEOUT_MS + 120_000;
-      batcher = startBatcher(deps.orm.em, wc.WITHDRAWAL_BATCH_INTERVAL_MS, () => deps.relay.kick(), deps.log.child({ component: 'batcher' }), reapAfterMs);
+      batcher = startBatcher(
+        deps.orm.em,
+        wc.WITHDRAWAL_BATCH_INTERVAL_MS,
+        () => deps.relay.kick(),
+        deps.log.child({ component: 'batcher' }),
+        reapAfterMs,
+        catalogue,
+      );
     },
   });
   return {

@@ -11,7 +11,7 @@ import { LedgerService } from '@cpg/subgraph-merchant/src/ledger/ledger-service'
 import { unsolicitedCredit } from '@cpg/subgraph-merchant/src/ledger/postings';
 import { MerchantService } from '@cpg/subgraph-merchant/src/services/merchants';
 import { startWithdrawalSubgraph } from '../src/server';
-import { reapProvisional } from '../src/services/batcher';
+import { batchOnce, reapProvisional } from '../src/services/batcher';
 import { CoinCatalogue } from '../src/services/catalogue';
 import { StaticFeeEstimator } from '../src/services/fees';
 import { AllowAllScreening, NatsScreening, type ScreeningResult, type WithdrawalScreening } from '../src/services/screening';
@@ -55,9 +55,9 @@ async function balance(merchantId: string) {
   return { available: b?.available ?? 0n, held: b?.held ?? 0n };
 }
 
-function service(opts: { bus?: Bus; screening?: WithdrawalScreening } = {}): WithdrawalService {
+function service(opts: { bus?: Bus; screening?: WithdrawalScreening; catalogue?: CoinCatalogue } = {}): WithdrawalService {
   return new WithdrawalService(withdrawal.orm.em.fork(), {
-    catalogue,
+    catalogue: opts.catalogue ?? catalogue,
     bus: opts.bus ?? withdrawal.bus,
     screening: opts.screening ?? new AllowAllScreening(),
     fees: new StaticFeeEstimator(),
@@ -203,5 +203,38 @@ describe('abandoned requests', () => {
     expect(await rows(caller.merchantId)).toEqual([{ status: 'PROVISIONAL' }]);
     await eventually(async () => (await balance(caller.merchantId)).held === 0n, 'the release of the dead request', 15_000);
     expect(await balance(caller.merchantId)).toEqual({ available: 10_000_000n, held: 0n });
+  });
+});
+
+describe('Tron under BATCH aggregation', () => {
+  it('each Tron withdrawal is a batch of one at once (the signer pays Tron batches of one only); EVM ones wait for their batch', async () => {
+    const tron = new CoinCatalogue({ ...process.env, CHAIN_RPC_TRON: 'http://127.0.0.1:9' });
+    const caller = await fundedMerchant(10_000_000n);
+    await new LedgerService(merchant.orm.em.fork()).post(
+      unsolicitedCredit({
+        merchantId: caller.merchantId,
+        coinId: 'tron:USDT',
+        deposit: { network: 'tron', txHash: `tron-${caller.merchantId}`, index: 0 },
+        amount: 10_000_000n,
+        wasSeen: false,
+      }),
+    );
+    await withdrawal.orm.em.fork().execute(
+      `insert into "withdrawal".merchant_settings (merchant_id, withdrawal_aggregation, batch_max_size, batch_max_wait_seconds, updated_at)
+         values (?, 'BATCH', 20, 3600, now()) on conflict (merchant_id) do update set withdrawal_aggregation = 'BATCH', batch_max_size = 20, batch_max_wait_seconds = 3600`,
+      [caller.merchantId],
+    );
+    const svc = service({ catalogue: tron });
+    const to = 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t';
+    const ws = [];
+    for (const k of ['t1', 't2', 't3']) ws.push(await svc.request(caller, { coinId: 'tron:USDT', toAddress: to, amount: '1', idempotencyKey: k }));
+    expect(ws.map((w) => w.status)).toEqual(['BATCHED', 'BATCHED', 'BATCHED']);
+    expect(new Set(ws.map((w) => w.batch_id)).size).toBe(3);
+    const evm = await svc.request(caller, { coinId: USDT, toAddress: TO, amount: '1', idempotencyKey: 'e1' });
+    expect(evm.status).toBe('QUEUED');
+    // The batcher leaves the EVM one for its batch (neither size nor wait reached).
+    await batchOnce(withdrawal.orm.em, new Date(), tron);
+    const [row] = await withdrawal.orm.em.fork().execute<{ status: string }[]>(`select status from "withdrawal".withdrawals where id = ?`, [evm.id]);
+    expect(row!.status).toBe('QUEUED');
   });
 });

@@ -190,6 +190,13 @@ export class AddressService {
       await tx.execute(`select id from "${SCHEMA}".key_requests where id = ? for update`, [requestId]);
       const existing = await tx.findOne(AddressEntity, { keyRequestId: requestId });
       if (existing) return { address: existing, created: false };
+      // The signer keeps one HOT wallet per merchant and network: asked again, it answers the
+      // same address, which is then already ours.
+      const same = await tx.findOne(AddressEntity, { merchantId, networkId: network.id, address: checked.normalized ?? reply.address });
+      if (same) {
+        await tx.execute(`update "${SCHEMA}".key_requests set completed_at = now() where id = ?`, [requestId]);
+        return { address: same, created: false };
+      }
       const address = tx.create(AddressEntity, {
         id: randomUUID(),
         merchantId,

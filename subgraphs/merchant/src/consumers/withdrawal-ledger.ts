@@ -9,9 +9,10 @@ const CONSUMER = 'merchant-withdrawal-ledger';
 /**
  * Posts the ledger effects the withdrawal subgraph reports through its outbox: `release` (the
  * hold goes back, or a tombstone stops a late hold) and `settle` (the amount leaves the hold to
- * the chain; the fee share is charged to the native coin's available balance, see
- * chargeWithdrawalFee). The message marker makes a redelivery a no-op and every posting has its
- * own per-withdrawal key, so the same effect under another message id is still posted once.
+ * the chain). A fee share, on settle or on a release after a mined but reverted transaction, is
+ * charged to the native coin's available balance (chargeWithdrawalFee). The message marker makes
+ * a redelivery a no-op and every posting has its own per-withdrawal key, so the same effect under
+ * another message id is still posted once.
  */
 export async function startWithdrawalLedgerConsumer({ bus, orm }: ServiceDeps): Promise<void> {
   await bus.consume({
@@ -22,12 +23,10 @@ export async function startWithdrawalLedgerConsumer({ bus, orm }: ServiceDeps): 
       const base = { merchantId: d.merchantId, coinId: d.coinId, withdrawalId: d.withdrawalId };
       await applyOnce(orm.em.fork(), SCHEMA, CONSUMER, event.id, async (tx) => {
         const ledger = new LedgerService(tx);
-        if (d.action === 'release') {
-          await ledger.releaseWithdrawal({ ...base, amount: BigInt(d.amount) });
-          return;
-        }
         const amount = BigInt(d.amount);
-        await ledger.post(settleHold({ ...base, held: amount, sent: amount, fee: 0n }));
+        if (d.action === 'release') await ledger.releaseWithdrawal({ ...base, amount });
+        else await ledger.post(settleHold({ ...base, held: amount, sent: amount, fee: 0n }));
+        // Settled, or released after a transaction that was mined but reverted: its gas was spent.
         if (d.fee && d.feeCoinId && BigInt(d.fee) > 0n) {
           await ledger.post(chargeWithdrawalFee({ merchantId: d.merchantId, coinId: d.feeCoinId, withdrawalId: d.withdrawalId, fee: BigInt(d.fee) }));
         }

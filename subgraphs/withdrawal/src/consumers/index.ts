@@ -55,8 +55,9 @@ type BatchUpdate = EventData<'withdrawal.batch.updated'>;
 /**
  * The signer's report on a batch, in one transaction under the batch's row lock: the batch and
  * its withdrawals move, each withdrawal's `withdrawal.updated` is written, and on CONFIRMED each
- * one's settle (with its fee share), on FAILED its release, goes to the ledger through the
- * outbox. A report repeated, late or out of order changes nothing (applyBatchUpdate).
+ * one's settle (with its fee share), on FAILED its release (with its fee share when the failed
+ * transaction was mined and spent gas), goes to the ledger through the outbox. A report
+ * repeated, late or out of order changes nothing (applyBatchUpdate).
  */
 export async function applyBatchReport(tx: EntityManager, catalogue: CoinCatalogue, u: BatchUpdate, now = new Date()): Promise<boolean> {
   const [batch] = await tx.execute<BatchRow[]>(`select * from ${T}.batches where id = ? for update`, [u.batchId]);
@@ -68,7 +69,9 @@ export async function applyBatchReport(tx: EntityManager, catalogue: CoinCatalog
   );
   if (step.kind === 'ignore') return false;
   const feeCoinId = u.feeCoinId ?? catalogue.coin(batch.coin_id)?.network.nativeCoin.id ?? null;
-  const fee = step.final === 'settle' && u.fee !== null ? BigInt(u.fee) : null;
+  // A fee comes with CONFIRMED, and with a FAILED whose transaction was mined but reverted
+  // (EVM / Tron): nothing was paid out, but the gas was spent and is charged like a settled fee.
+  const fee = step.final !== null && u.fee !== null && BigInt(u.fee) > 0n ? BigInt(u.fee) : null;
   const failure = step.final === 'release' ? (u.reason ?? 'the signer could not send this batch') : null;
   await tx.execute(
     `update ${T}.batches set status = ?, tx_hash = ?, waiting_reason = ?, fee = coalesce(?::numeric, fee), fee_coin_id = coalesce(?, fee_coin_id),
@@ -88,8 +91,9 @@ export async function applyBatchReport(tx: EntityManager, catalogue: CoinCatalog
       [step.status, step.txHash, step.waitingReason, share?.toString() ?? null, share !== null ? feeCoinId : null, failure, now, r.id],
     );
     await emitUpdated(tx, r, step.event, step.status);
-    if (step.final === 'settle') await emitLedger(tx, r, 'settle', share !== null && share > 0n && feeCoinId ? { fee: share, feeCoinId } : null);
-    if (step.final === 'release') await emitLedger(tx, r, 'release');
+    const charge = share !== null && share > 0n && feeCoinId ? { fee: share, feeCoinId } : null;
+    if (step.final === 'settle') await emitLedger(tx, r, 'settle', charge);
+    if (step.final === 'release') await emitLedger(tx, r, 'release', charge);
   }
   return true;
 }

@@ -1,4 +1,4 @@
-import { cutBatch, splitFee } from './batching';
+import { EVM_MAX_BATCH, aggregationForFamily, cutBatch, splitFee } from './batching';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const later = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -29,5 +29,22 @@ describe('splitFee', () => {
     expect(splitFee(5n, 1)).toEqual([5n]);
     expect(splitFee(5n, 0)).toEqual([]);
     for (let n = 1; n < 30; n++) expect(splitFee(1_000_003n, n).reduce((a, b) => a + b, 0n)).toBe(1_000_003n);
+  });
+});
+
+describe('aggregationForFamily', () => {
+  it('sends Tron withdrawals one by one at once (a Tron transaction carries one transfer); others keep the merchant setting', () => {
+    const batch = { mode: 'BATCH' as const, maxSize: 20, maxWaitSeconds: 600 };
+    expect(aggregationForFamily(batch, 'TRON')).toEqual({ ...batch, mode: 'NONE' });
+    expect(aggregationForFamily(batch, 'EVM')).toBe(batch);
+    expect(aggregationForFamily(batch, 'BITCOIN')).toBe(batch);
+    expect(cutBatch(aggregationForFamily(batch, 'TRON'), { count: 5, oldestQueuedAt: T0 }, T0)).toBe(1);
+  });
+
+  it('caps an EVM batch at what the signer sends in one BatchTransfer transaction', () => {
+    const big = { mode: 'BATCH' as const, maxSize: 1000, maxWaitSeconds: 600 };
+    expect(aggregationForFamily(big, 'EVM').maxSize).toBe(EVM_MAX_BATCH);
+    expect(cutBatch(aggregationForFamily(big, 'EVM'), { count: 450, oldestQueuedAt: T0 }, T0)).toBe(EVM_MAX_BATCH);
+    expect(aggregationForFamily(big, 'BITCOIN').maxSize).toBe(1000);
   });
 });

@@ -1,3 +1,5 @@
+import type { NetworkFamily } from '@cpg/shared/chains';
+
 export type AggregationMode = 'NONE' | 'BATCH';
 
 export interface AggregationSettings {
@@ -8,6 +10,22 @@ export interface AggregationSettings {
 
 /** The merchant subgraph's defaults, for a merchant whose settings event has not arrived yet. */
 export const DEFAULT_AGGREGATION: AggregationSettings = { mode: 'NONE', maxSize: 50, maxWaitSeconds: 600 };
+
+/** Most payouts the signer puts in one EVM BatchTransfer transaction (its EvmSigner refuses more). */
+export const EVM_MAX_BATCH = 200;
+
+/**
+ * The aggregation that applies on a network family, within what the signer can send as one
+ * transaction. A Tron transaction carries one transfer (the signer refuses a Tron batch of more),
+ * so Tron withdrawals always go one by one, at once, as under NONE: holding them could save
+ * nothing. An EVM batch holds at most EVM_MAX_BATCH payouts, whatever batchMaxSize (up to 1000)
+ * the merchant chose. A Bitcoin-family transaction takes 1000 outputs within standard size.
+ */
+export function aggregationForFamily(s: AggregationSettings, family: NetworkFamily | undefined): AggregationSettings {
+  if (family === 'TRON') return { ...s, mode: 'NONE' };
+  if (family === 'EVM' && s.maxSize > EVM_MAX_BATCH) return { ...s, maxSize: EVM_MAX_BATCH };
+  return s;
+}
 
 export interface QueuedGroup {
   /** Queued withdrawals of one merchant, network and coin, oldest first. */

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@cpg/shared/db';
 import type { Logger } from '@cpg/shared/logger';
-import { cutBatch } from '../domain/batching';
+import { aggregationForFamily, cutBatch } from '../domain/batching';
+import type { CoinCatalogue } from './catalogue';
 import { T, type WithdrawalRow, createBatch, emitLedger } from './rows';
 import { aggregationOf } from './withdrawals';
 
@@ -18,7 +19,7 @@ interface Group {
  * the cancel (which then wins); a withdrawal the batcher locked first cannot be cancelled any
  * more. Returns how many batches it made.
  */
-export async function batchOnce(em: EntityManager, now = new Date()): Promise<number> {
+export async function batchOnce(em: EntityManager, now = new Date(), catalogue?: CoinCatalogue): Promise<number> {
   const groups = await em
     .fork()
     .execute<Group[]>(
@@ -26,7 +27,7 @@ export async function batchOnce(em: EntityManager, now = new Date()): Promise<nu
     );
   let made = 0;
   for (const g of groups) {
-    const settings = await aggregationOf(em.fork(), g.merchant_id);
+    const settings = aggregationForFamily(await aggregationOf(em.fork(), g.merchant_id), catalogue?.coin(g.coin_id)?.network.family);
     if (!cutBatch(settings, { count: g.n, oldestQueuedAt: new Date(g.oldest) }, now)) continue;
     made += await em.fork().transactional(async (tx) => {
       const take = settings.mode === 'NONE' ? g.n : Math.max(1, settings.maxSize);
@@ -68,7 +69,7 @@ export async function reapProvisional(em: EntityManager, olderThanMs: number, no
 }
 
 /** The batcher loop: every interval, and at once when kicked (a withdrawal was queued). */
-export function startBatcher(em: EntityManager, intervalMs: number, onCommitted: () => void, log: Logger, reapAfterMs = 5 * 60_000) {
+export function startBatcher(em: EntityManager, intervalMs: number, onCommitted: () => void, log: Logger, reapAfterMs = 5 * 60_000, catalogue?: CoinCatalogue) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | null = null;
   let again = false;
@@ -85,7 +86,7 @@ export function startBatcher(em: EntityManager, intervalMs: number, onCommitted:
     }
     running = (async () => {
       try {
-        if ((await batchOnce(em)) > 0) onCommitted();
+        if ((await batchOnce(em, new Date(), catalogue)) > 0) onCommitted();
         const reaped = await reapProvisional(em, reapAfterMs);
         if (reaped > 0) {
           log.warn({ reaped }, 'released withdrawals whose request never completed');

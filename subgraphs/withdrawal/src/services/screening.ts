@@ -26,7 +26,7 @@ export interface WithdrawalScreening {
   screen(req: ScreeningRequest): Promise<ScreeningResult>;
 }
 
-/** The default until compliance screening is switched on (COMPLIANCE_SCREENING=allow). */
+/** No screening at all (COMPLIANCE_SCREENING=allow): tests, or a deployment without the compliance subgraph. */
 export class AllowAllScreening implements WithdrawalScreening {
   async screen(): Promise<ScreeningResult> {
     return { decision: 'ALLOW', reasons: [] };

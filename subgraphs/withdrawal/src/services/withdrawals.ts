@@ -7,7 +7,7 @@ import { AppError, type Identity, type MerchantIdentity, badInput, conflict, not
 import type { Logger } from '@cpg/shared/logger';
 import { MoneyError, parseAmount } from '@cpg/shared/money';
 import { requestPaymentSnapshot } from '@cpg/shared/webhooks';
-import { type AggregationSettings, DEFAULT_AGGREGATION } from '../domain/batching';
+import { type AggregationSettings, DEFAULT_AGGREGATION, aggregationForFamily } from '../domain/batching';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
 import { type Limit, checkLimit, validateLimit } from '../domain/limits';
 import { defaultRefund } from '../domain/refund';
@@ -90,6 +90,9 @@ interface Validated {
   key: string;
   fingerprint: string;
 }
+
+/** Merchant and network pairs whose HOT wallet is registered or being registered (see ensureHotWallet). */
+const hotWalletsKnown = new Set<string>();
 
 export class WithdrawalService {
   constructor(
@@ -214,6 +217,7 @@ export class WithdrawalService {
 
   /** Screening, then the hold, each outside any transaction; the outcome is stored under the row lock. */
   private async complete(id: string, merchantId: string, v: Validated, limit: Limit | null): Promise<WithdrawalRow> {
+    this.ensureHotWallet(merchantId, v.entry.network.id);
     let screening;
     try {
       screening = await this.deps.screening.screen({
@@ -277,10 +281,27 @@ export class WithdrawalService {
     return row;
   }
 
+  /**
+   * The HOT wallet a withdrawal is paid from should be one of our watched addresses: a refill is
+   * then seen (credited, and it wakes the signer at once) and change back to it is told internal.
+   * The signer pays from that same wallet whether or not this has happened, so it runs beside the
+   * request, not in its way: once per merchant and network per process, retried by the next
+   * request after a failure; idempotent on the address subgraph's side.
+   */
+  private ensureHotWallet(merchantId: string, networkId: string): void {
+    const key = `${merchantId}:${networkId}`;
+    if (hotWalletsKnown.has(key)) return;
+    hotWalletsKnown.add(key);
+    this.deps.bus.request('address.ensure_hot', { merchantId, networkId }, 10_000).catch((err: Error) => {
+      hotWalletsKnown.delete(key);
+      this.deps.log?.warn({ err: err.message, merchantId, networkId }, 'HOT wallet not registered with the address subgraph yet; the next withdrawal retries');
+    });
+  }
+
   /** NONE aggregation: a QUEUED withdrawal is its own batch at once, in the caller's transaction. */
   private async sendIfNone(tx: EntityManager, row: WithdrawalRow): Promise<WithdrawalRow> {
     if (row.status !== 'QUEUED') return row;
-    const settings = await aggregationOf(tx, row.merchant_id);
+    const settings = aggregationForFamily(await aggregationOf(tx, row.merchant_id), this.deps.catalogue.coin(row.coin_id)?.network.family);
     if (settings.mode !== 'NONE') return row;
     const batch = await createBatch(tx, [row]);
     return { ...row, status: 'BATCHED', batch_id: batch.id };
