@@ -107,8 +107,10 @@ export const eventSchemas = {
    * The signer's progress on a batch (key = batchId). WAITING_FUNDS: the HOT wallet cannot cover it
    * yet (reason says what is missing; the signer retries when funds arrive). BROADCAST carries the
    * tx hash (a fee bump replaces it with a new hash); CONFIRMED carries the final hash, the fee paid
-   * (base units of feeCoinId, the network's native coin) and confirmations; FAILED the reason, and
-   * means nothing was spent, so the holds may be released.
+   * (base units of feeCoinId, the network's native coin) and confirmations; FAILED the reason and
+   * means no payout was made, so the holds are released: its fee is null when nothing was spent
+   * (refused before signing, rejected, dropped) and set when a mined transaction reverted and burnt
+   * gas, which the merchant is then charged.
    */
   'withdrawal.batch.updated': z.object({
     batchId: z.string().uuid(),
@@ -225,6 +227,24 @@ export const eventSchemas = {
     status: z.enum(['PLANNED', 'BROADCAST', 'CONFIRMED', 'FAILED']),
     createdAt: z.string(),
   }),
+  /**
+   * The network fee one collector step's transaction paid (key = stepId), published once the step
+   * is final on chain: CONFIRMED, or FAILED after it was mined (a reverted transaction still burns
+   * its gas). `fee` is exact (EVM: gasUsed x effectiveGasPrice from the receipt; Bitcoin family:
+   * inputs - outputs), in base units of `feeCoinId` (the network's native coin). The merchant
+   * subgraph charges it to the merchant's ledger once per step.
+   */
+  'collection.fee': z.object({
+    stepId: z.string().uuid(),
+    planId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    network: z.string(),
+    kind: z.enum(['gas_topup', 'sweep', 'cold_forward']),
+    feeCoinId: z.string(),
+    fee: baseUnits,
+    txHash: z.string(),
+    status: z.enum(['CONFIRMED', 'FAILED']),
+  }),
 } as const;
 
 /** Events whose subject carries the network after `chain.` so consumers can filter per network. */
@@ -293,6 +313,15 @@ export const rpcSchemas = {
   'address.allocate': {
     request: z.object({ merchantId: z.string().uuid(), coinId: z.string(), requestId: z.string().min(8).max(100), customerId: z.string().max(200).optional() }),
     reply: z.object({ addressId: z.string().uuid(), address: z.string(), networkId: z.string() }),
+  },
+  /**
+   * The merchant's HOT address of a network, created through the signer on first ask and
+   * announced (address.created) so the tracker watches it: refills are seen, change is internal.
+   * Asked by the withdrawal subgraph before a withdrawal; idempotent.
+   */
+  'address.ensure_hot': {
+    request: z.object({ merchantId: z.string().uuid(), networkId: z.string() }),
+    reply: z.object({ addressId: z.string().uuid(), address: z.string() }),
   },
   'signer.create_key': {
     request: z.object({
@@ -394,6 +423,28 @@ export const rpcSchemas = {
       }),
       z.object({ found: z.literal(false) }),
     ]),
+  },
+  /**
+   * The merchant's ledger per coin, for reconciliation with the chain (read-only, no locks; it may
+   * trail a posting in flight). Balances are signed base units; `debt` is zero or negative.
+   * `collectionFees` is what collector fees (`collection.fee`) have been charged for that coin.
+   */
+  'ledger.balances': {
+    request: z.object({ merchantId: z.string().uuid() }),
+    reply: z.object({
+      balances: z.array(
+        z.object({
+          coinId: z.string(),
+          available: z.string(),
+          pending: z.string(),
+          held: z.string(),
+          debt: z.string(),
+          externalChain: z.string(),
+          externalFees: z.string(),
+          collectionFees: z.string(),
+        }),
+      ),
+    }),
   },
 } as const;
 export type RpcName = keyof typeof rpcSchemas;

@@ -12,8 +12,10 @@ import { Catalogue } from './domain/catalogue';
 import { AddressService } from './services/addresses';
 import { CollectionService, type TransportFor } from './services/collection';
 import { NetworkStatusReader } from './services/network-status';
+import { ReconciliationService } from './services/reconciliation';
 import { startConsumers } from './consumers';
 import { serveAddressAllocation } from './rpc/allocate';
+import { serveEnsureHot } from './rpc/ensure-hot';
 import { serveAddressDescribe } from './rpc/describe';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
@@ -51,11 +53,13 @@ export function startAddressSubgraph(
         addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log),
         networkStatus: new NetworkStatusReader(em),
         collection: new CollectionService(em, catalogue, transportFor, () => deps.relay.kick(), base.log),
+        reconciliation: new ReconciliationService(em, catalogue, deps.bus, transportFor, base.log),
       };
     },
     onStart: async (deps) => {
       await startConsumers(deps);
       serveAddressAllocation(deps, catalogue);
+      serveEnsureHot(deps, catalogue);
       serveAddressDescribe(deps);
     },
   });

@@ -11,6 +11,8 @@ import { resolvers } from './resolvers';
 import { serveApiKeyVerification } from './rpc/verify-api-key';
 import { startDepositLedgerConsumer, startWithdrawalLedgerConsumer } from './consumers';
 import { serveLedgerHold } from './rpc/ledger-hold';
+import { serveLedgerBalances } from './rpc/ledger-balances';
+import { startCollectionFeeLedgerConsumer } from './consumers/collection-fee-ledger';
 import { MerchantService } from './services/merchants';
 import { SecretBox, WebhookDispatcher, WebhookService, loadWebhookConfig, startWebhookConsumer } from './webhooks';
 
@@ -55,6 +57,8 @@ export async function startMerchantSubgraph(
       await startDepositLedgerConsumer(deps);
       serveLedgerHold(deps.bus, deps.orm);
       await startWithdrawalLedgerConsumer(deps);
+      serveLedgerBalances(deps.bus, deps.orm);
+      await startCollectionFeeLedgerConsumer(deps);
       dispatcher = new WebhookDispatcher({ orm: deps.orm, log: deps.log.child({ component: 'webhooks' }), config: webhookConfig, box });
       dispatcher.start();
       await startWebhookConsumer(deps, kick);

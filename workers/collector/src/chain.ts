@@ -7,7 +7,11 @@ import { EvmSigner } from '@cpg/shared/chains/evm/signer';
 import type { BitcoinFeeEstimate, EvmFeeEstimate, Utxo } from './domain/planner';
 
 /** What the chain says about one of our transactions. */
-export type TxState = { state: 'unknown' } | { state: 'pending' } | { state: 'mined'; confirmations: number; ok: boolean };
+export type TxState =
+  | { state: 'unknown' }
+  | { state: 'pending' }
+  /** `fee`: what the mined transaction paid, when the chain says (EVM: gasUsed x effectiveGasPrice). */
+  | { state: 'mined'; confirmations: number; ok: boolean; fee?: bigint };
 
 /**
  * The collector's read and broadcast face of one network (no keys: signing is the signer's).
@@ -90,10 +94,14 @@ export class CollectorChain {
 
   async txState(txHash: string): Promise<TxState> {
     if (this.network.family === 'EVM') {
-      const receipt = await this.transport.call<{ blockNumber?: string; status?: string } | null>('eth_getTransactionReceipt', [txHash]);
+      const receipt = await this.transport.call<{ blockNumber?: string; status?: string; gasUsed?: string; effectiveGasPrice?: string } | null>(
+        'eth_getTransactionReceipt',
+        [txHash],
+      );
       if (receipt?.blockNumber) {
         const tip = Number(await this.transport.call<string>('eth_blockNumber'));
-        return { state: 'mined', confirmations: tip - Number(receipt.blockNumber) + 1, ok: receipt.status === '0x1' };
+        const fee = receipt.gasUsed && receipt.effectiveGasPrice ? BigInt(receipt.gasUsed) * BigInt(receipt.effectiveGasPrice) : undefined;
+        return { state: 'mined', confirmations: tip - Number(receipt.blockNumber) + 1, ok: receipt.status === '0x1', fee };
       }
       const tx = await this.transport.call<unknown>('eth_getTransactionByHash', [txHash]);
       return tx ? { state: 'pending' } : { state: 'unknown' };

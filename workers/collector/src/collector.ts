@@ -294,6 +294,29 @@ export class Collector {
     );
   }
 
+  /**
+   * `collection.fee`: the network fee one step's transaction paid, once it is final on chain. One
+   * outbox row per step (a deterministic id), and the merchant subgraph posts it under a per-step
+   * key, so the fee is charged once whatever is repeated.
+   */
+  private async publishFee(
+    tx: EntityManager,
+    merchantId: string,
+    network: NetworkConfig,
+    s: StepRow,
+    status: 'CONFIRMED' | 'FAILED',
+    fee: string,
+  ): Promise<void> {
+    if (!s.tx_hash || BigInt(fee) <= 0n) return;
+    await writeOutbox(
+      tx,
+      SCHEMA,
+      'collection.fee',
+      { stepId: s.id, planId: s.plan_id, merchantId, network: network.id, kind: s.kind, feeCoinId: network.nativeCoin.id, fee, txHash: s.tx_hash, status },
+      { key: s.id, id: uuidOf(`${s.id}:fee`) },
+    );
+  }
+
   // --- execution -------------------------------------------------------------------------------
 
   async openPlans(): Promise<{ id: string; merchant_id: string; network_id: string }[]> {
@@ -350,7 +373,7 @@ export class Collector {
     network: NetworkConfig,
     s: StepRow,
     to: StepStatus,
-    patch: { raw?: string; txHash?: string; fee?: string; amount?: string; error?: string | null } = {},
+    patch: { raw?: string; txHash?: string; fee?: string; amount?: string; error?: string | null; mined?: boolean } = {},
   ): Promise<StepStatus> {
     const moved = await this.em.transactional(async (tx) => {
       const updated = await tx.execute<{ id: string }[]>(
@@ -369,9 +392,11 @@ export class Collector {
           { ...s, amount: patch.amount ?? s.amount },
           to,
           patch.txHash ?? s.tx_hash,
-          to === 'CONFIRMED' ? (patch.fee ?? s.fee) : null,
+          to === 'CONFIRMED' || patch.mined ? (patch.fee ?? s.fee) : null,
         );
       }
+      // Final on chain (confirmed, or mined and reverted: its gas is spent either way): the fee goes to the ledger.
+      if (patch.mined && (to === 'CONFIRMED' || to === 'FAILED')) await this.publishFee(tx, merchantId, network, s, to, patch.fee ?? s.fee ?? '0');
       return true;
     });
     if (!moved) throw new LostRace(`step ${s.id} was moved by someone else`);
@@ -410,9 +435,11 @@ export class Collector {
             return s.status;
           }
           if (state.state === 'pending') return s.status;
-          if (!state.ok) return await this.setStatus(merchantId, network, s, 'FAILED', { error: 'the transaction failed on chain' });
           if (state.confirmations < Math.max(1, network.confirmations)) return s.status;
-          return await this.setStatus(merchantId, network, s, 'CONFIRMED');
+          // The fee the transaction actually paid (EVM: from the receipt; Bitcoin family: the signed one, exact).
+          const fee = (state.fee ?? BigInt(s.fee ?? '0')).toString();
+          if (!state.ok) return await this.setStatus(merchantId, network, s, 'FAILED', { error: 'the transaction failed on chain', fee, mined: true });
+          return await this.setStatus(merchantId, network, s, 'CONFIRMED', { fee, mined: true });
         }
         default:
           return s.status;

@@ -138,6 +138,19 @@ describe('EVM token collection', () => {
     expect(new Set(world.observed.sweeps.filter((e) => e.merchantId === m.merchantId).map((e) => e.kind))).toEqual(
       new Set(['gas_topup', 'sweep', 'cold_forward']),
     );
+
+    // One collection.fee per confirmed step, in ETH, exactly what its receipt paid (gasUsed x effectiveGasPrice).
+    const confirmed = steps.filter((s) => s.status === 'CONFIRMED');
+    await eventually(async () => confirmed.every((s) => world.observed.fees.some((f) => f.stepId === s.id)), 'fee events', 15_000);
+    for (const s of confirmed) {
+      const fees = world.observed.fees.filter((f) => f.stepId === s.id);
+      expect(fees).toHaveLength(1);
+      const r = await rpc.call<{ gasUsed: string; effectiveGasPrice: string }>('eth_getTransactionReceipt', [s.tx_hash]);
+      expect(fees[0]).toMatchObject({ merchantId: m.merchantId, feeCoinId: ETH_ID, txHash: s.tx_hash, status: 'CONFIRMED', kind: s.kind });
+      expect(BigInt(fees[0]!.fee)).toBe(BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice));
+      // The sweep record carries the same, paid fee.
+      expect(world.observed.sweeps.find((e) => e.sweepId === s.id && e.status === 'CONFIRMED')!.fee).toBe(fees[0]!.fee);
+    }
   });
 
   it('a collector stopped between the top-up and the sweep resumes without a second top-up', async () => {

@@ -15,11 +15,13 @@ import { SCHEMA } from '../migrations';
 
 export type Transfer = EventData<'chain.transfer.seen'>;
 export type SweepEvent = EventData<'collection.sweep_updated'>;
+export type FeeEvent = EventData<'collection.fee'>;
 
 /** Everything downstream sees: chain transfers (by kind) and the collector's sweep reports. */
 export class Observed {
   readonly transfers: { kind: string; data: Transfer }[] = [];
   readonly sweeps: SweepEvent[] = [];
+  readonly fees: FeeEvent[] = [];
   private stoppers: (() => Promise<void>)[] = [];
 
   constructor(readonly bus: Bus) {}
@@ -36,10 +38,11 @@ export class Observed {
     });
     const b = await this.bus.consume({
       durable: `test-sweeps-${randomUUID().slice(0, 8)}`,
-      types: ['collection.sweep_updated'],
+      types: ['collection.sweep_updated', 'collection.fee'],
       retryBaseMs: 50,
       handler: async (e) => {
-        this.sweeps.push(e.data as SweepEvent);
+        if (e.type === 'collection.fee') this.fees.push(e.data as FeeEvent);
+        else this.sweeps.push(e.data as SweepEvent);
       },
     });
     this.stoppers = [() => a.stop(), () => b.stop()];

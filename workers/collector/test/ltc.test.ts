@@ -91,6 +91,11 @@ describe('Bitcoin-family collection', () => {
       'the sweep event',
       15_000,
     );
+    // Its fee (inputs less outputs) reaches the ledger's feed once.
+    await eventually(async () => world.observed.fees.some((f) => f.stepId === steps[0]!.id), 'the fee event', 15_000);
+    expect(world.observed.fees.filter((f) => f.stepId === steps[0]!.id).map((f) => [f.fee, f.feeCoinId, f.txHash, f.status])).toEqual([
+      [fee.toString(), LTC_ID, steps[0]!.tx_hash, 'CONFIRMED'],
+    ]);
   });
 
   it('fills HOT to its target with one consolidation and sends the rest to COLD with another', async () => {

@@ -150,6 +150,8 @@ export type Query = {
   collectionPolicies: Array<CollectionPolicy>;
   network?: Maybe<Network>;
   networks: Array<Network>;
+  /** Operator only: the merchant's on-chain balances against its ledger, per coin. */
+  reconciliation: Array<ReconciliationLine>;
   sweeps: SweepConnection;
   validateAddress: AddressValidation;
   /** On-chain balances of the merchant's own addresses. */
@@ -174,6 +176,11 @@ export type QueryNetworkArgs = {
 };
 
 
+export type QueryReconciliationArgs = {
+  merchantId: Scalars['ID']['input'];
+};
+
+
 export type QuerySweepsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -188,6 +195,25 @@ export type QueryValidateAddressArgs = {
 
 export type QueryWalletBalancesArgs = {
   networkId: Scalars['ID']['input'];
+};
+
+/**
+ * One coin of one merchant: the on-chain balances of all the merchant's addresses on the coin's
+ * network (USER, HOT, TOKENS_COLLECTOR and COLD) against the ledger. `ledger` is the sum of
+ * available, pending, held and debt; `inFlight` is what the chain already shows and the ledger has not booked yet (minus
+ * the fees of sweep steps final on chain whose fee is not yet charged); `difference` is
+ * onChain - ledger - inFlight, zero when the books match the chain. While `openSweeps` > 0 (or a
+ * deposit or withdrawal is between the chain and the ledger) the difference may move.
+ */
+export type ReconciliationLine = {
+  __typename?: 'ReconciliationLine';
+  addresses: Scalars['Int']['output'];
+  coin: Coin;
+  difference: Scalars['Amount']['output'];
+  inFlight: Scalars['Amount']['output'];
+  ledger: Scalars['Amount']['output'];
+  onChain: Scalars['Amount']['output'];
+  openSweeps: Scalars['Int']['output'];
 };
 
 export type RegisterColdWalletInput = {
@@ -356,6 +382,7 @@ export type ResolversTypes = ResolversObject<{
   NetworkStatus: ResolverTypeWrapper<NetworkStatus>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReconciliationLine: ResolverTypeWrapper<ReconciliationLine>;
   RegisterColdWalletInput: RegisterColdWalletInput;
   SetCollectionPolicyInput: SetCollectionPolicyInput;
   Sweep: ResolverTypeWrapper<Sweep>;
@@ -383,6 +410,7 @@ export type ResolversParentTypes = ResolversObject<{
   NetworkStatus: NetworkStatus;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ReconciliationLine: ReconciliationLine;
   RegisterColdWalletInput: RegisterColdWalletInput;
   SetCollectionPolicyInput: SetCollectionPolicyInput;
   Sweep: Sweep;
@@ -476,9 +504,20 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
   collectionPolicies?: Resolver<Array<ResolversTypes['CollectionPolicy']>, ParentType, ContextType>;
   network?: Resolver<Maybe<ResolversTypes['Network']>, ParentType, ContextType, RequireFields<QueryNetworkArgs, 'id'>>;
   networks?: Resolver<Array<ResolversTypes['Network']>, ParentType, ContextType>;
+  reconciliation?: Resolver<Array<ResolversTypes['ReconciliationLine']>, ParentType, ContextType, RequireFields<QueryReconciliationArgs, 'merchantId'>>;
   sweeps?: Resolver<ResolversTypes['SweepConnection'], ParentType, ContextType, RequireFields<QuerySweepsArgs, 'first'>>;
   validateAddress?: Resolver<ResolversTypes['AddressValidation'], ParentType, ContextType, RequireFields<QueryValidateAddressArgs, 'address' | 'networkId'>>;
   walletBalances?: Resolver<Array<ResolversTypes['WalletBalance']>, ParentType, ContextType, RequireFields<QueryWalletBalancesArgs, 'networkId'>>;
+}>;
+
+export type ReconciliationLineResolvers<ContextType = any, ParentType extends ResolversParentTypes['ReconciliationLine'] = ResolversParentTypes['ReconciliationLine']> = ResolversObject<{
+  addresses?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  coin?: Resolver<ResolversTypes['Coin'], ParentType, ContextType>;
+  difference?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
+  inFlight?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
+  ledger?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
+  onChain?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
+  openSweeps?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type SweepResolvers<ContextType = any, ParentType extends ResolversParentTypes['Sweep'] = ResolversParentTypes['Sweep']> = ResolversObject<{
@@ -519,6 +558,7 @@ export type Resolvers<ContextType = any> = ResolversObject<{
   NetworkStatus?: NetworkStatusResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReconciliationLine?: ReconciliationLineResolvers<ContextType>;
   Sweep?: SweepResolvers<ContextType>;
   SweepConnection?: SweepConnectionResolvers<ContextType>;
   WalletBalance?: WalletBalanceResolvers<ContextType>;

@@ -6,6 +6,7 @@ import { validateAddress } from './Query/validateAddress';
 import { collectionPolicies } from './Query/collectionPolicies';
 import { sweeps } from './Query/sweeps';
 import { walletBalances } from './Query/walletBalances';
+import { reconciliation } from './Query/reconciliation';
 import { createAddress } from './Mutation/createAddress';
 import { registerColdWallet } from './Mutation/registerColdWallet';
 import { setCollectionPolicy } from './Mutation/setCollectionPolicy';
@@ -14,7 +15,7 @@ import { Coin } from './Coin';
 import { Address } from './Address';
 
 export const resolvers = {
-  Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances },
+  Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances, reconciliation },
   Mutation: { createAddress, registerColdWallet, setCollectionPolicy },
   Network,
   Coin,

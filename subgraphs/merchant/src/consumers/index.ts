@@ -1,2 +1,3 @@
 export { startDepositLedgerConsumer } from './deposit-ledger';
 export { startWithdrawalLedgerConsumer } from './withdrawal-ledger';
+export { startCollectionFeeLedgerConsumer } from './collection-fee-ledger';

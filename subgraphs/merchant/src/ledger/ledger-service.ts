@@ -50,6 +50,14 @@ export interface CoinBalance {
   debt: bigint;
 }
 
+/** Every account of one merchant for one coin, and the collection fees charged to it (reconciliation). */
+export interface ReconciliationBalance extends CoinBalance {
+  externalChain: bigint;
+  externalFees: bigint;
+  /** The part of externalFees charged for the collector's sweeps and top-ups (`collection_fee`). */
+  collectionFees: bigint;
+}
+
 /** Counts of rows breaking a ledger invariant; all zero when the books are sound. */
 export interface LedgerInvariants {
   ok: boolean;
@@ -419,5 +427,40 @@ export class LedgerService {
     if (hold?.fingerprint === HOLD_TOMBSTONE) return 'already';
     const result = await this.post(releaseHold({ merchantId: i.merchantId, coinId: i.coinId, withdrawalId: i.withdrawalId, held: i.amount }));
     return result.replayed ? 'already' : 'released';
+  }
+
+  /**
+   * Every account of the merchant per coin (their own and the external ones) and what collection
+   * fees have been charged per coin, for reconciliation with the chain (`ledger.balances`).
+   * Read-only, one statement (one snapshot), no locks: it may trail a posting in flight.
+   */
+  async reconciliationBalances(merchantId: string): Promise<ReconciliationBalance[]> {
+    const rows = await this.em.execute<{ coin_id: string; kind: AccountKind; balance: string; collection_fees: string }[]>(
+      `select a.coin_id, a.kind, a.balance::text as balance,
+              coalesce((select sum(e.amount) from ${T}.ledger_entries e join ${T}.ledger_transactions t on t.id = e.transaction_id
+                         where e.account_id = a.id and t.kind = 'collection_fee'), 0)::text as collection_fees
+         from ${T}.ledger_accounts a
+        where a.merchant_id = ?
+        order by a.coin_id, a.kind`,
+      [merchantId],
+    );
+    const out = new Map<string, ReconciliationBalance>();
+    for (const r of rows) {
+      const b = out.get(r.coin_id) ?? {
+        coinId: r.coin_id,
+        available: 0n,
+        pending: 0n,
+        held: 0n,
+        debt: 0n,
+        externalChain: 0n,
+        externalFees: 0n,
+        collectionFees: 0n,
+      };
+      const field = ({ external_chain: 'externalChain', external_fees: 'externalFees' } as Record<string, string>)[r.kind] ?? r.kind;
+      (b as unknown as Record<string, bigint>)[field] = BigInt(r.balance);
+      if (r.kind === 'external_fees') b.collectionFees = BigInt(r.collection_fees);
+      out.set(r.coin_id, b);
+    }
+    return [...out.values()];
   }
 }

@@ -440,3 +440,45 @@ export function chargeWithdrawalFee(i: WithdrawalInput & { fee: bigint }): Posti
     ],
   };
 }
+
+// Collection (the collector's sweeps and gas top-ups between the merchant's own addresses).
+
+export interface CollectionFeeInput {
+  merchantId: string;
+  /** The network's native coin: what the fee was paid in. */
+  coinId: string;
+  /** The collector step (one transaction) that paid it. */
+  stepId: string;
+  fee: bigint;
+}
+
+export function collectionReference(stepId: string): string {
+  if (!stepId || stepId.length > 100) throw badInput('collection step id must be 1 to 100 characters');
+  return `collection:${stepId}`;
+}
+
+/** Key of a collection step's fee posting: one per step, whatever message carries it. */
+export function collectionFeeKey(stepId: string): string {
+  return `${collectionReference(stepId)}:fee`;
+}
+
+/**
+ * Fee policy for collection: a sweep or gas top-up moves money between the merchant's own
+ * addresses, so only its network fee leaves the merchant's funds. The fee a step's transaction
+ * paid (exact, known once it is final on chain) comes out of the merchant's available balance of
+ * the network's native coin, like a withdrawal's fee (chargeWithdrawalFee): never refused, what
+ * available cannot cover becomes debt, repaid by the next inflow, because the fee has already left
+ * the chain. The amount moved itself is not posted: it stays the merchant's.
+ */
+export function chargeCollectionFee(i: CollectionFeeInput): Posting {
+  const fee = positive(i.fee);
+  return {
+    idempotencyKey: collectionFeeKey(i.stepId),
+    kind: 'collection_fee',
+    reference: collectionReference(i.stepId),
+    entries: [
+      { account: acct(i.merchantId, i.coinId, 'available'), amount: -fee, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
+      { account: acct(i.merchantId, i.coinId, 'external_fees'), amount: fee },
+    ],
+  };
+}

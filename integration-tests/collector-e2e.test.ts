@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Wallet } from 'ethers';
+import { Bus } from '@cpg/shared/bus';
+import { DEV_EVM_USDT_ADDRESS, type NetworkConfig, getNetwork } from '@cpg/shared/chains';
+import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
+import { getBalance } from '@cpg/shared/chains/balance';
+import { type AnvilHandle, EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
+import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
+import { eventually, gql } from '@cpg/shared/testing';
+import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
+import { type RunningCollector, startCollectorWorker } from '@cpg/worker-collector/src/worker';
+import { type Stack, startStack } from './support/stack';
+import { reconcile, reconciled } from './support/reconcile';
+
+/**
+ * The collector in the whole gateway: real payments (USDT and ETH on anvil, LTC on litecoind) to
+ * USER addresses, the real tracker, payment, merchant and address subgraphs, signer and collector.
+ * After the sweeps settle, the operator's reconciliation says the chain and the ledger agree to the
+ * base unit for every coin, the fees of sweeps and top-ups included.
+ */
+jest.setTimeout(240_000);
+
+let stack: Stack;
+let anvil: AnvilHandle;
+let ltcNode: LitecoindHandle;
+let ltcDir: string;
+let tracker: RunningTracker;
+let collector: RunningCollector;
+let evm: NetworkConfig;
+let ltc: NetworkConfig;
+let evmRpc: RpcPool;
+let evmDev: EvmDevControls;
+let ltcDev: LitecoinDevControls;
+let miner: NodeJS.Timeout | undefined;
+
+const USDT = 10n ** 6n;
+const ETH = 10n ** 18n;
+
+beforeAll(async () => {
+  ltcDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cpg-collector-e2e-ltc-'));
+  [anvil, ltcNode] = await Promise.all([startAnvil({ port: 0 }), startLitecoind({ dataDir: ltcDir })]);
+  await deployDevUsdt(anvil.rpcUrl);
+  // Every process of this file (address subgraph, signer, tracker, collector) reads these chains.
+  process.env.DEV_EVM_RPC_URL = anvil.rpcUrl;
+  process.env.DEV_LTC_RPC_URL = ltcNode.rpcUrl;
+  evm = getNetwork('dev-evm');
+  ltc = getNetwork('dev-ltc');
+  stack = await startStack(
+    {},
+    {
+      withdrawalEnv: { WITHDRAWAL_FEE_ESTIMATOR: 'static' },
+      // A periodic funds retry far beyond the test: a waiting withdrawal goes out only because a sweep's confirmed transfer to HOT woke it.
+      signerConfig: { WITHDRAWAL_POLL_MS: 200, WITHDRAWAL_FUNDS_RETRY_MS: 600_000 },
+      signerOptions: { networks: [evm, ltc] },
+    },
+  );
+  tracker = await startTrackerWorker(stack.env.workerConfig(), {
+    networks: [evm, ltc],
+    log: stack.env.log,
+    leaseTtlMs: false,
+    scanner: { pollIntervalMs: 100, idleRecheckMs: 300, statusIntervalMs: 1000 },
+  });
+  collector = await startCollectorWorker(stack.env.workerConfig(), { log: stack.env.log, networks: [evm, ltc], tickMs: 150, passMs: 500 });
+  evmRpc = createRpcPool(evm.rpc);
+  evmDev = new EvmDevControls(evm, evmRpc);
+  ltcDev = new LitecoinDevControls(ltc, ltcNode.transport, ltcNode.walletTransport);
+  const ltcTip = await ltcNode.transport.call<number>('getblockcount');
+  await eventually(async () => (tracker.scanners.get('dev-ltc')!.status().scannedHeight ?? -1) >= ltcTip, 'the tracker at the dev-ltc tip', 30_000);
+}, 120_000);
+
+afterAll(async () => {
+  if (miner) clearInterval(miner);
+  await collector?.stop().catch(() => undefined);
+  await tracker?.stop().catch(() => undefined);
+  await stack?.stop().catch(() => undefined);
+  await evmRpc?.close().catch(() => undefined);
+  await Promise.all([anvil?.stop(), ltcNode?.stop()]);
+  if (ltcDir) await fs.rm(ltcDir, { recursive: true, force: true });
+});
+
+type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;
+
+async function as(m: Merchant, query: string, variables: Record<string, unknown> = {}) {
+  const res = await gql(stack.url, query, variables, m.secret);
+  if (!res.data || res.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(res.errors)}`);
+  return res.data;
+}
+
+async function createPayment(m: Merchant, coinId: string, amount: string): Promise<{ id: string; address: string }> {
+  const d = await as(m, 'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id address { address } } }', { i: { coinId, amount } });
+  return { id: d.createPayment.id, address: d.createPayment.address.address };
+}
+
+async function wallet(m: Merchant, networkId: string, type: 'HOT' | 'TOKENS_COLLECTOR'): Promise<{ id: string; address: string }> {
+  const d = await as(m, 'mutation($i: CreateAddressInput!) { createAddress(input: $i) { id address } }', { i: { networkId, type } });
+  return d.createAddress;
+}
+
+async function cold(m: Merchant, networkId: string, address: string): Promise<{ id: string; address: string }> {
+  const d = await as(m, 'mutation($i: RegisterColdWalletInput!) { registerColdWallet(input: $i) { id address } }', { i: { networkId, address } });
+  return d.registerColdWallet;
+}
+
+async function policy(m: Merchant, input: Record<string, unknown>): Promise<void> {
+  await as(m, 'mutation($i: SetCollectionPolicyInput!) { setCollectionPolicy(input: $i) { coin { id } } }', { i: input });
+}
+
+async function paymentStatus(m: Merchant, id: string): Promise<string> {
+  const d = await as(m, 'query($id: ID!) { payment(id: $id) { status } }', { id });
+  return d.payment.status;
+}
+
+interface SweepNode {
+  kind: string;
+  status: string;
+  coin: { id: string };
+  toAddress: string;
+  amount: string;
+  fee: string | null;
+}
+
+async function sweeps(m: Merchant): Promise<SweepNode[]> {
+  const d = await as(m, '{ sweeps(first: 100) { nodes { kind status coin { id } toAddress amount fee } } }');
+  return d.sweeps.nodes;
+}
+
+async function balances(m: Merchant): Promise<Map<string, { available: string; pending: string; held: string }>> {
+  const d = await as(m, '{ me { balances { coin { id } available pending held } } }');
+  return new Map(d.me.balances.map((b: { coin: { id: string }; available: string; pending: string; held: string }) => [b.coin.id, b]));
+}
+
+const usdtOf = async (a: string) =>
+  BigInt(await evmRpc.call<string>('eth_call', [{ to: DEV_EVM_USDT_ADDRESS, data: `0x70a08231${a.slice(2).toLowerCase().padStart(64, '0')}` }, 'latest']));
+const ethOf = async (a: string) => BigInt(await evmRpc.call<string>('eth_getBalance', [a, 'latest']));
+
+async function invariantsOk(): Promise<void> {
+  const inv = await stack.operator('{ ledgerInvariants { ok unbalancedTransactions negativeAccounts mismatchedBalances } }');
+  expect(inv.errors).toBeUndefined();
+  expect(inv.data.ledgerInvariants).toEqual({ ok: true, unbalancedTransactions: 0, negativeAccounts: 0, mismatchedBalances: 0 });
+}
+
+describe('collection end to end, reconciled with the ledger', () => {
+  it('ETH and USDT payments are swept (HOT to its target, the rest to COLD), fees charged, and the books match the chain', async () => {
+    const m = await stack.newMerchant('Sweeps shop');
+    const hot = await wallet(m, 'dev-evm', 'HOT');
+    const coldEvm = await cold(m, 'dev-evm', Wallet.createRandom().address);
+    await policy(m, { coinId: 'dev-evm:ETH', collectThreshold: '0.01', hotTarget: '0.5', coldWalletId: coldEvm.id, maxFeeRatio: '0.05' });
+    await policy(m, { coinId: 'dev-evm:USDT', collectThreshold: '5', hotTarget: '50', coldWalletId: coldEvm.id, maxFeeRatio: '0.05' });
+
+    // ETH first: what it sweeps to HOT pays the USDT sweeps' gas top-ups.
+    const ethPaid = [4n * 10n ** 17n, 3n * 10n ** 17n, 2n * 10n ** 17n];
+    const ethPayments = [];
+    for (const amount of ethPaid) {
+      const p = await createPayment(m, 'dev-evm:ETH', (Number(amount) / 1e18).toString());
+      await evmDev.fund(p.address, 'dev-evm:ETH', amount);
+      ethPayments.push(p);
+    }
+    for (const p of ethPayments) await eventually(async () => (await paymentStatus(m, p.id)) === 'PAID', 'ETH payment PAID', 30_000, 200);
+    await eventually(
+      async () => (await sweeps(m)).filter((s) => s.coin.id === 'dev-evm:ETH').some((s) => s.status === 'CONFIRMED') && (await ethOf(hot.address)) > 0n,
+      'ETH swept to HOT',
+      60_000,
+      300,
+    );
+    const ethLines = await reconciled(stack, m.id, ['dev-evm:ETH']);
+    expect(ethLines.get('dev-evm:ETH')!.difference).toBe('0');
+
+    const usdtPaid = [30n * USDT, 30n * USDT, 30n * USDT];
+    const usdtPayments = [];
+    for (const amount of usdtPaid) {
+      const p = await createPayment(m, 'dev-evm:USDT', (amount / USDT).toString());
+      await evmDev.fund(p.address, 'dev-evm:USDT', amount);
+      usdtPayments.push(p);
+    }
+    for (const p of usdtPayments) await eventually(async () => (await paymentStatus(m, p.id)) === 'PAID', 'USDT payment PAID', 30_000, 200);
+    await eventually(async () => (await usdtOf(hot.address)) + (await usdtOf(coldEvm.address)) === 90n * USDT, 'every USDT swept to HOT and COLD', 90_000, 300);
+    const lines = await reconciled(stack, m.id, ['dev-evm:ETH', 'dev-evm:USDT'], 90_000);
+
+    // HOT got its target, the rest went to COLD.
+    expect(await usdtOf(hot.address)).toBe(50n * USDT);
+    expect(await usdtOf(coldEvm.address)).toBe(40n * USDT);
+    const all = await sweeps(m);
+    expect(all.filter((s) => s.kind === 'gas_topup').length).toBeGreaterThanOrEqual(1);
+    expect(all.every((s) => s.status === 'CONFIRMED')).toBe(true);
+
+    // Fees: every confirmed step's fee was charged to the merchant's ETH, nothing else moved.
+    const feeWei = all.reduce((a, s) => a + (s.fee ? BigInt(Math.round(Number(s.fee) * 1e9)) * 10n ** 9n : 0n), 0n);
+    expect(feeWei).toBeGreaterThan(0n);
+    const usdt = lines.get('dev-evm:USDT')!;
+    expect([usdt.onChain, usdt.ledger, usdt.difference]).toEqual(['90', '90', '0']);
+    const eth = lines.get('dev-evm:ETH')!;
+    expect(eth.difference).toBe('0');
+    expect(eth.onChain).toBe(eth.ledger);
+    // The ledger's ETH is the payments less the fees, to the wei.
+    const bal = await balances(m);
+    const ethLedger = BigInt(Math.round(Number(bal.get('dev-evm:ETH')!.available) * 1e9)) * 10n ** 9n;
+    const paid = ethPaid.reduce((a, b) => a + b, 0n);
+    expect(paid - ethLedger).toBeGreaterThan(0n);
+    expect(paid - ethLedger).toBeLessThan(ETH / 100n);
+    await invariantsOk();
+
+    // Reconciliation is the operator's: a merchant is refused, a malformed id is bad input.
+    const asMerchant = await gql(stack.url, 'query($m: ID!) { reconciliation(merchantId: $m) { difference } }', { m: m.id }, m.secret);
+    expect(asMerchant.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const bad = await stack.operator('query { reconciliation(merchantId: "nope") { difference } }');
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a withdrawal queued on an empty HOT wallet is sent once a sweep refills it, and the books still match the chain', async () => {
+    const m = await stack.newMerchant('Refill shop');
+    const hot = await wallet(m, 'dev-evm', 'HOT');
+    // Nothing is swept yet: the threshold is above what will arrive.
+    await policy(m, { coinId: 'dev-evm:ETH', collectThreshold: '100', hotTarget: '100', maxFeeRatio: '0.05' });
+    const p = await createPayment(m, 'dev-evm:ETH', '0.5');
+    await evmDev.fund(p.address, 'dev-evm:ETH', ETH / 2n);
+    await eventually(async () => (await paymentStatus(m, p.id)) === 'PAID', 'ETH payment PAID', 30_000, 200);
+    await eventually(async () => (await balances(m)).get('dev-evm:ETH')?.available === '0.5', 'the payment credited', 30_000, 200);
+
+    const to = Wallet.createRandom().address;
+    const W = 'id status waitingReason txHash';
+    const requested = await as(m, `mutation($i: RequestWithdrawalInput!) { requestWithdrawal(input: $i) { ${W} } }`, {
+      i: { coinId: 'dev-evm:ETH', toAddress: to, amount: '0.1', idempotencyKey: randomUUID() },
+    });
+    const id: string = requested.requestWithdrawal.id;
+    const get = async () => (await as(m, `query($id: ID!) { withdrawal(id: $id) { ${W} } }`, { id })).withdrawal;
+    await eventually(async () => (await get()).waitingReason, 'the withdrawal waiting for funds', 30_000, 200);
+    expect(await ethOf(hot.address)).toBe(0n);
+    expect(['QUEUED', 'BATCHED', 'SIGNING']).toContain((await get()).status);
+
+    // The policy lets the collector sweep: HOT is refilled and the waiting withdrawal goes out.
+    await policy(m, { coinId: 'dev-evm:ETH', collectThreshold: '0.01', hotTarget: '100', maxFeeRatio: '0.05' });
+    const done = await eventually(
+      async () => {
+        const w = await get();
+        return w.status === 'CONFIRMED' ? w : undefined;
+      },
+      'the withdrawal CONFIRMED after the sweep',
+      60_000,
+      200,
+    );
+    expect(done.txHash).toBeTruthy();
+    expect(await ethOf(to)).toBe(ETH / 10n);
+    const swept = (await sweeps(m)).filter((s) => s.coin.id === 'dev-evm:ETH');
+    expect(swept.map((s) => [s.kind, s.toAddress, s.status])).toEqual([['sweep', hot.address, 'CONFIRMED']]);
+
+    const lines = await reconciled(stack, m.id, ['dev-evm:ETH']);
+    const eth = lines.get('dev-evm:ETH')!;
+    expect(eth.onChain).toBe(eth.ledger);
+    // 0.5 paid, 0.1 withdrawn, and the sweep's and the withdrawal's fees charged: nothing more.
+    expect(Number(eth.ledger)).toBeLessThan(0.4);
+    expect(Number(eth.ledger)).toBeGreaterThan(0.39);
+    await invariantsOk();
+  });
+
+  it('twenty LTC payments are consolidated into one transaction and the books match the chain', async () => {
+    const m = await stack.newMerchant('LTC shop');
+    const hot = await wallet(m, 'dev-ltc', 'HOT');
+    const payments = [];
+    for (let i = 0; i < 20; i++) {
+      const p = await createPayment(m, 'dev-ltc:LTC', '0.05');
+      payments.push(p);
+    }
+    for (const p of payments) await ltcDev.fund(p.address, 'dev-ltc:LTC', 5_000_000n);
+    await ltcDev.mine(1);
+    // Blocks keep coming so deposits and the consolidation confirm.
+    miner = setInterval(() => void ltcDev.mine(1).catch(() => undefined), 700);
+    try {
+      for (const p of payments) await eventually(async () => (await paymentStatus(m, p.id)) === 'PAID', 'LTC payment PAID', 60_000, 200);
+      await eventually(
+        async () => (await sweeps(m)).some((s) => s.coin.id === 'dev-ltc:LTC' && s.status === 'CONFIRMED'),
+        'the consolidation confirmed',
+        90_000,
+        300,
+      );
+    } finally {
+      clearInterval(miner);
+      miner = undefined;
+    }
+    const all = (await sweeps(m)).filter((s) => s.coin.id === 'dev-ltc:LTC');
+    expect(all.map((s) => [s.kind, s.toAddress, s.status])).toEqual([['sweep', hot.address, 'CONFIRMED']]);
+    const lines = await reconciled(stack, m.id, ['dev-ltc:LTC']);
+    const line = lines.get('dev-ltc:LTC')!;
+    expect(line.difference).toBe('0');
+    expect(line.onChain).toBe(line.ledger);
+    const onHot = await getBalance(ltc, ltcNode.transport, hot.address, ltc.nativeCoin);
+    // One sweep's fee, charged once: the books say 1 LTC less the fee, as the chain does.
+    expect(line.onChain).toBe((Number(onHot) / 1e8).toString());
+    expect(Number(all[0]!.fee)).toBeGreaterThan(0);
+    expect(Number(line.ledger)).toBeCloseTo(1 - Number(all[0]!.fee), 8);
+
+    // The same fee again under another message id (a replay, a second publisher): charged once.
+    const [step] = await collector.orm.em
+      .fork()
+      .execute<{ id: string; plan_id: string; tx_hash: string; fee: string }[]>(
+        `select s.id, s.plan_id, s.tx_hash, s.fee::text from collector.steps s join collector.plans p on p.id = s.plan_id where p.merchant_id = ?`,
+        [m.id],
+      );
+    expect(step!.fee).toBe(String(Math.round(Number(all[0]!.fee) * 1e8)));
+    const bus = await Bus.connect({ url: stack.env.natsUrl, namespace: stack.env.namespace, name: 'collector-e2e', log: stack.env.log });
+    const replayId = randomUUID();
+    try {
+      await bus.publish(
+        'collection.fee',
+        {
+          stepId: step!.id,
+          planId: step!.plan_id,
+          merchantId: m.id,
+          network: 'dev-ltc',
+          kind: 'sweep',
+          feeCoinId: 'dev-ltc:LTC',
+          fee: step!.fee,
+          txHash: step!.tx_hash,
+          status: 'CONFIRMED',
+        },
+        { id: replayId, key: step!.id },
+      );
+    } finally {
+      await bus.close();
+    }
+    await eventually(
+      async () =>
+        (await stack.subgraphs.merchant.orm.em.fork().execute(`select 1 from merchant.processed_messages where message_id = ?`, [replayId])).length > 0,
+      'the replayed fee consumed',
+      15_000,
+    );
+    const again = (await reconcile(stack, m.id)).find((l) => l.coin.id === 'dev-ltc:LTC')!;
+    expect([again.ledger, again.difference]).toEqual([line.ledger, '0']);
+    await invariantsOk();
+  });
+});
