@@ -4,7 +4,25 @@ import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
 import { RPC_INVALID_PARAMETER, rpcErrorCode } from '@cpg/shared/chains/bitcoin/rpc';
 import { BitcoinSigner } from '@cpg/shared/chains/bitcoin/signer';
 import { EvmSigner } from '@cpg/shared/chains/evm/signer';
-import type { BitcoinFeeEstimate, EvmFeeEstimate, Utxo } from './domain/planner';
+import { tronBase58ToHex } from '@cpg/shared/chains/tron/address';
+import {
+  chainParameter,
+  isMissingPath,
+  throwIfNodeError,
+  type TronAccountResourceJson,
+  type TronBlockJson,
+  type TronChainParametersJson,
+  type TronTxInfoJson,
+} from '@cpg/shared/chains/tron/protocol';
+import { DEFAULT_TOKEN_ENERGY, TronSigner } from '@cpg/shared/chains/tron/signer';
+import type { BitcoinFeeEstimate, EvmFeeEstimate, TronAccountState, TronFeeEstimate, Utxo } from './domain/planner';
+
+/**
+ * Bandwidth of a signed USDT transfer and of a signed TRX transfer or (un)delegation, as the
+ * recorded mainnet receipts show (345 and 266 bytes); a little over, so estimates are upper bounds.
+ */
+const TRON_TOKEN_TRANSFER_BYTES = 350n;
+const TRON_SYSTEM_TX_BYTES = 280n;
 
 /** What the chain says about one of our transactions. */
 export type TxState =
@@ -20,6 +38,7 @@ export type TxState =
 export class CollectorChain {
   private readonly evm?: EvmSigner;
   private readonly btc?: BitcoinSigner;
+  private readonly tron?: TronSigner;
 
   constructor(
     readonly network: NetworkConfig,
@@ -28,6 +47,61 @@ export class CollectorChain {
   ) {
     if (network.family === 'EVM') this.evm = new EvmSigner(network, transport);
     else if (network.family === 'BITCOIN') this.btc = new BitcoinSigner(network, transport);
+    else if (network.family === 'TRON') this.tron = new TronSigner(network, transport);
+  }
+
+  private async tronPost<T>(path: string, body: unknown): Promise<T> {
+    const json = await this.transport.post<T>(path, body);
+    throwIfNodeError(path, json);
+    if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
+    return json;
+  }
+
+  /** Tron: whether each account exists, the energy it can use now and its free bandwidth left today. */
+  async tronAccounts(addresses: string[]): Promise<TronAccountState[]> {
+    return Promise.all(
+      addresses.map(async (a) => {
+        const hex = tronBase58ToHex(a);
+        const account = await this.tronPost<{ address?: string }>('/wallet/getaccount', { address: hex, visible: false });
+        if (!account.address) return { activated: false, energyLeft: 0n, freeNetLeft: 0n };
+        const r = await this.tronPost<TronAccountResourceJson>('/wallet/getaccountresource', { address: hex, visible: false });
+        return {
+          activated: true,
+          energyLeft: BigInt(Math.max(0, (r.EnergyLimit ?? 0) - (r.EnergyUsed ?? 0))),
+          freeNetLeft: BigInt(Math.max(0, (r.freeNetLimit ?? 0) - (r.freeNetUsed ?? 0))),
+        };
+      }),
+    );
+  }
+
+  /** Tron: prices and resource sizes for planning, with what `funder` can delegate for energy now. */
+  async tronFees(funder: string): Promise<TronFeeEstimate> {
+    const hex = tronBase58ToHex(funder);
+    const [params, max, res] = await Promise.all([
+      this.tronPost<TronChainParametersJson>('/wallet/getchainparameters', {}),
+      // type 1: ENERGY. max_size (sun) is omitted when 0; a node without the call delegates nothing.
+      this.tronPost<{ max_size?: number }>('/wallet/getcandelegatedmaxsize', { owner_address: hex, type: 1, visible: false }).catch((err: unknown) => {
+        if (isMissingPath(err)) return { max_size: 0 };
+        throw err;
+      }),
+      this.tronPost<TronAccountResourceJson>('/wallet/getaccountresource', { address: hex, visible: false }),
+    ]);
+    const p = (key: string, dflt: number) => BigInt(chainParameter(params, key) ?? dflt);
+    const limit = BigInt(res.TotalEnergyLimit ?? 0);
+    const weight = BigInt(res.TotalEnergyWeight ?? 0);
+    return {
+      energyFee: p('getEnergyFee', 100),
+      bandwidthFee: p('getTransactionFee', 1_000),
+      tokenTransferEnergy: BigInt(DEFAULT_TOKEN_ENERGY.newHolder),
+      tokenTransferBytes: TRON_TOKEN_TRANSFER_BYTES,
+      systemTxBytes: TRON_SYSTEM_TX_BYTES,
+      activationFee: p('getCreateNewAccountFeeInSystemContract', 1_000_000) + p('getCreateAccountFee', 100_000),
+      freeNetPerDay: p('getFreeNetLimit', 600),
+      topUpMarginPercent: this.opts.topUpMarginPercent ?? 20n,
+      // Without the network totals the energy a stake gives is unknown: delegate nothing.
+      delegatableSun: limit > 0n && weight > 0n ? BigInt(max.max_size ?? 0) : 0n,
+      energyPerTrx: { numerator: limit > 0n ? limit : 1n, denominator: weight > 0n ? weight : 1n },
+    };
   }
 
   balances(addresses: string[], coin: CoinConfig): Promise<bigint[]> {
@@ -106,6 +180,16 @@ export class CollectorChain {
       const tx = await this.transport.call<unknown>('eth_getTransactionByHash', [txHash]);
       return tx ? { state: 'pending' } : { state: 'unknown' };
     }
+    if (this.network.family === 'TRON') {
+      const info = await this.tronPost<TronTxInfoJson>('/wallet/gettransactioninfobyid', { value: txHash });
+      if (info.id) {
+        const head = await this.tronPost<TronBlockJson>('/wallet/getnowblock', {});
+        const tip = head.block_header?.raw_data.number ?? 0;
+        return { state: 'mined', confirmations: tip - (info.blockNumber ?? 0) + 1, ok: info.result !== 'FAILED', fee: BigInt(info.fee ?? 0) };
+      }
+      const pending = await this.tronPost<{ txID?: string }>('/wallet/gettransactionfrompending', { value: txHash });
+      return pending.txID ? { state: 'pending' } : { state: 'unknown' };
+    }
     try {
       const tx = await this.transport.call<{ confirmations?: number }>('getrawtransaction', [txHash, true]);
       return tx.confirmations && tx.confirmations > 0 ? { state: 'mined', confirmations: tx.confirmations, ok: true } : { state: 'pending' };
@@ -121,6 +205,7 @@ export class CollectorChain {
     const tx = { txHash, raw, fee: { fee: 0n, detail: {} } };
     if (this.evm) await this.evm.broadcast(tx);
     else if (this.btc) await this.btc.broadcast(tx);
+    else if (this.tron) await this.tron.broadcast(tx);
     else throw new Error(`broadcast on ${this.network.family} is not supported by the collector yet`);
   }
 }

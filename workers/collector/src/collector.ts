@@ -5,7 +5,17 @@ import { type EntityManager, writeOutbox } from '@cpg/shared/db';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA } from '../migrations';
 import type { CollectorChain } from './chain';
-import { type Plan, type PlanStep, type Ratio, type SourceAddress, planSweep, withinRatio } from './domain/planner';
+import {
+  type Plan,
+  type PlanStep,
+  type Ratio,
+  type SourceAddress,
+  type TronAccountState,
+  type TronFeeEstimate,
+  type Utxo,
+  planSweep,
+  withinRatio,
+} from './domain/planner';
 import { type StoredPolicy, defaultPolicy, nativeToCoin, plannerPolicy } from './domain/policy';
 
 /** A step that failed this many times in a row is given up (FAILED); its plan then ends. */
@@ -124,33 +134,60 @@ export class Collector {
     return nativeToCoin(nativeUsd, network.nativeCoin.decimals, coinUsd, coin.decimals);
   }
 
+  /**
+   * What the collector's copies say about one merchant and coin now: its wallets, its policy and its
+   * USER addresses. Compared before and after the chain is read (see planOne).
+   */
+  private async copiesOf(merchantId: string, network: NetworkConfig, coin: CoinConfig): Promise<Copies | null> {
+    const hot = await this.wallet(merchantId, network.id, 'HOT');
+    if (!hot) return null;
+    const collector = network.family !== 'BITCOIN' ? await this.wallet(merchantId, network.id, 'TOKENS_COLLECTOR') : undefined;
+    const policy = await this.policyOf(merchantId, coin);
+    const users = await this.em.execute<AddressRow[]>(
+      `select * from "${SCHEMA}".addresses where merchant_id = ? and type = 'USER' and ? = any(networks) and ? = any(coins) order by created_at, address_id limit 2000`,
+      [merchantId, network.id, coin.id],
+    );
+    return { hot, collector, policy, users };
+  }
+
   /** Builds and stores a plan for one merchant and coin; null when there is nothing worth doing. */
   async planOne(merchantId: string, networkId: string, coinId: string): Promise<Plan | null> {
     const network = this.deps.networks.get(networkId);
     const coin = network?.coins.find((c) => c.id === coinId);
     if (!network || !coin) return null;
-    if (network.family === 'TRON') return null; // not collected yet (see README)
     const log = this.deps.log.child({ merchantId, coin: coinId });
-    const hot = await this.wallet(merchantId, networkId, 'HOT');
-    if (!hot) {
-      log.debug('no HOT wallet on this network yet: nothing to collect into');
-      return null;
-    }
-    const collector = network.family === 'EVM' ? await this.wallet(merchantId, networkId, 'TOKENS_COLLECTOR') : undefined;
     const ratio = this.ratioFor(network, coin);
     if (!ratio) {
       log.warn('no price for the native coin or the token: gas cannot be weighed against the amount, not collecting');
       return null;
     }
-    const policy = await this.policyOf(merchantId, coin);
-    const users = await this.em.execute<AddressRow[]>(
-      `select * from "${SCHEMA}".addresses where merchant_id = ? and type = 'USER' and ? = any(networks) and ? = any(coins) order by created_at, address_id limit 2000`,
-      [merchantId, networkId, coinId],
-    );
-    if (users.length === 0) return null;
     const chain = this.deps.chainFor(network);
-    const addrs = users.map((u) => u.address);
-    const [balances, [hotBalance]] = await Promise.all([chain.finalBalances(addrs, coin), chain.balances([hot.address], coin)]);
+    // The copies (addresses, policy) are read before the chain, and reading the chain can take a
+    // while (a Bitcoin node runs one UTXO scan at a time: other readers make it wait). Balances
+    // that arrived meanwhile may belong to addresses or follow a policy the first read did not
+    // see yet, so the copies are read again afterwards and the chain again when they changed: a
+    // plan never combines fresh balances with older copies.
+    let copies: Copies | null = null;
+    let read: ChainRead | null = null;
+    for (let attempt = 0; attempt < MAX_PLAN_READS; attempt++) {
+      const before = copies ?? (await this.copiesOf(merchantId, network, coin));
+      if (!before) {
+        log.debug('no HOT wallet on this network yet: nothing to collect into');
+        return null;
+      }
+      if (before.users.length === 0) return null;
+      read = await this.readChain(chain, network, coin, before);
+      copies = await this.copiesOf(merchantId, network, coin);
+      if (copies && sameCopies(before, copies)) break;
+      if (attempt === MAX_PLAN_READS - 1) {
+        log.debug('the address or policy copies kept changing while the chain was read; planning on the next pass');
+        return null;
+      }
+      read = null;
+    }
+    if (!copies || !read) return null;
+    const { hot, collector, policy, users } = copies;
+    const { balances, hotBalance, funderNativeBalance, natives, utxos, tron } = read;
     const holds = await this.em.execute<{ address_id: string; amount: string }[]>(
       `select address_id, sum(amount)::text as amount from "${SCHEMA}".holds where merchant_id = ? and coin_id = ? and state <> 'RELEASE' group by address_id`,
       [merchantId, coinId],
@@ -162,14 +199,9 @@ export class Collector {
       balance: balances[i]!,
       held: heldAt.get(u.address_id) ?? 0n,
     }));
-    let funderNativeBalance: bigint | undefined;
-    if (coin.contract) {
-      const natives = await chain.balances(addrs, network.nativeCoin);
-      sources.forEach((s, i) => (s.nativeBalance = natives[i]!));
-      [funderNativeBalance] = await chain.balances([(collector ?? hot).address], network.nativeCoin);
-    }
-    if (network.family === 'BITCOIN') {
-      const utxos = await chain.utxos(addrs);
+    if (natives) sources.forEach((s, i) => (s.nativeBalance = natives[i]!));
+    if (tron) sources.forEach((s, i) => (s.tron = tron.accounts[i]!));
+    if (utxos) {
       for (const s of sources) {
         s.utxos = utxos.get(s.address) ?? [];
         // Only final outputs are swept: the balance is what they hold.
@@ -181,7 +213,7 @@ export class Collector {
     const planId = randomUUID();
     const plan = planSweep({
       planId,
-      family: network.family === 'EVM' ? 'EVM' : 'BITCOIN',
+      family: network.family,
       coinId,
       nativeCoinId: network.nativeCoin.id,
       isToken: !!coin.contract,
@@ -197,12 +229,40 @@ export class Collector {
       nativeToCoin: ratio,
       evm: network.family === 'EVM' ? await chain.evmFees() : undefined,
       bitcoin: network.family === 'BITCOIN' ? await chain.bitcoinFees() : undefined,
+      tron: tron?.fees,
     });
     if (plan.waiting.length) log.debug({ waiting: plan.waiting }, 'addresses left for a later plan');
     if (plan.steps.length === 0) return null;
     const stored = await this.store(merchantId, network, plan);
     if (stored) log.info({ planId, steps: plan.steps.length, toHot: plan.toHot.toString(), toRest: plan.toRest.toString() }, 'sweep planned');
     return stored ? plan : null;
+  }
+
+  /** Balances the plan needs, read from the chain for the addresses of `copies`. */
+  private async readChain(chain: CollectorChain, network: NetworkConfig, coin: CoinConfig, copies: Copies): Promise<ChainRead> {
+    const addrs = copies.users.map((u) => u.address);
+    if (network.family === 'BITCOIN') {
+      // One scan for the USER outputs (final ones only), one for HOT: the node scans one at a time.
+      const utxos = await chain.utxos(addrs);
+      const [hotBalance] = await chain.balances([copies.hot.address], coin);
+      return { balances: addrs.map(() => 0n), hotBalance: hotBalance!, utxos };
+    }
+    const [balances, [hotBalance]] = await Promise.all([chain.finalBalances(addrs, coin), chain.balances([copies.hot.address], coin)]);
+    const funder = (copies.collector ?? copies.hot).address;
+    if (network.family === 'TRON') {
+      // Tron: every plan needs the accounts' state and the funder's TRX (top-ups, or its stake to delegate).
+      const [natives, [funderNativeBalance], accounts, fees] = await Promise.all([
+        chain.balances(addrs, network.nativeCoin),
+        chain.balances([funder], network.nativeCoin),
+        chain.tronAccounts(addrs),
+        chain.tronFees(funder),
+      ]);
+      return { balances, hotBalance: hotBalance!, natives, funderNativeBalance, tron: { accounts, fees } };
+    }
+    if (!coin.contract) return { balances, hotBalance: hotBalance! };
+    const natives = await chain.balances(addrs, network.nativeCoin);
+    const [funderNativeBalance] = await chain.balances([funder], network.nativeCoin);
+    return { balances, hotBalance: hotBalance!, natives, funderNativeBalance };
   }
 
   /** A pair planned with nothing worth doing leaves the fast lane; the periodic pass looks again. */
@@ -500,7 +560,8 @@ export class Collector {
             ? { type: 'USER', index: requireIndex(owner), address: from.address }
             : { type: 'KEY', keyId: requireKey(owner), address: from.address },
         to: s.to_address,
-        coinId: s.coin_id,
+        // Tron energy (un)delegation travels as a transfer of a resource pseudo-coin (see signer collect.ts).
+        coinId: s.action === 'delegate' || s.action === 'undelegate' ? tronResourceCoinId(network.id, s.action) : s.coin_id,
         amount: s.amount,
         sweepAll: s.sweep_all,
       };
@@ -528,6 +589,48 @@ export class Collector {
 }
 
 class LostRace extends Error {}
+
+/**
+ * signer.collect_sign has no request kind for Tron resources yet: a delegation of staked energy
+ * is asked for as a `transfer` of `<network>:DELEGATE_ENERGY` (amount: the staked sun lent to
+ * `to`), taking it back as `<network>:UNDELEGATE_ENERGY`. Never a coin of any network.
+ */
+export function tronResourceCoinId(networkId: string, action: 'delegate' | 'undelegate'): string {
+  return `${networkId}:${action === 'delegate' ? 'DELEGATE_ENERGY' : 'UNDELEGATE_ENERGY'}`;
+}
+
+/** How many times planOne reads the chain when the copies changed meanwhile. */
+const MAX_PLAN_READS = 3;
+
+interface Copies {
+  hot: AddressRow;
+  collector: AddressRow | undefined;
+  policy: StoredPolicy;
+  users: AddressRow[];
+}
+
+interface ChainRead {
+  balances: bigint[];
+  hotBalance: bigint;
+  natives?: bigint[];
+  funderNativeBalance?: bigint;
+  utxos?: Map<string, Utxo[]>;
+  tron?: { accounts: TronAccountState[]; fees: TronFeeEstimate };
+}
+
+function sameCopies(a: Copies, b: Copies): boolean {
+  const key = (c: Copies) =>
+    JSON.stringify([
+      c.hot.address_id,
+      c.collector?.address_id ?? null,
+      c.policy.collectThreshold.toString(),
+      c.policy.hotTarget.toString(),
+      c.policy.coldWalletAddress,
+      c.policy.maxFeeRatio,
+      c.users.map((u) => u.address_id),
+    ]);
+  return key(a) === key(b);
+}
 
 function requireIndex(a: AddressRow): number {
   if (a.derivation_index === null || a.derivation_index === undefined) throw new ChainError(`USER address ${a.address} has no account index`, false);

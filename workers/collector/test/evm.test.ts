@@ -17,6 +17,7 @@ import {
   merchant,
   plansOf,
   startCollector,
+  startCollectorStoppingAfter,
   startWorld,
   stepsOf,
   stopWorld,
@@ -154,25 +155,15 @@ describe('EVM token collection', () => {
   });
 
   it('a collector stopped between the top-up and the sweep resumes without a second top-up', async () => {
-    let halted = false;
-    // No periodic pass after the first: the deposit itself (chain.transfer.confirmed) triggers the plan.
-    const first = await startCollector(world, {
-      passMs: 600_000,
-      hooks: {
-        afterStep: (s) => {
-          // Stop right after the top-up was sent, before the collector saw it confirmed.
-          if (s.kind === 'gas_topup' && s.status === 'BROADCAST' && !halted) {
-            halted = true;
-            first.collector.stop();
-          }
-        },
-      },
-    });
+    // Stops right after the top-up was sent, before it saw it confirmed. No periodic pass after
+    // the first: the deposit itself (chain.transfer.confirmed) triggers the plan.
+    const stopping = await startCollectorStoppingAfter(world, (s) => s.kind === 'gas_topup' && s.status === 'BROADCAST', { passMs: 600_000 });
+    const first = stopping.running;
     collector = first;
     const { m, hot, tc, users } = await setUp(1, { collectThreshold: '5', hotTarget: '1000', maxFeeRatio: '0.05' });
     await collectorKnows(first, [hot.id, tc.id, users[0]!.id], { merchantId: m.merchantId, coinId: USDT_ID });
     await dev.fund(users[0]!.address, USDT_ID, 40n * USDT);
-    await eventually(async () => halted, 'the collector halted after the top-up', 60_000, 100).catch(async (err) => {
+    await eventually(async () => stopping.halted(), 'the collector halted after the top-up', 60_000, 100).catch(async (err) => {
       const rows = await first.orm.em.fork().execute('select * from collector.steps');
       const plans = await first.orm.em.fork().execute('select * from collector.plans');
       const addrs = await first.orm.em.fork().execute('select * from collector.addresses where merchant_id = ?', [m.merchantId]);
@@ -203,22 +194,13 @@ describe('EVM token collection', () => {
   });
 
   it('a collector stopped between signing and broadcasting a sweep sends that same transaction on restart', async () => {
-    let halted = false;
-    const first = await startCollector(world, {
-      hooks: {
-        afterStep: (s) => {
-          if (s.action === 'token' && s.status === 'SIGNED' && !halted) {
-            halted = true;
-            first.collector.stop();
-          }
-        },
-      },
-    });
+    const stopping = await startCollectorStoppingAfter(world, (s) => s.action === 'token' && s.status === 'SIGNED');
+    const first = stopping.running;
     collector = first;
     const { m, hot, tc, users } = await setUp(1, { collectThreshold: '5', hotTarget: '1000', maxFeeRatio: '0.05' });
     await collectorKnows(first, [hot.id, tc.id, users[0]!.id], { merchantId: m.merchantId, coinId: USDT_ID });
     await dev.fund(users[0]!.address, USDT_ID, 25n * USDT);
-    await eventually(async () => halted, 'the collector halted after signing the sweep', 60_000, 100);
+    await eventually(async () => stopping.halted(), 'the collector halted after signing the sweep', 60_000, 100);
     const before = await stepsOf(first, m.merchantId);
     await first.stop();
     collector = undefined;

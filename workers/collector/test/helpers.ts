@@ -97,6 +97,30 @@ export function startCollector(w: World, opts: CollectorOptions = {}): Promise<R
   return startCollectorWorker(w.env.workerConfig(), { log: w.env.log, networks: [w.network], tickMs: 150, passMs: 500, ...opts });
 }
 
+/**
+ * A collector that stops itself right after the first step matching `when` (a crash between two
+ * steps of a plan); `halted()` tells whether it did.
+ */
+export async function startCollectorStoppingAfter(
+  w: World,
+  when: (step: Parameters<NonNullable<NonNullable<CollectorOptions['hooks']>['afterStep']>>[0]) => boolean,
+  opts: CollectorOptions = {},
+): Promise<{ running: RunningCollector; halted: () => boolean }> {
+  let halted = false;
+  const running: RunningCollector = await startCollector(w, {
+    ...opts,
+    hooks: {
+      afterStep: (s) => {
+        if (!halted && when(s)) {
+          halted = true;
+          void running.collector.stop();
+        }
+      },
+    },
+  });
+  return { running, halted: () => halted };
+}
+
 export function merchant(): MerchantIdentity {
   return { kind: 'merchant', merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ', 'ADDRESSES_WRITE'] };
 }

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { type NetworkConfig, getNetwork } from '@cpg/shared/chains';
 import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
 import { getBalance } from '@cpg/shared/chains/balance';
+import { createRpcPool } from '@cpg/shared/chains/rpc/index';
 import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { CollectorChain } from '../src/chain';
 import { consolidationFee } from '../src/domain/bitcoin-fee';
 import type { RunningCollector } from '../src/worker';
 import {
@@ -129,5 +131,65 @@ describe('Bitcoin-family collection', () => {
     expect(hotGot).toBeLessThan(15_000_000n + 5_000_000n);
     expect(30_000_000n - hotGot - coldGot).toBeLessThan(30_000_000n / 100n);
     for (const u of users) expect(await getBalance(network, node.transport, u.address, network.nativeCoin)).toBe(0n);
+  });
+
+  // The cause of an old flake: a pass read the copies (one USER address, no policy yet), then
+  // waited for the node's single UTXO scan slot (the test's own balance reads held it) while the
+  // test created the other addresses, set the policy, funded and mined; the plan then swept the
+  // fresh outputs of the one address it knew to HOT under the default policy. A plan now reads
+  // the copies again after the chain and reads the chain again when they changed.
+  it('a pass that read the copies before they were complete plans from the complete ones', async () => {
+    await collector?.stop();
+    collector = undefined;
+    const pool = createRpcPool(network.rpc);
+    let gate!: () => void;
+    const opened = new Promise<void>((r) => (gate = r));
+    let waiting = false;
+    let target: string | null = null;
+    const chain = new CollectorChain(network, pool);
+    const scan = chain.utxos.bind(chain);
+    // The first scan of the new merchant's USER outputs waits until the test opens the gate.
+    chain.utxos = async (addrs) => {
+      if (target && !waiting && addrs.includes(target)) {
+        waiting = true;
+        await opened;
+      }
+      return scan(addrs);
+    };
+    collector = await startCollector(world, { chainFor: () => chain });
+    try {
+      const m = merchant();
+      const svc = addresses(world);
+      const hot = await svc.createAddress(m, { networkId: 'dev-ltc', type: 'HOT' });
+      const users = [await svc.createAddress(m, { networkId: 'dev-ltc', coinId: LTC_ID })];
+      target = users[0]!.address;
+      await collectorKnows(collector, [hot.id, users[0]!.id]);
+      // A pass has read the copies (one USER address, the default policy) and waits for the chain.
+      await eventually(async () => waiting, 'a pass reading the chain', 15_000, 50);
+      const cold = await svc.registerColdWallet(m, { networkId: 'dev-ltc', address: await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']) });
+      for (let i = 0; i < 5; i++) users.push(await svc.createAddress(m, { networkId: 'dev-ltc', coinId: LTC_ID }));
+      await collection(world).setPolicy(m, { coinId: LTC_ID, collectThreshold: '0.01', hotTarget: '0.15', coldWalletId: cold.id, maxFeeRatio: '0.01' });
+      await collectorKnows(collector, [hot.id, ...users.map((u) => u.id)], { merchantId: m.merchantId, coinId: LTC_ID });
+      for (const u of users) await dev.fund(u.address, LTC_ID, 5_000_000n);
+      await dev.mine(1);
+      gate();
+      const miner = setInterval(() => void dev.mine(1).catch(() => undefined), 500);
+      try {
+        await eventually(async () => (await plansOf(collector!, m.merchantId)).some((p) => p.status === 'DONE'), 'the plan done', 90_000, 200);
+      } finally {
+        clearInterval(miner);
+      }
+      const steps = await stepsOf(collector, m.merchantId);
+      expect(await plansOf(collector, m.merchantId)).toHaveLength(1);
+      expect(steps.map((s) => [s.kind, s.to_address, s.status, s.from_wallets.length])).toEqual([
+        ['sweep', hot.address, 'CONFIRMED', 4],
+        ['cold_forward', cold.address, 'CONFIRMED', 2],
+      ]);
+    } finally {
+      gate();
+      await collector?.stop();
+      collector = undefined;
+      await pool.close();
+    }
   });
 });

@@ -71,6 +71,24 @@ export interface FakeTronNodeOptions {
   transferEnergy?: { newHolder: number; holder: number };
   /** Paths answered with 404, as by a node that lacks them (older java-tron, some gateways). */
   disabledPaths?: string[];
+  /**
+   * Charge resources as java-tron does (off by default, so older tests keep their balances): a
+   * transaction from an account that does not exist is refused; bandwidth comes from the daily
+   * free 600 bytes, else TRX is burnt (getTransactionFee per byte); a TRX transfer that creates an
+   * account burns the activation fees from the sender; a contract call takes energy from what the
+   * account holds (staked, or delegated to it) and burns TRX (getEnergyFee per unit) for the rest,
+   * failing with OUT_OF_ENERGY when the TRX does not cover it.
+   */
+  resourceModel?: boolean;
+}
+
+/** Network-wide energy totals the fake reports (mainnet-like): energy per staked sun follows from them. */
+export const FAKE_TOTAL_ENERGY_LIMIT = 180_000_000_000;
+export const FAKE_TOTAL_ENERGY_WEIGHT = 2_411_528_185;
+
+/** Energy `sun` of TRX staked for energy gives (java-tron: frozen TRX x TotalEnergyLimit / TotalEnergyWeight). */
+export function fakeEnergyOfStake(sun: bigint): number {
+  return Number(((sun / 1_000_000n) * BigInt(FAKE_TOTAL_ENERGY_LIMIT)) / BigInt(FAKE_TOTAL_ENERGY_WEIGHT));
 }
 
 type AccountResource = TronAccountResourceJson;
@@ -112,6 +130,13 @@ export class FakeTronNode {
   private headNumber = 0;
   private simulateRevert = false;
   private readonly disabled: Set<string>;
+  private readonly resourceModel: boolean;
+  /** Own TRX staked for energy (FreezeBalanceV2, resource ENERGY), sun. */
+  private readonly stakedEnergy = new Map<string, bigint>();
+  /** Staked sun delegated for energy, by `owner:receiver` (hex). */
+  private readonly delegations = new Map<string, bigint>();
+  private readonly energyUsed = new Map<string, number>();
+  private readonly freeNetUsed = new Map<string, number>();
 
   private constructor(
     private readonly server: Server,
@@ -122,6 +147,7 @@ export class FakeTronNode {
     this.params = { ...DEFAULT_CHAIN_PARAMETERS, ...(opts.chainParameters ?? {}) };
     this.transferEnergy = opts.transferEnergy ?? { newHolder: 130_285, holder: 64_285 };
     this.disabled = new Set(opts.disabledPaths ?? []);
+    this.resourceModel = opts.resourceModel ?? false;
     this.loadRecorded(opts.recorded ?? 'shasta');
   }
 
@@ -168,6 +194,33 @@ export class FakeTronNode {
     const hex = tronBase58ToHex(address);
     this.activated.add(hex);
     this.resources.set(hex, resource);
+  }
+
+  /**
+   * Stakes `sun` of the account's TRX for energy, as a mined FreezeBalanceV2Contract (resource
+   * ENERGY) would: the TRX leaves the balance and the account gets energy in proportion.
+   */
+  stake(address: string, sun: bigint): void {
+    const hex = tronBase58ToHex(address);
+    const have = this.trx.get(hex) ?? 0n;
+    if (!this.activated.has(hex) || have < sun) throw new Error(`cannot stake ${sun} sun from ${address}: it holds ${have}`);
+    this.trx.set(hex, have - sun);
+    this.stakedEnergy.set(hex, (this.stakedEnergy.get(hex) ?? 0n) + sun);
+  }
+
+  /** TRX balance (sun) the node holds for an address. */
+  trxBalance(address: string): bigint {
+    return this.trx.get(tronBase58ToHex(address)) ?? 0n;
+  }
+
+  /** Whether the account exists on chain (activated by a TRX transfer or funded here). */
+  isActivated(address: string): boolean {
+    return this.activated.has(tronBase58ToHex(address));
+  }
+
+  /** Staked sun `owner` has delegated for energy to `receiver`. */
+  delegated(owner: string, receiver: string): bigint {
+    return this.delegations.get(`${tronBase58ToHex(owner)}:${tronBase58ToHex(receiver)}`) ?? 0n;
   }
 
   /** Makes triggerconstantcontract answer as if every simulated call reverted. */
@@ -271,6 +324,35 @@ export class FakeTronNode {
     return this.blocks.get(this.headNumber)!;
   }
 
+  private delegatedOut(hex: string): bigint {
+    let sum = 0n;
+    for (const [k, v] of this.delegations) if (k.startsWith(`${hex}:`)) sum += v;
+    return sum;
+  }
+
+  private delegatedIn(hex: string): bigint {
+    let sum = 0n;
+    for (const [k, v] of this.delegations) if (k.endsWith(`:${hex}`)) sum += v;
+    return sum;
+  }
+
+  /** Energy the account may use now: from its own stake not delegated away, and from stake delegated to it. */
+  private energyLimit(hex: string): number {
+    return fakeEnergyOfStake((this.stakedEnergy.get(hex) ?? 0n) - this.delegatedOut(hex) + this.delegatedIn(hex));
+  }
+
+  /** Bandwidth of one transaction under the resource model: free bandwidth, else TRX burnt. Returns the sun burnt. */
+  private chargeBandwidth(ownerHex: string, bytes: number): number {
+    const used = this.freeNetUsed.get(ownerHex) ?? 0;
+    if (used + bytes <= (this.params.getFreeNetLimit ?? 600)) {
+      this.freeNetUsed.set(ownerHex, used + bytes);
+      return 0;
+    }
+    const fee = bytes * (this.params.getTransactionFee ?? 0);
+    this.trx.set(ownerHex, (this.trx.get(ownerHex) ?? 0n) - BigInt(fee));
+    return fee;
+  }
+
   private tokenKey(contractBody: string, holderBody: string): string {
     return `${contractBody.toLowerCase()}:${holderBody.toLowerCase()}`;
   }
@@ -286,6 +368,20 @@ export class FakeTronNode {
       this.trx.set(v.to_address, (this.trx.get(v.to_address) ?? 0n) + amount);
       const created = !this.activated.has(v.to_address);
       this.activated.add(v.to_address);
+      if (this.resourceModel) {
+        if (created) {
+          const fee = (this.params.getCreateNewAccountFeeInSystemContract ?? 0) + (this.params.getCreateAccountFee ?? 0);
+          this.trx.set(v.owner_address, (this.trx.get(v.owner_address) ?? 0n) - BigInt(fee));
+          return { ret: 'SUCCESS', info: { ...base, fee, contractResult: [''], receipt: { net_fee: this.params.getCreateAccountFee ?? 0 } } };
+        }
+        const netFee = this.chargeBandwidth(v.owner_address, bytes);
+        return {
+          ret: 'SUCCESS',
+          info: netFee
+            ? { ...base, fee: netFee, contractResult: [''], receipt: { net_fee: netFee } }
+            : { ...base, contractResult: [''], receipt: { net_usage: bytes } },
+        };
+      }
       // Shapes of the recorded TRX receipts: an activation burns 1 TRX + 0.1 TRX flat bandwidth.
       const info: TronTxInfoJson = created
         ? { ...base, fee: 1_100_000, contractResult: [''], receipt: { net_fee: 100_000 } }
@@ -319,6 +415,59 @@ export class FakeTronNode {
         };
       }
       const energy = (this.tokens.get(toKey) ?? 0n) > 0n ? this.transferEnergy.holder : this.transferEnergy.newHolder;
+      if (this.resourceModel) {
+        const owner = v.owner_address;
+        const netFee = this.chargeBandwidth(owner, bytes);
+        const used = this.energyUsed.get(owner) ?? 0;
+        const fromStake = Math.max(0, Math.min(energy, this.energyLimit(owner) - used));
+        const energyFee = (energy - fromStake) * (this.params.getEnergyFee ?? 0);
+        const have = this.trx.get(owner) ?? 0n;
+        if (have < BigInt(energyFee)) {
+          // The call runs out of energy: what the account had is burnt and nothing is transferred.
+          this.trx.set(owner, 0n);
+          this.energyUsed.set(owner, used + fromStake);
+          return {
+            ret: 'OUT_OF_ENERGY',
+            info: {
+              ...base,
+              fee: Number(have) + netFee,
+              contractResult: [''],
+              contract_address: v.contract_address,
+              receipt: {
+                ...(fromStake ? { energy_usage: fromStake } : {}),
+                ...(have > 0n ? { energy_fee: Number(have) } : {}),
+                energy_usage_total: energy,
+                ...(netFee ? { net_fee: netFee } : { net_usage: bytes }),
+                result: 'OUT_OF_ENERGY',
+              },
+              result: 'FAILED',
+              resMessage: hexMessage('Not enough energy'),
+            },
+          };
+        }
+        this.trx.set(owner, have - BigInt(energyFee));
+        this.energyUsed.set(owner, used + fromStake);
+        const fee = energyFee + netFee;
+        const info: TronTxInfoJson = {
+          ...base,
+          ...(fee ? { fee } : {}),
+          contractResult: [word('1')],
+          contract_address: v.contract_address,
+          receipt: {
+            ...(fromStake ? { energy_usage: fromStake } : {}),
+            ...(energyFee ? { energy_fee: energyFee } : {}),
+            energy_usage_total: energy,
+            ...(netFee ? { net_fee: netFee } : { net_usage: bytes }),
+            result: 'SUCCESS',
+          },
+        };
+        if (isTransfer) {
+          this.tokens.set(fromKey, balance - amount);
+          this.tokens.set(toKey, (this.tokens.get(toKey) ?? 0n) + amount);
+          info.log = [{ address: contractBody, topics: [TRC20_TRANSFER_TOPIC, word(v.owner_address.slice(2)), word(toBody)], data: word(amount.toString(16)) }];
+        }
+        return { ret: 'SUCCESS', info };
+      }
       const info: TronTxInfoJson = {
         ...base,
         fee: energy * (this.params.getEnergyFee ?? 0),
@@ -332,6 +481,25 @@ export class FakeTronNode {
         info.log = [{ address: contractBody, topics: [TRC20_TRANSFER_TOPIC, word(v.owner_address.slice(2)), word(toBody)], data: word(amount.toString(16)) }];
       }
       return { ret: 'SUCCESS', info };
+    }
+    if (contract.type === 'DelegateResourceContract' || contract.type === 'UnDelegateResourceContract') {
+      const v = contract.parameter.value as { owner_address: string; receiver_address: string; balance: number; resource?: string };
+      const key = `${v.owner_address}:${v.receiver_address}`;
+      const now = this.delegations.get(key) ?? 0n;
+      const next = contract.type === 'DelegateResourceContract' ? now + BigInt(v.balance) : now - BigInt(v.balance);
+      if (next > 0n) this.delegations.set(key, next);
+      else this.delegations.delete(key);
+    } else if (contract.type === 'FreezeBalanceV2Contract') {
+      const v = contract.parameter.value as { owner_address: string; frozen_balance: number; resource?: string };
+      if (v.resource === 'ENERGY') {
+        this.trx.set(v.owner_address, (this.trx.get(v.owner_address) ?? 0n) - BigInt(v.frozen_balance));
+        this.stakedEnergy.set(v.owner_address, (this.stakedEnergy.get(v.owner_address) ?? 0n) + BigInt(v.frozen_balance));
+      }
+    }
+    if (this.resourceModel) {
+      const owner = String((contract.parameter.value as { owner_address?: string }).owner_address ?? '');
+      const netFee = this.chargeBandwidth(owner, bytes);
+      if (netFee) return { ret: 'SUCCESS', info: { ...base, fee: netFee, contractResult: [''], receipt: { net_fee: netFee } } };
     }
     return { ret: 'SUCCESS', info: { ...base, contractResult: [''], receipt: { net_usage: bytes } } };
   }
@@ -379,6 +547,24 @@ export class FakeTronNode {
         'TRANSACTION_EXPIRATION_ERROR',
         `Transaction expiration, transaction expiration time is ${body.raw_data.expiration}, but latest block time is ${headTs}`,
       );
+    }
+    if (this.resourceModel && !this.activated.has(owner)) {
+      return refuse('CONTRACT_VALIDATE_ERROR', `Contract validate error : Account[${owner}] does not exist`);
+    }
+    if (contract[0]!.type === 'DelegateResourceContract' || contract[0]!.type === 'UnDelegateResourceContract') {
+      const v = contract[0]!.parameter.value as { owner_address: string; receiver_address: string; balance?: number; resource?: string };
+      const sun = BigInt(v.balance ?? 0);
+      if (v.resource !== 'ENERGY') return refuse('CONTRACT_VALIDATE_ERROR', 'Contract validate error : this fake node delegates ENERGY only');
+      if (contract[0]!.type === 'DelegateResourceContract') {
+        if (sun < 1_000_000n) return refuse('CONTRACT_VALIDATE_ERROR', 'Contract validate error : delegateBalance must be greater than or equal to 1 TRX');
+        if (!this.activated.has(v.receiver_address))
+          return refuse('CONTRACT_VALIDATE_ERROR', `Contract validate error : Account[${v.receiver_address}] does not exist`);
+        const free = (this.stakedEnergy.get(v.owner_address) ?? 0n) - this.delegatedOut(v.owner_address);
+        if (sun > free)
+          return refuse('CONTRACT_VALIDATE_ERROR', 'Contract validate error : delegateBalance must be less than or equal to available FreezeEnergyV2 balance');
+      } else if (sun <= 0n || sun > (this.delegations.get(`${v.owner_address}:${v.receiver_address}`) ?? 0n)) {
+        return refuse('CONTRACT_VALIDATE_ERROR', 'Contract validate error : insufficient delegatedFrozenBalance(Energy), request=' + sun.toString());
+      }
     }
     if (contract[0]!.type === 'TransferContract') {
       const v = contract[0]!.parameter.value as { owner_address: string; to_address: string; amount: number };
@@ -488,13 +674,49 @@ export class FakeTronNode {
         return { chainParameter: Object.entries(this.params).map(([key, v]) => (v ? { key, value: v } : { key })) };
       case '/wallet/getaccountresource': {
         if (!this.activated.has(address)) return {};
-        const r = this.resources.get(address) ?? { freeNetLimit: this.params.getFreeNetLimit ?? 600 };
-        return { ...r, TotalNetLimit: 43_200_000_000, TotalNetWeight: 68_305_209_098, TotalEnergyLimit: 180_000_000_000, TotalEnergyWeight: 2_411_528_185 };
+        const r: AccountResource = { ...(this.resources.get(address) ?? { freeNetLimit: this.params.getFreeNetLimit ?? 600 }) };
+        // Zero values are omitted, as the node's protobuf JSON printer does.
+        const energyLimit = this.energyLimit(address);
+        if (energyLimit > 0) r.EnergyLimit = energyLimit;
+        const energyUsed = this.energyUsed.get(address) ?? 0;
+        if (energyUsed > 0) r.EnergyUsed = energyUsed;
+        const netUsed = this.freeNetUsed.get(address) ?? 0;
+        if (netUsed > 0) r.freeNetUsed = netUsed;
+        return {
+          ...r,
+          TotalNetLimit: 43_200_000_000,
+          TotalNetWeight: 68_305_209_098,
+          TotalEnergyLimit: FAKE_TOTAL_ENERGY_LIMIT,
+          TotalEnergyWeight: FAKE_TOTAL_ENERGY_WEIGHT,
+        };
+      }
+      case '/wallet/getcandelegatedmaxsize': {
+        // type 0: BANDWIDTH, 1: ENERGY; max_size in sun, omitted when 0.
+        const owner = String(body.owner_address ?? '').toLowerCase();
+        if (Number(body.type ?? 0) !== 1) return {};
+        const free = (this.stakedEnergy.get(owner) ?? 0n) - this.delegatedOut(owner);
+        return free > 0n ? { max_size: Number(free) } : {};
+      }
+      case '/wallet/getdelegatedresourcev2': {
+        const from = String(body.fromAddress ?? '').toLowerCase();
+        const to = String(body.toAddress ?? '').toLowerCase();
+        const sun = this.delegations.get(`${from}:${to}`) ?? 0n;
+        return sun > 0n ? { delegatedResource: [{ from, to, frozen_balance_for_energy: Number(sun) }] } : {};
       }
       case '/wallet/getaccount': {
         if (!this.activated.has(address)) return {};
         const balance = this.trx.get(address) ?? 0n;
-        return { address, ...(balance > 0n ? { balance: Number(balance) } : {}), create_time: 1_700_000_000_000 };
+        const staked = this.stakedEnergy.get(address) ?? 0n;
+        const out = this.delegatedOut(address);
+        const inn = this.delegatedIn(address);
+        return {
+          address,
+          ...(balance > 0n ? { balance: Number(balance) } : {}),
+          create_time: 1_700_000_000_000,
+          ...(staked > out ? { frozenV2: [{ type: 'ENERGY', amount: Number(staked - out) }] } : {}),
+          ...(out > 0n ? { delegated_frozenV2_balance_for_energy: Number(out) } : {}),
+          ...(inn > 0n ? { account_resource: { acquired_delegated_frozenV2_balance_for_energy: Number(inn) } } : {}),
+        };
       }
       case '/wallet/triggerconstantcontract':
         return this.constantCall(body);

@@ -164,15 +164,44 @@ export class TronSigner implements ChainSigner {
     if (plan.coin.contract && BigInt(fee.detail.energyFee!) > this.feeLimitSun) {
       throw new ChainError(`energy for this transfer would burn ${fee.detail.energyFee} sun, above the fee limit of ${this.feeLimitSun} sun`, false);
     }
-    const { signature, recoveryId } = signRecoverable(Buffer.from(tx.txID, 'hex'), key.privateKey);
-    const signed: TronTransactionJson = {
-      visible: false,
-      txID: tx.txID,
-      raw_data: tx.raw_data,
-      raw_data_hex: tx.raw_data_hex,
-      signature: [Buffer.from(signature).toString('hex') + recoveryId.toString(16).padStart(2, '0')],
-    };
+    const signed = signedJson(tx, key);
     return { txHash: tx.txID, raw: JSON.stringify(signed), fee };
+  }
+
+  /**
+   * Signs a DelegateResourceContract (`delegate`: lend `sun` of the key's TRX staked for ENERGY to
+   * `receiver`, unlocked) or an UnDelegateResourceContract (`undelegate`: take it back). Built
+   * offline like transfers; not idempotent (fresh timestamp), so the caller stores the result.
+   * `fee` is the bandwidth it may burn (upper bound: the key's free bandwidth may cover it).
+   */
+  async signResource(key: SigningKey, op: { kind: 'delegate' | 'undelegate'; receiver: string; sun: bigint }): Promise<SignedTransaction> {
+    const fromHex = this.addressHex(key.address, 'signing key address');
+    const receiverHex = this.addressHex(op.receiver, 'receiver');
+    const pub = key.privateKey.length === 32 ? pointFromScalar(key.privateKey, false) : null;
+    if (!pub || tronAddressFromPublicKey(pub) !== key.address) throw new Error(`the signing key does not control ${key.address}`);
+    if (op.sun < 1_000_000n || op.sun > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`cannot ${op.kind} ${op.sun} sun (at least 1 TRX)`);
+    if (fromHex === receiverHex) throw new Error('an account cannot delegate to itself');
+    const [head, prices, resources] = await Promise.all([this.post<TronBlockJson>('/wallet/getnowblock', {}), this.prices(), this.resources(fromHex)]);
+    if (!head.blockID || !head.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
+    const blockHeader = this.header(refBlockFields(head.blockID), head.block_header.raw_data.timestamp ?? this.now());
+    const tw = tronWeb();
+    const built =
+      op.kind === 'delegate'
+        ? await tw.transactionBuilder.delegateResource(Number(op.sun), receiverHex, 'ENERGY', fromHex, false, undefined, { blockHeader })
+        : await tw.transactionBuilder.undelegateResource(Number(op.sun), receiverHex, 'ENERGY', fromHex, { blockHeader });
+    const tx = built as unknown as TronTransactionJson;
+    if (sha256Hex(tx.raw_data_hex) !== tx.txID) throw new Error('built transaction id is not sha256(raw_data_hex)');
+    const bytes = bandwidthBytes(tx.raw_data_hex.length / 2, 1);
+    const bandwidthFee = resources.stakedNet >= bytes || resources.freeNet >= bytes ? 0 : bytes * prices.txFee;
+    const signed = signedJson(tx, key);
+    return {
+      txHash: tx.txID,
+      raw: JSON.stringify(signed),
+      fee: {
+        fee: BigInt(bandwidthFee),
+        detail: { bandwidth: String(bytes), bandwidthFee: String(bandwidthFee), resource: 'ENERGY', [op.kind]: op.sun.toString() },
+      },
+    };
   }
 
   /**
@@ -368,4 +397,16 @@ function mergeQuotes(a: FeeQuote, b: FeeQuote): FeeQuote {
   const sources = new Set([...(a.detail.energySource ?? '').split(','), b.detail.energySource ?? ''].filter((s) => s && s !== 'none'));
   detail.energySource = [...sources].join(',') || 'none';
   return { fee: a.fee + b.fee, detail };
+}
+
+/** The transaction with its recoverable secp256k1 signature over txID, as the node's broadcast expects. */
+function signedJson(tx: TronTransactionJson, key: SigningKey): TronTransactionJson {
+  const { signature, recoveryId } = signRecoverable(Buffer.from(tx.txID, 'hex'), key.privateKey);
+  return {
+    visible: false,
+    txID: tx.txID,
+    raw_data: tx.raw_data,
+    raw_data_hex: tx.raw_data_hex,
+    signature: [Buffer.from(signature).toString('hex') + recoveryId.toString(16).padStart(2, '0')],
+  };
 }

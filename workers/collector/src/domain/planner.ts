@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { consolidationFee, marginalInputFee } from './bitcoin-fee';
+import { type TronAccountState, type TronFeeEstimate, planTron } from './tron-planner';
+
+export type { TronAccountState, TronFeeEstimate } from './tron-planner';
 
 /**
  * The sweep planner, pure: given what the merchant's USER addresses hold of one coin, the
@@ -60,6 +63,8 @@ export interface SourceAddress extends Wallet {
   nativeBalance?: bigint;
   /** Bitcoin family: its confirmed unspent outputs (their sum is `balance`). */
   utxos?: Utxo[];
+  /** Tron: the account's state (a never-seen address has no account until a TRX transfer creates it). */
+  tron?: TronAccountState;
   /**
    * Part of the balance compliance holds (BLOCK or under review). Such an address is never swept
    * into HOT: it goes to COLD / TOKENS_COLLECTOR, or waits when neither exists.
@@ -87,7 +92,7 @@ export interface BitcoinFeeEstimate {
 
 export interface PlanInput {
   planId: string;
-  family: 'EVM' | 'BITCOIN';
+  family: 'EVM' | 'BITCOIN' | 'TRON';
   coinId: string;
   nativeCoinId: string;
   /** Token contract present: an EVM token (gas paid in the native coin). */
@@ -103,10 +108,12 @@ export interface PlanInput {
   nativeToCoin: Ratio;
   evm?: EvmFeeEstimate;
   bitcoin?: BitcoinFeeEstimate;
+  tron?: TronFeeEstimate;
 }
 
 export type StepKind = 'gas_topup' | 'sweep' | 'cold_forward';
-export type StepAction = 'topup' | 'token' | 'native' | 'dust' | 'consolidate';
+/** `delegate` / `undelegate`: Tron energy of the funder's staked TRX lent to a USER address and taken back. */
+export type StepAction = 'topup' | 'token' | 'native' | 'dust' | 'consolidate' | 'delegate' | 'undelegate';
 export type Role = 'USER' | 'HOT' | 'COLD' | 'TOKENS_COLLECTOR';
 
 export interface PlanStep {
@@ -166,20 +173,37 @@ export function withinRatio(fee: bigint, moved: bigint, ratio: Ratio): boolean {
   return fee * ratio.denominator <= moved * ratio.numerator;
 }
 
-function restDestination(w: Wallets): { wallet: Wallet; role: Role } {
+export function restDestination(w: Wallets): { wallet: Wallet; role: Role } {
   if (w.cold) return { wallet: w.cold, role: 'COLD' };
   if (w.tokensCollector) return { wallet: w.tokensCollector, role: 'TOKENS_COLLECTOR' };
   return { wallet: w.hot, role: 'HOT' };
 }
 
+/** Who pays gas top-ups: the merchant's TOKENS_COLLECTOR when it has one, else its HOT wallet. */
+export function funderOf(w: Wallets): { wallet: Wallet; role: 'TOKENS_COLLECTOR' | 'HOT' } {
+  return w.tokensCollector ? { wallet: w.tokensCollector, role: 'TOKENS_COLLECTOR' } : { wallet: w.hot, role: 'HOT' };
+}
+
+/** Appends steps to `steps` in order, each with its sequence number and stable id. */
+export function stepAppender(planId: string, steps: PlanStep[]): (s: Omit<PlanStep, 'id' | 'seq'>) => PlanStep {
+  let seq = 0;
+  return (s) => {
+    const step = { ...s, id: stepId(planId, seq), seq };
+    seq += 1;
+    steps.push(step);
+    return step;
+  };
+}
+
 /** Inputs per consolidation: 400 x 68 vB stays well under the 100 kvB standardness limit. */
 export const MAX_INPUTS = 400;
 
-const kindOf = (role: Role): StepKind => (role === 'HOT' ? 'sweep' : 'cold_forward');
+export const kindOf = (role: Role): StepKind => (role === 'HOT' ? 'sweep' : 'cold_forward');
 
 export function planSweep(input: PlanInput): Plan {
   validate(input);
   if (input.family === 'EVM') return planEvm(input);
+  if (input.family === 'TRON') return planTron(input);
   return planBitcoin(input);
 }
 
@@ -193,10 +217,11 @@ function validate(input: PlanInput): void {
   if (input.family === 'EVM' && !input.evm) throw new RangeError('EVM plans need an EVM fee estimate');
   if (input.family === 'BITCOIN' && !input.bitcoin) throw new RangeError('Bitcoin plans need a fee estimate');
   if (input.family === 'BITCOIN' && input.isToken) throw new RangeError('Bitcoin-family networks have no tokens');
+  if (input.family === 'TRON' && !input.tron) throw new RangeError('Tron plans need a resource estimate');
 }
 
 /** Largest balances first (fewest transactions to fill HOT), address as the tie-break: deterministic. */
-function ordered(sources: SourceAddress[]): SourceAddress[] {
+export function ordered(sources: SourceAddress[]): SourceAddress[] {
   return [...sources].sort((a, b) => (a.balance === b.balance ? (a.address < b.address ? -1 : a.address > b.address ? 1 : 0) : a.balance > b.balance ? -1 : 1));
 }
 
@@ -207,22 +232,14 @@ function planEvm(input: PlanInput): Plan {
   const waiting: Waiting[] = [];
   let hotNeed = input.policy.hotTarget > input.hotBalance ? input.policy.hotTarget - input.hotBalance : 0n;
   const rest = restDestination(input.wallets);
-  const funder = input.wallets.tokensCollector
-    ? { wallet: input.wallets.tokensCollector, role: 'TOKENS_COLLECTOR' as const }
-    : { wallet: input.wallets.hot, role: 'HOT' as const };
+  const funder = funderOf(input.wallets);
   let funderLeft = input.funderNativeBalance ?? 0n;
   const transferGas = input.isToken ? evm.tokenTransferGas : evm.nativeTransferGas;
   const transferFee = transferGas * evm.maxFeePerGas;
   const topUpFee = evm.nativeTransferGas * evm.maxFeePerGas;
   let toHot = 0n;
   let toRest = 0n;
-  let seq = 0;
-  const add = (s: Omit<PlanStep, 'id' | 'seq'>): PlanStep => {
-    const step = { ...s, id: stepId(input.planId, seq), seq };
-    seq += 1;
-    steps.push(step);
-    return step;
-  };
+  const add = stepAppender(input.planId, steps);
 
   for (const src of ordered(input.sources)) {
     if (src.balance < input.policy.collectThreshold || src.balance === 0n) {

@@ -6,6 +6,7 @@ import { type ConsolidationInput, signConsolidation } from '@cpg/shared/chains/b
 import { codecFor } from '@cpg/shared/chains/codecs';
 import { EvmSigner } from '@cpg/shared/chains/evm/signer';
 import { createRpcPool } from '@cpg/shared/chains/rpc/index';
+import { TronSigner } from '@cpg/shared/chains/tron/signer';
 import type { EntityManager } from '@cpg/shared/db';
 import type { KeyStore } from '@cpg/shared/keys';
 import { networkOf } from './network';
@@ -37,6 +38,37 @@ export function serveCollectSign(
     return s;
   };
 
+  const tronSigners = new Map<string, TronSigner>();
+  const tronSigner = (network: NetworkConfig): TronSigner => {
+    let s = tronSigners.get(network.id);
+    if (!s) tronSigners.set(network.id, (s = new TronSigner(network, transportFor(network))));
+    return s;
+  };
+
+  /**
+   * Tron: a TRX top-up or a TRC-20 sweep is one transfer; energy lent from the key's stake travels
+   * as a transfer of the pseudo-coin `<network>:DELEGATE_ENERGY` (amount: staked sun lent to
+   * `to`) and is taken back with `<network>:UNDELEGATE_ENERGY` (the message has no resource kind).
+   */
+  const tronTransfer = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig): Promise<Reply> => {
+    if (req.sweepAll) throw new Error('sweepAll is not supported on Tron: the collector plans exact amounts');
+    const resource = req.coinId === `${network.id}:DELEGATE_ENERGY` ? 'delegate' : req.coinId === `${network.id}:UNDELEGATE_ENERGY` ? 'undelegate' : null;
+    const coin = network.coins.find((c) => c.id === req.coinId);
+    if (!resource && !coin) throw new Error(`coin ${req.coinId} is not a coin of ${network.id}`);
+    if (resource && req.from.type !== 'KEY') throw new Error('only a wallet key (HOT or TOKENS_COLLECTOR) delegates its stake');
+    const key = await keyOf(req, network);
+    try {
+      if (!sameAddress(network, key.address, req.from.address)) throw new Error(`the key does not control ${req.from.address}`);
+      const amount = BigInt(req.amount);
+      const tx = resource
+        ? await tronSigner(network).signResource(key, { kind: resource, receiver: req.to, sun: amount })
+        : await tronSigner(network).sign(key, [{ to: req.to, coinId: coin!.id, amount }]);
+      return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee.toString(), amount: amount.toString() };
+    } finally {
+      key.privateKey.fill(0);
+    }
+  };
+
   const keyOf = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig): Promise<SigningKey> => {
     if (req.from.type === 'USER') return keys.privateKeyForAccountIndex(req.merchantId, network, req.from.index);
     const [owner] = await em
@@ -56,6 +88,7 @@ export function serveCollectSign(
 
   const transfer = async (req: Extract<Request, { kind: 'transfer' }>): Promise<Reply> => {
     const network = networkOf(req.networkId);
+    if (network.family === 'TRON') return tronTransfer(req, network);
     if (network.family !== 'EVM') throw new Error(`collector transfers on ${network.family} networks are not supported yet`);
     const coin = network.coins.find((c) => c.id === req.coinId);
     if (!coin) throw new Error(`coin ${req.coinId} is not a coin of ${network.id}`);

@@ -1,0 +1,255 @@
+import {
+  type Plan,
+  type PlanInput,
+  type PlanStep,
+  type Ratio,
+  type Role,
+  type Wallet,
+  type Waiting,
+  feeInCoin,
+  funderOf,
+  kindOf,
+  ordered,
+  restDestination,
+  stepAppender,
+  withinRatio,
+} from './planner';
+
+/**
+ * The Tron branch of the sweep planner, pure. Tron has no gas price: a transaction pays with
+ * resources. Bandwidth (its size in bytes) comes from the account's daily free bandwidth (600
+ * bytes), else TRX is burnt per byte; a TRC-20 transfer also needs energy (about 65k to 130k
+ * units for USDT), taken from energy the account holds (its own stake, or stake delegated to it),
+ * else TRX is burnt per unit. A USER address holding only tokens has no TRX, and an address that
+ * never received TRX has no account at all: it cannot send anything (nor be delegated to) until a
+ * TRX transfer creates it, which costs the sender the activation fee.
+ *
+ * Per USER address (TRC-20):
+ * - energy delegated: when the funder (TOKENS_COLLECTOR, else HOT) has TRX staked for energy that
+ *   it can delegate, it lends enough for the transfer(s) (`delegate`), the token moves without
+ *   burning TRX for energy, and the funder takes the stake back (`undelegate`). A TRX `topup`
+ *   comes first only when the account must be created or its free bandwidth does not cover the
+ *   transfer(s) (then it carries the bandwidth to burn).
+ * - else burnt: a TRX `topup` of the energy and bandwidth the transfer(s) will burn, with a
+ *   margin, less what the address holds (it also creates the account), then the transfer(s).
+ * The destination rules (HOT to its target, the crossing address split, the rest onwards, holds
+ * never into HOT, the fee ratio) are the EVM planner's. Native TRX: one transfer of the balance
+ * less the bandwidth it would burn.
+ */
+
+export interface TronAccountState {
+  /** The account exists on chain (created by a TRX transfer). */
+  activated: boolean;
+  /** Energy the account can use now: its own stake or stake delegated to it, less what it used. */
+  energyLeft: bigint;
+  /** Free bandwidth (bytes) left today; an account created now starts with the daily allowance. */
+  freeNetLeft: bigint;
+}
+
+export interface TronFeeEstimate {
+  /** Sun burnt per unit of energy (chain parameter getEnergyFee). */
+  energyFee: bigint;
+  /** Sun burnt per byte of bandwidth (getTransactionFee). */
+  bandwidthFee: bigint;
+  /** Energy of one TRC-20 transfer (an upper bound: the recipient may not hold the token yet). */
+  tokenTransferEnergy: bigint;
+  /** Bandwidth of one signed TRC-20 transfer (bytes). */
+  tokenTransferBytes: bigint;
+  /** Bandwidth of one signed TRX transfer, delegation or undelegation (bytes). */
+  systemTxBytes: bigint;
+  /** Sun a TRX transfer that creates the recipient's account burns (getCreateNewAccountFeeInSystemContract + getCreateAccountFee). */
+  activationFee: bigint;
+  /** Daily free bandwidth of an account (getFreeNetLimit). */
+  freeNetPerDay: bigint;
+  /** Extra on a TRX top-up, in percent of what the transfer is estimated to burn. */
+  topUpMarginPercent: bigint;
+  /** Stake (sun) the funder can delegate for energy now (getcandelegatedmaxsize); 0 when it has none. */
+  delegatableSun: bigint;
+  /** Energy one staked TRX gives: TotalEnergyLimit / TotalEnergyWeight. */
+  energyPerTrx: Ratio;
+}
+
+const SUN_PER_TRX = 1_000_000n;
+
+/** Staked sun to delegate so the receiver gets at least `energy` (whole TRX, one more for rounding, at least 1 TRX). */
+export function sunForEnergy(energy: bigint, energyPerTrx: Ratio): bigint {
+  if (energy <= 0n) return 0n;
+  const trx = (energy * energyPerTrx.denominator + energyPerTrx.numerator - 1n) / energyPerTrx.numerator + 1n;
+  return (trx < 1n ? 1n : trx) * SUN_PER_TRX;
+}
+
+export function planTron(input: PlanInput): Plan {
+  const t = input.tron!;
+  const ratio = input.policy.maxFeeRatio;
+  const steps: PlanStep[] = [];
+  const waiting: Waiting[] = [];
+  let hotNeed = input.policy.hotTarget > input.hotBalance ? input.policy.hotTarget - input.hotBalance : 0n;
+  const rest = restDestination(input.wallets);
+  const funder = funderOf(input.wallets);
+  let funderLeft = input.funderNativeBalance ?? 0n;
+  let delegatable = t.delegatableSun;
+  // The funder's own transactions are assumed to burn their bandwidth: an upper bound.
+  const systemTxFee = t.systemTxBytes * t.bandwidthFee;
+  let toHot = 0n;
+  let toRest = 0n;
+  const add = stepAppender(input.planId, steps);
+
+  for (const src of ordered(input.sources)) {
+    if (src.balance < input.policy.collectThreshold || src.balance === 0n) {
+      waiting.push({ address: src.address, reason: 'below_threshold' });
+      continue;
+    }
+    const account = src.tron ?? { activated: false, energyLeft: 0n, freeNetLeft: 0n };
+    const have = src.nativeBalance ?? 0n;
+    const held = (src.held ?? 0n) > 0n;
+    if (held && rest.role === 'HOT') {
+      waiting.push({ address: src.address, reason: 'held' });
+      continue;
+    }
+
+    if (!input.isToken) {
+      // Native TRX: one transfer (an inactive account holds no TRX, so it is active here).
+      const burn = account.freeNetLeft >= t.systemTxBytes ? 0n : systemTxFee;
+      const amount = src.balance - burn;
+      if (amount <= 0n || !withinRatio(burn, amount, ratio)) {
+        waiting.push({ address: src.address, reason: amount <= 0n ? 'dust' : 'fee_ratio' });
+        continue;
+      }
+      const dest = held || hotNeed === 0n ? rest : { wallet: input.wallets.hot, role: 'HOT' as Role };
+      add({
+        kind: kindOf(dest.role),
+        action: 'native',
+        coinId: input.coinId,
+        fromRole: 'USER',
+        from: [{ addressId: src.addressId, address: src.address }],
+        to: dest.wallet,
+        toRole: dest.role,
+        amount,
+        sweepAll: false,
+        fee: burn,
+        after: [],
+      });
+      if (dest.role === 'HOT') {
+        toHot += amount;
+        hotNeed = hotNeed > amount ? hotNeed - amount : 0n;
+      } else toRest += amount;
+      continue;
+    }
+
+    // Destinations: split only when this address crosses the hot target and a second destination exists.
+    let parts: { wallet: Wallet; role: Role; amount: bigint | null }[];
+    if (held) parts = [{ wallet: rest.wallet, role: rest.role, amount: null }];
+    else if (hotNeed > 0n && rest.role !== 'HOT' && src.balance > hotNeed)
+      parts = [
+        { wallet: input.wallets.hot, role: 'HOT', amount: hotNeed },
+        { wallet: rest.wallet, role: rest.role, amount: null },
+      ];
+    else parts = hotNeed > 0n ? [{ wallet: input.wallets.hot, role: 'HOT', amount: null }] : [{ wallet: rest.wallet, role: rest.role, amount: null }];
+
+    const cost = (n: bigint) => {
+      const energy = t.tokenTransferEnergy * n;
+      const shortfall = energy > account.energyLeft ? energy - account.energyLeft : 0n;
+      // Free bandwidth covers whole transactions only: one that does not fit burns all its bytes.
+      let free = account.activated ? account.freeNetLeft : t.freeNetPerDay;
+      let burntBytes = 0n;
+      for (let i = 0n; i < n; i++) {
+        if (free >= t.tokenTransferBytes) free -= t.tokenTransferBytes;
+        else burntBytes += t.tokenTransferBytes;
+      }
+      const bandwidth = burntBytes * t.bandwidthFee;
+      const delegateSun = sunForEnergy(shortfall, t.energyPerTrx);
+      const delegate = shortfall > 0n && delegateSun <= delegatable;
+      // What the USER address will burn itself, with the margin; the top-up brings what it lacks.
+      const burns = (delegate ? 0n : shortfall * t.energyFee) + bandwidth;
+      const withMargin = (burns * (100n + t.topUpMarginPercent) + 99n) / 100n;
+      let topUp = withMargin > have ? withMargin - have : 0n;
+      // Only a TRX transfer creates an account: the smallest one will do when nothing else is needed.
+      if (!account.activated && topUp === 0n) topUp = 1n;
+      const topUpFee = topUp > 0n ? (account.activated ? systemTxFee : t.activationFee) : 0n;
+      const fee = burns + topUpFee + (delegate ? 2n * systemTxFee : 0n);
+      const funderSpends = topUp + topUpFee + (delegate ? 2n * systemTxFee : 0n);
+      return { fee, topUp, topUpFee, delegate, delegateSun: delegate ? delegateSun : 0n, funderSpends };
+    };
+    let d = cost(BigInt(parts.length));
+    if (parts.length === 2 && !withinRatio(feeInCoin(d.fee, input.nativeToCoin), src.balance, ratio)) {
+      parts = [{ wallet: input.wallets.hot, role: 'HOT', amount: null }];
+      d = cost(1n);
+    }
+    if (!withinRatio(feeInCoin(d.fee, input.nativeToCoin), src.balance, ratio)) {
+      waiting.push({ address: src.address, reason: 'fee_ratio' });
+      continue;
+    }
+    if (funderLeft < d.funderSpends) {
+      waiting.push({ address: src.address, reason: 'funder_short' });
+      continue;
+    }
+    funderLeft -= d.funderSpends;
+    const user = { addressId: src.addressId, address: src.address };
+    const before: string[] = [];
+    if (d.topUp > 0n) {
+      before.push(
+        add({
+          kind: 'gas_topup',
+          action: 'topup',
+          coinId: input.nativeCoinId,
+          fromRole: funder.role,
+          from: [funder.wallet],
+          to: user,
+          toRole: 'USER',
+          amount: d.topUp,
+          sweepAll: false,
+          fee: d.topUpFee,
+          after: [],
+        }).id,
+      );
+    }
+    // Energy lent to the user address for its sweep, and taken back after it (recorded as top-ups).
+    const resourceStep = (action: 'delegate' | 'undelegate', sun: bigint, after: string[]) =>
+      add({
+        kind: 'gas_topup',
+        action,
+        coinId: input.nativeCoinId,
+        fromRole: funder.role,
+        from: [funder.wallet],
+        to: user,
+        toRole: 'USER',
+        amount: sun,
+        sweepAll: false,
+        fee: systemTxFee,
+        after,
+      });
+    if (d.delegate) {
+      delegatable -= d.delegateSun;
+      // Delegating to an account needs the account: after the top-up that creates it.
+      before.push(resourceStep('delegate', d.delegateSun, [...before]).id);
+    }
+    let remaining = src.balance;
+    const sweepIds: string[] = [];
+    for (const part of parts) {
+      const amount = part.amount ?? remaining;
+      remaining -= amount;
+      const s = add({
+        kind: kindOf(part.role),
+        action: 'token',
+        coinId: input.coinId,
+        fromRole: 'USER',
+        from: [user],
+        to: part.wallet,
+        toRole: part.role,
+        amount,
+        sweepAll: false,
+        fee: 0n,
+        after: [...before, ...sweepIds.slice(-1)],
+      });
+      sweepIds.push(s.id);
+      if (part.role === 'HOT') {
+        toHot += amount;
+        hotNeed = hotNeed > amount ? hotNeed - amount : 0n;
+      } else toRest += amount;
+    }
+    if (d.delegate) {
+      resourceStep('undelegate', d.delegateSun, sweepIds.slice(-1));
+    }
+  }
+  return { planId: input.planId, coinId: input.coinId, steps, waiting, toHot, toRest, fees: steps.reduce((a, s) => a + s.fee, 0n) };
+}
