@@ -104,7 +104,9 @@ describe('a payment paid on chain', () => {
         const d = (
           await gql(stack.url, `{ payment(id: "${id}") { status amountReceived deposits { status } } me { balances { available pending } } }`, {}, m.secret)
         ).data;
-        return d.payment.deposits.every((x: { status: string }) => x.status === 'REORGED') ? d : undefined;
+        // The payment row and its deposits are read by two resolvers: a read between them and the
+        // commit can see the deposit REORGED and the payment still PAID. Wait for both.
+        return d.payment.deposits.every((x: { status: string }) => x.status === 'REORGED') && d.payment.status !== 'PAID' ? d : undefined;
       },
       'the deposit to be marked REORGED',
       20_000,
