@@ -7,7 +7,8 @@ import { Bus } from '@cpg/shared/bus';
 import { DEV_EVM_USDT_ADDRESS, type NetworkConfig, getNetwork } from '@cpg/shared/chains';
 import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
 import { getBalance } from '@cpg/shared/chains/balance';
-import { type AnvilHandle, EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
+import { type AnvilHandle, EvmDevControls, anvilAccount, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
+import { EvmSigner, waitForReceipt } from '@cpg/shared/chains/evm/signer';
 import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
 import { eventually, gql } from '@cpg/shared/testing';
 import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
@@ -143,12 +144,13 @@ async function invariantsOk(): Promise<void> {
 }
 
 describe('collection end to end, reconciled with the ledger', () => {
-  it('ETH and USDT payments are swept (HOT to its target, the rest to COLD), fees charged, and the books match the chain', async () => {
+  it('ETH payments and ten USDT payments are swept (gas top-ups, HOT to its target, the rest to COLD), fees charged, and the books match the chain', async () => {
     const m = await stack.newMerchant('Sweeps shop');
     const hot = await wallet(m, 'dev-evm', 'HOT');
     const coldEvm = await cold(m, 'dev-evm', Wallet.createRandom().address);
     await policy(m, { coinId: 'dev-evm:ETH', collectThreshold: '0.01', hotTarget: '0.5', coldWalletId: coldEvm.id, maxFeeRatio: '0.05' });
-    await policy(m, { coinId: 'dev-evm:USDT', collectThreshold: '5', hotTarget: '50', coldWalletId: coldEvm.id, maxFeeRatio: '0.05' });
+    // Ten small deposits: the ratio leaves room for a top-up and a sweep each at anvil's gas price.
+    await policy(m, { coinId: 'dev-evm:USDT', collectThreshold: '5', hotTarget: '50', coldWalletId: coldEvm.id, maxFeeRatio: '0.2' });
 
     // ETH first: what it sweeps to HOT pays the USDT sweeps' gas top-ups.
     const ethPaid = [4n * 10n ** 17n, 3n * 10n ** 17n, 2n * 10n ** 17n];
@@ -168,11 +170,21 @@ describe('collection end to end, reconciled with the ledger', () => {
     const ethLines = await reconciled(stack, m.id, ['dev-evm:ETH']);
     expect(ethLines.get('dev-evm:ETH')!.difference).toBe('0');
 
-    const usdtPaid = [30n * USDT, 30n * USDT, 30n * USDT];
+    // Ten customers, each paying one payment from an account of their own (one sender paying ten
+    // times within the hour would be held for review by compliance's velocity rule).
+    const usdtPaid = Array.from({ length: 10 }, () => 9n * USDT);
+    const customers = Array.from({ length: 10 }, (_, i) => anvilAccount(100 + i));
+    for (const c of customers) {
+      await evmDev.fund(c.address, 'dev-evm:ETH', ETH / 100n);
+      await evmDev.fund(c.address, 'dev-evm:USDT', 9n * USDT);
+    }
+    const payer = new EvmSigner(evm, evmRpc);
     const usdtPayments = [];
-    for (const amount of usdtPaid) {
+    for (const [i, amount] of usdtPaid.entries()) {
       const p = await createPayment(m, 'dev-evm:USDT', (amount / USDT).toString());
-      await evmDev.fund(p.address, 'dev-evm:USDT', amount);
+      const tx = await payer.sign(customers[i]!, [{ to: p.address, coinId: 'dev-evm:USDT', amount }]);
+      await payer.broadcast(tx);
+      await waitForReceipt(evmRpc, tx.txHash, { timeoutMs: 10_000, intervalMs: 20 });
       usdtPayments.push(p);
     }
     for (const p of usdtPayments) await eventually(async () => (await paymentStatus(m, p.id)) === 'PAID', 'USDT payment PAID', 30_000, 200);
@@ -183,7 +195,8 @@ describe('collection end to end, reconciled with the ledger', () => {
     expect(await usdtOf(hot.address)).toBe(50n * USDT);
     expect(await usdtOf(coldEvm.address)).toBe(40n * USDT);
     const all = await sweeps(m);
-    expect(all.filter((s) => s.kind === 'gas_topup').length).toBeGreaterThanOrEqual(1);
+    // Each of the ten USER addresses needed gas: one top-up each, and no deposit was reported for any of them.
+    expect(all.filter((s) => s.kind === 'gas_topup' && s.coin.id === 'dev-evm:ETH').length).toBe(10);
     expect(all.every((s) => s.status === 'CONFIRMED')).toBe(true);
 
     // Fees: every confirmed step's fee was charged to the merchant's ETH, nothing else moved.
