@@ -2,3 +2,4 @@
 // modules (./bitcoin/codec, ./evm/watcher, ...) so that privileges stay visible in imports.
 export * from './types';
 export * from './networks';
+export * from './coin-catalogue';

@@ -2,3 +2,4 @@ export * from './errors';
 export * from './scalars';
 export * from './identity';
 export * from './auth';
+export * from './cursor';

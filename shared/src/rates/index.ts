@@ -2,7 +2,7 @@ export { RateUnavailableError, systemClock } from './provider';
 export type { Clock, FetchLike, RateAttempt, RateProvider, RateQuote } from './provider';
 export { RateService, RATE_SERVICE_DEFAULTS } from './service';
 export type { RatePeg, RateServiceOptions } from './service';
-export { StaticRateProvider } from './static';
+export { StaticRateProvider, parseRatesStatic } from './static';
 export { CoinGeckoProvider, COINGECKO_DEFAULT_IDS } from './coingecko';
 export type { CoinGeckoOptions } from './coingecko';
 export { KrakenProvider, KRAKEN_DEFAULT_ASSETS } from './kraken';

@@ -1,3 +1,4 @@
+import { ConfigError } from '../config';
 import { normalizeRate } from './decimal';
 import { RateUnavailableError, systemClock, type Clock, type RateProvider, type RateQuote } from './provider';
 
@@ -30,4 +31,18 @@ export class StaticRateProvider implements RateProvider {
     if (rate === undefined) throw new RateUnavailableError(`${this.name}: no rate configured for ${coinSymbol}/${fiat}`);
     return { rate, at: this.now(), source: this.name };
   }
+}
+
+/** RATES_STATIC (`COIN:FIAT=RATE,...`, e.g. `BTC:USD=65000,ETH:USD=3000`) -> the table above; a bad entry is a ConfigError naming it. */
+export function parseRatesStatic(spec: string): Record<string, string> {
+  const table: Record<string, string> = {};
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Za-z0-9]+):([A-Za-z]{3})=([0-9.]+)$/.exec(part);
+    if (!m) throw new ConfigError([`RATES_STATIC: "${part}" must look like COIN:FIAT=RATE, e.g. BTC:USD=65000`]);
+    table[`${m[1]!.toUpperCase()}/${m[2]!.toUpperCase()}`] = m[3]!;
+  }
+  return table;
 }

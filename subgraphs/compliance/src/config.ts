@@ -21,6 +21,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '@cpg/shared/config';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './domain/engine';
+import { parseRatesStatic } from '@cpg/shared/rates';
 import { usdToCents } from './domain/fiat';
 
 export const DEFAULT_SANCTIONS_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sanctions', 'brave-intl_2025-11-19');
@@ -52,19 +53,6 @@ const model = z
   });
 
 export type ComplianceConfig = z.infer<typeof model> & { thresholds: Thresholds; rates: Record<string, string> };
-
-export function parseRatesStatic(spec: string): Record<string, string> {
-  const table: Record<string, string> = {};
-  for (const part of spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const m = /^([A-Za-z0-9]+):([A-Za-z]{3})=([0-9.]+)$/.exec(part);
-    if (!m) throw new ConfigError([`RATES_STATIC: "${part}" must look like COIN:FIAT=RATE, e.g. BTC:USD=65000`]);
-    table[`${m[1]!.toUpperCase()}/${m[2]!.toUpperCase()}`] = m[3]!;
-  }
-  return table;
-}
 
 export function loadComplianceConfig(env: Record<string, string | undefined> = process.env): ComplianceConfig {
   const parsed = model.safeParse(env);

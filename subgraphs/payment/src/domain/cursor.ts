@@ -1,30 +1,7 @@
-import { badInput } from '@cpg/shared/graphql';
+import { type Position, decodeCursor as decodeTagged, encodeCursor as encodeTagged } from '@cpg/shared/graphql';
 
-export const DEFAULT_PAGE = 50;
-export const MAX_PAGE = 200;
+export { DEFAULT_PAGE, MAX_PAGE, type Position, pageSize } from '@cpg/shared/graphql';
 
-export interface Position {
-  createdAt: Date;
-  id: string;
-}
-
-export function pageSize(first: number | null | undefined): number {
-  if (first == null) return DEFAULT_PAGE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, { field: 'first' });
-  return first;
-}
-
-// Opaque to clients, so the ordering key may change without breaking the cursor's format.
-export function encodeCursor(p: Position): string {
-  return Buffer.from(`pay:${p.createdAt.toISOString()}|${p.id}`, 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string): Position {
-  const bad = () => badInput('after is not a cursor returned by this API', { field: 'after' });
-  if (typeof cursor !== 'string' || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
-  const m = /^pay:(\d{4}-\d{2}-\d{2}T[0-9:.]+Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw bad();
-  const createdAt = new Date(m[1]!);
-  if (Number.isNaN(createdAt.getTime())) throw bad();
-  return { createdAt, id: m[2]! };
-}
+/** This list's cursors (tag `pay`): a cursor of another list is refused. */
+export const encodeCursor = (p: Position): string => encodeTagged('pay', p);
+export const decodeCursor = (cursor: string): Position => decodeTagged('pay', cursor);

@@ -1,14 +1,1 @@
-import { type CoinConfig, type NetworkConfig, allNetworks } from '@cpg/shared/chains';
-
-export type CoinEntry = { coin: CoinConfig; network: NetworkConfig & { enabled: boolean } };
-
-/** Coins and networks are configuration, read once at start. */
-export class CoinCatalogue {
-  private readonly byCoin = new Map<string, CoinEntry>();
-  constructor(env: Record<string, string | undefined> = process.env) {
-    for (const network of allNetworks(env)) for (const coin of network.coins) this.byCoin.set(coin.id, { coin, network });
-  }
-  coin(id: string): CoinEntry | undefined {
-    return this.byCoin.get(id);
-  }
-}
+export { CoinCatalogue, type CoinEntry } from '@cpg/shared/chains';
