@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Wallet } from 'ethers';
 import { Bus } from '@cpg/shared/bus';
-import { DEV_EVM_USDT_ADDRESS, type NetworkConfig, getNetwork } from '@cpg/shared/chains';
-import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
+import { DEV_EVM_USDT_ADDRESS, type NetworkConfig } from '@cpg/shared/chains';
+import type { LitecoinDevControls } from '@cpg/shared/chains/bitcoin/dev';
 import { getBalance } from '@cpg/shared/chains/balance';
-import { type AnvilHandle, EvmDevControls, anvilAccount, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
+import { type EvmDevControls, anvilAccount } from '@cpg/shared/chains/evm/dev';
 import { EvmSigner, waitForReceipt } from '@cpg/shared/chains/evm/signer';
-import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
+import type { RpcPool } from '@cpg/shared/chains/rpc';
 import { eventually, gql } from '@cpg/shared/testing';
-import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
+import type { RunningTracker } from '@cpg/worker-tracker/src/worker';
 import { type RunningCollector, startCollectorWorker } from '@cpg/worker-collector/src/worker';
+import { type DevChains, startChainTracker, startDevChains } from './support/dev-chains';
 import { type Stack, startStack } from './support/stack';
 import { reconcile, reconciled } from './support/reconcile';
 
@@ -25,9 +23,7 @@ import { reconcile, reconciled } from './support/reconcile';
 jest.setTimeout(240_000);
 
 let stack: Stack;
-let anvil: AnvilHandle;
-let ltcNode: LitecoindHandle;
-let ltcDir: string;
+let chains: DevChains;
 let tracker: RunningTracker;
 let collector: RunningCollector;
 let evm: NetworkConfig;
@@ -41,14 +37,9 @@ const USDT = 10n ** 6n;
 const ETH = 10n ** 18n;
 
 beforeAll(async () => {
-  ltcDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cpg-collector-e2e-ltc-'));
-  [anvil, ltcNode] = await Promise.all([startAnvil({ port: 0 }), startLitecoind({ dataDir: ltcDir })]);
-  await deployDevUsdt(anvil.rpcUrl);
   // Every process of this file (address subgraph, signer, tracker, collector) reads these chains.
-  process.env.DEV_EVM_RPC_URL = anvil.rpcUrl;
-  process.env.DEV_LTC_RPC_URL = ltcNode.rpcUrl;
-  evm = getNetwork('dev-evm');
-  ltc = getNetwork('dev-ltc');
+  chains = await startDevChains({ exportEnv: true });
+  ({ evm, ltc, evmRpc, evmDev, ltcDev } = chains);
   stack = await startStack(
     {},
     {
@@ -58,18 +49,8 @@ beforeAll(async () => {
       signerOptions: { networks: [evm, ltc] },
     },
   );
-  tracker = await startTrackerWorker(stack.env.workerConfig(), {
-    networks: [evm, ltc],
-    log: stack.env.log,
-    leaseTtlMs: false,
-    scanner: { pollIntervalMs: 100, idleRecheckMs: 300, statusIntervalMs: 1000 },
-  });
+  tracker = await startChainTracker(stack, chains, { pollIntervalMs: 100, idleRecheckMs: 300, statusIntervalMs: 1000 });
   collector = await startCollectorWorker(stack.env.workerConfig(), { log: stack.env.log, networks: [evm, ltc], tickMs: 150, passMs: 500 });
-  evmRpc = createRpcPool(evm.rpc);
-  evmDev = new EvmDevControls(evm, evmRpc);
-  ltcDev = new LitecoinDevControls(ltc, ltcNode.transport, ltcNode.walletTransport);
-  const ltcTip = await ltcNode.transport.call<number>('getblockcount');
-  await eventually(async () => (tracker.scanners.get('dev-ltc')!.status().scannedHeight ?? -1) >= ltcTip, 'the tracker at the dev-ltc tip', 30_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -77,9 +58,7 @@ afterAll(async () => {
   await collector?.stop().catch(() => undefined);
   await tracker?.stop().catch(() => undefined);
   await stack?.stop().catch(() => undefined);
-  await evmRpc?.close().catch(() => undefined);
-  await Promise.all([anvil?.stop(), ltcNode?.stop()]);
-  if (ltcDir) await fs.rm(ltcDir, { recursive: true, force: true });
+  await chains?.stop();
 });
 
 type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;
@@ -298,7 +277,7 @@ describe('collection end to end, reconciled with the ledger', () => {
     const line = lines.get('dev-ltc:LTC')!;
     expect(line.difference).toBe('0');
     expect(line.onChain).toBe(line.ledger);
-    const onHot = await getBalance(ltc, ltcNode.transport, hot.address, ltc.nativeCoin);
+    const onHot = await getBalance(ltc, chains.ltcNode.transport, hot.address, ltc.nativeCoin);
     // One sweep's fee, charged once: the books say 1 LTC less the fee, as the chain does.
     expect(line.onChain).toBe((Number(onHot) / 1e8).toString());
     expect(Number(all[0]!.fee)).toBeGreaterThan(0);

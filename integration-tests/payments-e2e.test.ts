@@ -1,19 +1,15 @@
-import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { Bus, type Envelope } from '@cpg/shared/bus';
-import { getNetwork, type NetworkConfig } from '@cpg/shared/chains';
-import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
-import { EvmDevControls, anvilAccount, deployDevUsdt, sendUnsimulated, startAnvil } from '@cpg/shared/chains/evm/dev';
-import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
 import type { DevChainControls } from '@cpg/shared/chains';
+import { anvilAccount, sendUnsimulated } from '@cpg/shared/chains/evm/dev';
+import type { RpcPool } from '@cpg/shared/chains/rpc';
 import { withPg } from '@cpg/shared/services';
 import { eventually, gql } from '@cpg/shared/testing';
-import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
+import type { RunningTracker } from '@cpg/worker-tracker/src/worker';
 import { startPaymentSubgraph } from '@cpg/subgraph-payment/src/server';
+import { type DevChains, startChainTracker, startDevChains } from './support/dev-chains';
 import { type Stack, startStack } from './support/stack';
 import { type WsSub, connectWs, subscribeWs, waitUntil, wsEndCode } from './support/ws';
 
@@ -24,44 +20,24 @@ import { type WsSub, connectWs, subscribeWs, waitUntil, wsEndCode } from './supp
 jest.setTimeout(60_000);
 
 let stack: Stack;
-let anvil: Awaited<ReturnType<typeof startAnvil>>;
-let ltcNode: LitecoindHandle;
-let ltcDir: string;
+let chains: DevChains;
 let tracker: RunningTracker;
 let evmRpc: RpcPool;
-const controls: Record<string, DevChainControls> = {};
+let controls: Record<string, DevChainControls>;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  ltcDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cpg-e2e-ltc-'));
-  [anvil, ltcNode, stack] = await Promise.all([startAnvil({ port: 0 }), startLitecoind({ dataDir: ltcDir }), startStack()]);
-  await deployDevUsdt(anvil.rpcUrl);
   // Depth 2 keeps each flow short while still separating "seen" from "confirmed".
-  const evm: NetworkConfig = {
-    ...getNetwork('dev-evm'),
-    confirmations: 2,
-    rpc: [{ url: anvil.rpcUrl, supportsTracing: true, supportsBlockReceipts: true }],
-  };
-  const ltc: NetworkConfig = { ...getNetwork('dev-ltc'), confirmations: 2, rpc: [{ url: ltcNode.rpcUrl, username: 'cpg', password: 'cpg' }] };
-  tracker = await startTrackerWorker(stack.env.workerConfig(), {
-    networks: [evm, ltc],
-    log: stack.env.log,
-    leaseTtlMs: false,
-    scanner: { pollIntervalMs: 100 },
-  });
-  evmRpc = createRpcPool(evm.rpc);
-  controls['dev-evm'] = new EvmDevControls(evm, evmRpc);
-  controls['dev-ltc'] = new LitecoinDevControls(ltc, ltcNode.transport, ltcNode.walletTransport);
-  const ltcTip = await ltcNode.transport.call<number>('getblockcount');
-  await eventually(async () => (tracker.scanners.get('dev-ltc')!.status().scannedHeight ?? -1) >= ltcTip, 'the tracker at the dev-ltc tip', 20_000);
+  [chains, stack] = await Promise.all([startDevChains({ confirmations: 2 }), startStack()]);
+  ({ evmRpc, controls } = chains);
+  tracker = await startChainTracker(stack, chains);
 }, 60_000);
 
 afterAll(async () => {
   for (const c of clients) await Promise.resolve(c.dispose()).catch(() => undefined);
   await tracker?.stop();
   await stack?.stop();
-  await Promise.all([anvil?.stop(), ltcNode?.stop()]);
-  if (ltcDir) await fs.rm(ltcDir, { recursive: true, force: true });
+  await chains?.stop();
 });
 
 const SUBSCRIPTION = `subscription($id: ID) { paymentUpdated(id: $id) {

@@ -1,19 +1,16 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AbiCoder, Wallet, keccak256 } from 'ethers';
 import type { Client } from 'graphql-ws';
-import { DEV_EVM_USDT_ADDRESS, type DevChainControls, getNetwork, type NetworkConfig } from '@cpg/shared/chains';
-import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
-import { EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
+import { DEV_EVM_USDT_ADDRESS, type DevChainControls, type NetworkConfig } from '@cpg/shared/chains';
+import type { LitecoindHandle } from '@cpg/shared/chains/bitcoin/dev';
 import { ERC20 } from '@cpg/shared/chains/evm/signer';
 import type { RawReceipt } from '@cpg/shared/chains/evm/raw';
-import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
+import type { RpcPool } from '@cpg/shared/chains/rpc';
 import { formatAmount, parseAmount } from '@cpg/shared/money';
 import { withPg } from '@cpg/shared/services';
 import { type GraphQLResponse, eventually, gql } from '@cpg/shared/testing';
-import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
+import type { RunningTracker } from '@cpg/worker-tracker/src/worker';
+import { type DevChains, startChainTracker, startDevChains } from './support/dev-chains';
 import { type Stack, startStack } from './support/stack';
 import { type WsSub, connectWs, subscribeWs, waitUntil } from './support/ws';
 
@@ -35,24 +32,20 @@ const OFAC_ETH = '0x04DBA1194ee10112fE6C3207C0687DEf0e78baCf';
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
 
 let stack: Stack;
-let anvil: Awaited<ReturnType<typeof startAnvil>>;
+let chains: DevChains;
 let ltcNode: LitecoindHandle;
-let ltcDir: string;
 let tracker: RunningTracker;
 let evmRpc: RpcPool;
 let evmNet: NetworkConfig;
 let ltcNet: NetworkConfig;
-const controls: Record<string, DevChainControls> = {};
+let controls: Record<string, DevChainControls>;
 const clients: Client[] = [];
 /** Runs in the signer after a transaction is stored and before it is broadcast (one test uses it). */
 let beforeBroadcast: ((batchId: string) => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  ltcDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cpg-wd-e2e-ltc-'));
-  [anvil, ltcNode] = await Promise.all([startAnvil({ port: 0 }), startLitecoind({ dataDir: ltcDir })]);
-  await deployDevUsdt(anvil.rpcUrl);
-  evmNet = { ...getNetwork('dev-evm'), confirmations: 1, rpc: [{ url: anvil.rpcUrl, supportsTracing: true, supportsBlockReceipts: true }] };
-  ltcNet = { ...getNetwork('dev-ltc'), confirmations: 1, rpc: [{ url: ltcNode.rpcUrl, username: 'cpg', password: 'cpg' }] };
+  chains = await startDevChains({ confirmations: 1 });
+  ({ ltcNode, evmRpc, evm: evmNet, ltc: ltcNet, controls } = chains);
   stack = await startStack(
     {},
     {
@@ -62,26 +55,14 @@ beforeAll(async () => {
       signerOptions: { networks: [evmNet, ltcNet], afterSign: (batchId) => beforeBroadcast?.(batchId) },
     },
   );
-  tracker = await startTrackerWorker(stack.env.workerConfig(), {
-    networks: [evmNet, ltcNet],
-    log: stack.env.log,
-    leaseTtlMs: false,
-    scanner: { pollIntervalMs: 100 },
-  });
-  evmRpc = createRpcPool(evmNet.rpc);
-  controls['dev-evm'] = new EvmDevControls(evmNet, evmRpc);
-  controls['dev-ltc'] = new LitecoinDevControls(ltcNet, ltcNode.transport, ltcNode.walletTransport);
-  const ltcTip = await ltcNode.transport.call<number>('getblockcount');
-  await eventually(async () => (tracker.scanners.get('dev-ltc')!.status().scannedHeight ?? -1) >= ltcTip, 'the tracker at the dev-ltc tip', 20_000);
+  tracker = await startChainTracker(stack, chains);
 }, 90_000);
 
 afterAll(async () => {
   for (const c of clients) await Promise.resolve(c.dispose()).catch(() => undefined);
   await tracker?.stop();
   await stack?.stop();
-  await evmRpc?.close().catch(() => undefined);
-  await Promise.all([anvil?.stop(), ltcNode?.stop()]);
-  if (ltcDir) await fs.rm(ltcDir, { recursive: true, force: true });
+  await chains?.stop();
 });
 
 type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;
