@@ -202,18 +202,36 @@ function positive(amount: bigint): bigint {
 
 const acct = (merchantId: string, coinId: string, kind: AccountKind): AccountRef => ({ merchantId, coinId, kind });
 
+/**
+ * The shape of almost every rule: `amount` leaves one of the merchant's accounts for another, in
+ * one coin. A credit to `available` always repays debt first; `shortfall` lets the debited
+ * account give what it has and book the rest as debt (for money that has already left).
+ */
+function move(
+  i: { merchantId: string; coinId: string },
+  amount: bigint,
+  from: AccountKind,
+  to: AccountKind,
+  meta: Omit<Posting, 'entries'>,
+  opts: { shortfall?: boolean } = {},
+): Posting {
+  const debt = acct(i.merchantId, i.coinId, 'debt');
+  return {
+    ...meta,
+    entries: [
+      { account: acct(i.merchantId, i.coinId, from), amount: -amount, ...(opts.shortfall ? { shortfallTo: debt } : {}) },
+      { account: acct(i.merchantId, i.coinId, to), amount, ...(to === 'available' ? { repays: debt } : {}) },
+    ],
+  };
+}
+
 /** A transfer to the merchant's address is in a block but not yet final: visible, not spendable. */
 export function depositSeen(i: DepositInput): Posting {
-  const amount = positive(i.amount);
-  return {
+  return move(i, positive(i.amount), 'external_chain', 'pending', {
     idempotencyKey: depositKey(i.deposit, 'seen'),
     kind: 'deposit_seen',
     reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount: -amount },
-      { account: acct(i.merchantId, i.coinId, 'pending'), amount },
-    ],
-  };
+  });
 }
 
 /**
@@ -231,45 +249,32 @@ export function unsolicitedCredit(i: DepositInput & { wasSeen: boolean }): Posti
 }
 
 function credit(i: DepositInput & { wasSeen: boolean }, kind: string): Posting {
-  const amount = positive(i.amount);
-  const from = acct(i.merchantId, i.coinId, i.wasSeen ? 'pending' : 'external_chain');
-  return {
+  return move(i, positive(i.amount), i.wasSeen ? 'pending' : 'external_chain', 'available', {
     idempotencyKey: depositKey(i.deposit, 'credit'),
     kind,
     reference: depositReference(i.deposit),
-    entries: [
-      { account: from, amount: -amount },
-      { account: acct(i.merchantId, i.coinId, 'available'), amount, repays: acct(i.merchantId, i.coinId, 'debt') },
-    ],
-  };
+  });
 }
 
 /** The block that carried a seen, not yet credited deposit was orphaned: the pending amount goes back. */
 export function depositReorgedBeforeCredit(i: DepositInput): Posting {
-  const amount = positive(i.amount);
-  return {
+  return move(i, positive(i.amount), 'pending', 'external_chain', {
     idempotencyKey: depositKey(i.deposit, 'reversal'),
     kind: 'deposit_reversed',
     reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'pending'), amount: -amount },
-      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount },
-    ],
-  };
+  });
 }
 
 /** A credited deposit vanished in a reorg deeper than the confirmations: take it back, what is gone becomes debt. */
 export function depositReorgedAfterCredit(i: DepositInput): Posting {
-  const amount = positive(i.amount);
-  return {
-    idempotencyKey: depositKey(i.deposit, 'reversal'),
-    kind: 'deposit_reversed',
-    reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'available'), amount: -amount, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
-      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount },
-    ],
-  };
+  return move(
+    i,
+    positive(i.amount),
+    'available',
+    'external_chain',
+    { idempotencyKey: depositKey(i.deposit, 'reversal'), kind: 'deposit_reversed', reference: depositReference(i.deposit) },
+    { shortfall: true },
+  );
 }
 
 // Compliance holds of deposits (KYT). One hold and one release per deposit reference; the
@@ -284,16 +289,14 @@ export function complianceKey(d: DepositRef, effect: ComplianceEffect): string {
 
 /** The deposit was already credited: its amount leaves available for held (what is already spent becomes debt). */
 export function complianceHoldCredited(i: DepositInput): Posting {
-  const amount = positive(i.amount);
-  return {
-    idempotencyKey: complianceKey(i.deposit, 'compliance_hold'),
-    kind: 'compliance_hold',
-    reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'available'), amount: -amount, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
-      { account: acct(i.merchantId, i.coinId, 'held'), amount },
-    ],
-  };
+  return move(
+    i,
+    positive(i.amount),
+    'available',
+    'held',
+    { idempotencyKey: complianceKey(i.deposit, 'compliance_hold'), kind: 'compliance_hold', reference: depositReference(i.deposit) },
+    { shortfall: true },
+  );
 }
 
 /**
@@ -315,44 +318,32 @@ export function complianceMarker(i: DepositInput, effect: ComplianceEffect): Pos
 
 /** resolveAlert(ALLOW) on a credited deposit: held goes to available. */
 export function complianceReleaseCredited(i: DepositInput): Posting {
-  const amount = positive(i.amount);
-  return {
+  return move(i, positive(i.amount), 'held', 'available', {
     idempotencyKey: complianceKey(i.deposit, 'compliance_release'),
     kind: 'compliance_release',
     reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'held'), amount: -amount },
-      { account: acct(i.merchantId, i.coinId, 'available'), amount, repays: acct(i.merchantId, i.coinId, 'debt') },
-    ],
-  };
+  });
 }
 
 /** A deposit under a compliance hold becomes final: credited to held, not available (same key as any credit). */
 export function depositConfirmedHeld(i: DepositInput & { wasSeen: boolean }): Posting {
-  const amount = positive(i.amount);
-  return {
+  return move(i, positive(i.amount), i.wasSeen ? 'pending' : 'external_chain', 'held', {
     idempotencyKey: depositKey(i.deposit, 'credit'),
     kind: 'deposit_confirmed_held',
     reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, i.wasSeen ? 'pending' : 'external_chain'), amount: -amount },
-      { account: acct(i.merchantId, i.coinId, 'held'), amount },
-    ],
-  };
+  });
 }
 
 /** A credited deposit under a compliance hold vanished in a reorg: taken back from held. */
 export function depositReorgedWhileHeld(i: DepositInput): Posting {
-  const amount = positive(i.amount);
-  return {
-    idempotencyKey: depositKey(i.deposit, 'reversal'),
-    kind: 'deposit_reversed',
-    reference: depositReference(i.deposit),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'held'), amount: -amount, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
-      { account: acct(i.merchantId, i.coinId, 'external_chain'), amount },
-    ],
-  };
+  return move(
+    i,
+    positive(i.amount),
+    'held',
+    'external_chain',
+    { idempotencyKey: depositKey(i.deposit, 'reversal'), kind: 'deposit_reversed', reference: depositReference(i.deposit) },
+    { shortfall: true },
+  );
 }
 
 export interface WithdrawalInput {
@@ -368,16 +359,11 @@ export function withdrawalReference(id: string): string {
 
 /** Reserves amount plus the fee budget so the withdrawal cannot be spent twice; refused when available does not cover it. */
 export function holdForWithdrawal(i: WithdrawalInput & { amount: bigint }): Posting {
-  const amount = positive(i.amount);
-  return {
-    idempotencyKey: `${withdrawalReference(i.withdrawalId)}:hold`,
+  return move(i, positive(i.amount), 'available', 'held', {
+    idempotencyKey: holdKey(i.withdrawalId),
     kind: 'withdrawal_hold',
     reference: withdrawalReference(i.withdrawalId),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'available'), amount: -amount },
-      { account: acct(i.merchantId, i.coinId, 'held'), amount },
-    ],
-  };
+  });
 }
 
 // Release and settle share one key: a withdrawal ends once, either way, never both.
@@ -385,16 +371,11 @@ const finishKey = (id: string) => `${withdrawalReference(id)}:finish`;
 
 /** The withdrawal was rejected or failed before broadcast: the whole hold goes back. */
 export function releaseHold(i: WithdrawalInput & { held: bigint }): Posting {
-  const held = positive(i.held);
-  return {
+  return move(i, positive(i.held), 'held', 'available', {
     idempotencyKey: finishKey(i.withdrawalId),
     kind: 'withdrawal_release',
     reference: withdrawalReference(i.withdrawalId),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'held'), amount: -held },
-      { account: acct(i.merchantId, i.coinId, 'available'), amount: held, repays: acct(i.merchantId, i.coinId, 'debt') },
-    ],
-  };
+  });
 }
 
 /**
@@ -429,16 +410,14 @@ export function holdKey(withdrawalId: string): string {
  * becomes debt, repaid by the next inflow, because the fee has already left the chain.
  */
 export function chargeWithdrawalFee(i: WithdrawalInput & { fee: bigint }): Posting {
-  const fee = positive(i.fee);
-  return {
-    idempotencyKey: `${withdrawalReference(i.withdrawalId)}:fee`,
-    kind: 'withdrawal_fee',
-    reference: withdrawalReference(i.withdrawalId),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'available'), amount: -fee, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
-      { account: acct(i.merchantId, i.coinId, 'external_fees'), amount: fee },
-    ],
-  };
+  return move(
+    i,
+    positive(i.fee),
+    'available',
+    'external_fees',
+    { idempotencyKey: `${withdrawalReference(i.withdrawalId)}:fee`, kind: 'withdrawal_fee', reference: withdrawalReference(i.withdrawalId) },
+    { shortfall: true },
+  );
 }
 
 // Collection (the collector's sweeps and gas top-ups between the merchant's own addresses).
@@ -471,14 +450,12 @@ export function collectionFeeKey(stepId: string): string {
  * the chain. The amount moved itself is not posted: it stays the merchant's.
  */
 export function chargeCollectionFee(i: CollectionFeeInput): Posting {
-  const fee = positive(i.fee);
-  return {
-    idempotencyKey: collectionFeeKey(i.stepId),
-    kind: 'collection_fee',
-    reference: collectionReference(i.stepId),
-    entries: [
-      { account: acct(i.merchantId, i.coinId, 'available'), amount: -fee, shortfallTo: acct(i.merchantId, i.coinId, 'debt') },
-      { account: acct(i.merchantId, i.coinId, 'external_fees'), amount: fee },
-    ],
-  };
+  return move(
+    i,
+    positive(i.fee),
+    'available',
+    'external_fees',
+    { idempotencyKey: collectionFeeKey(i.stepId), kind: 'collection_fee', reference: collectionReference(i.stepId) },
+    { shortfall: true },
+  );
 }
