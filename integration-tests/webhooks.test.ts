@@ -160,6 +160,31 @@ async function deliveryOf(m: Merchant, endpointId: string, orderId: string, what
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The tracker's report of 0.5 ETH paid to the payment's address, as the chain would bring it. */
+async function payOnChain(
+  type: 'chain.transfer.seen' | 'chain.transfer.confirmed',
+  m: Merchant,
+  p: { address: { id: string; address: string } },
+  from: string | null,
+): Promise<void> {
+  const transfer = {
+    network: 'dev-evm',
+    txHash: `0x${randomBytes(32).toString('hex')}`,
+    index: 0,
+    from,
+    to: p.address.address,
+    coinId: 'dev-evm:ETH',
+    amount: (5n * 10n ** 17n).toString(),
+    blockHeight: 100,
+    blockHash: `0x${randomBytes(32).toString('hex')}`,
+    confirmations: 1,
+    addressId: p.address.id,
+    merchantId: m.id,
+    internal: false,
+  };
+  await stack.gateway.bus.publish(type, transfer, { id: randomUUID(), key: p.address.id });
+}
+
 describe('webhooks', () => {
   let m: Merchant;
   let ep: { id: string; secret: string };
@@ -284,25 +309,7 @@ describe('webhooks', () => {
     const mm = await stack.newMerchant('Paid');
     await createEndpoint(mm, receiver.url('/paid'), ['payment.paid']);
     const p = await createPaymentFull(mm, 'order-paid');
-    await stack.gateway.bus.publish(
-      'chain.transfer.confirmed',
-      {
-        network: 'dev-evm',
-        txHash: `0x${randomBytes(32).toString('hex')}`,
-        index: 0,
-        from: null,
-        to: p.address.address,
-        coinId: 'dev-evm:ETH',
-        amount: (5n * 10n ** 17n).toString(),
-        blockHeight: 100,
-        blockHash: `0x${randomBytes(32).toString('hex')}`,
-        confirmations: 1,
-        addressId: p.address.id,
-        merchantId: mm.id,
-        internal: false,
-      },
-      { id: randomUUID(), key: p.address.id },
-    );
+    await payOnChain('chain.transfer.confirmed', mm, p, null);
     const [got] = await eventually(async () => (receiver.at('/paid').length ? receiver.at('/paid') : undefined), 'payment.paid', 15_000);
     expect(JSON.parse(got!.rawBody)).toMatchObject({
       type: 'payment.paid',
@@ -317,23 +324,8 @@ describe('webhooks', () => {
     const mm = await stack.newMerchant('Payouts');
     await createEndpoint(mm, receiver.url('/out'), ['withdrawal.*', 'compliance.alert']);
     const p = await createPaymentFull(mm, 'order-out');
-    const transfer = (from: string | null) => ({
-      network: 'dev-evm',
-      txHash: `0x${randomBytes(32).toString('hex')}`,
-      index: 0,
-      from,
-      to: p.address.address,
-      coinId: 'dev-evm:ETH',
-      amount: (5n * 10n ** 17n).toString(),
-      blockHeight: 100,
-      blockHash: `0x${randomBytes(32).toString('hex')}`,
-      confirmations: 1,
-      addressId: p.address.id,
-      merchantId: mm.id,
-      internal: false,
-    });
     // Credited: the payment is paid in full by an ordinary sender.
-    await stack.gateway.bus.publish('chain.transfer.confirmed', transfer(`0x${randomBytes(20).toString('hex')}`), { id: randomUUID(), key: p.address.id });
+    await payOnChain('chain.transfer.confirmed', mm, p, `0x${randomBytes(20).toString('hex')}`);
     const to = `0x${randomBytes(20).toString('hex')}`;
     const w = await eventually(async () => {
       const res = await gql(
@@ -353,7 +345,7 @@ describe('webhooks', () => {
     expect(JSON.parse(created.rawBody).data.toAddress.toLowerCase()).toBe(to);
 
     // A second deposit, from an address on the OFAC list: screened, alerted, sent.
-    await stack.gateway.bus.publish('chain.transfer.seen', transfer('0x04DBA1194ee10112fE6C3207C0687DEf0e78baCf'), { id: randomUUID(), key: p.address.id });
+    await payOnChain('chain.transfer.seen', mm, p, '0x04DBA1194ee10112fE6C3207C0687DEf0e78baCf');
     const alert = await eventually(async () => receiver.at('/out').find((r) => JSON.parse(r.rawBody).type === 'compliance.alert'), 'compliance.alert', 15_000);
     expect(JSON.parse(alert.rawBody).data).toMatchObject({ object: 'compliance_alert', merchantId: mm.id, decision: 'BLOCK', event: 'raised' });
     expect(receiver.at('/out').every((r) => ['withdrawal.created', 'compliance.alert'].includes(JSON.parse(r.rawBody).type))).toBe(true);
