@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { paymentSnapshotReply, paymentSnapshotRequest } from '../webhooks/payment-snapshot';
+import { withdrawalSnapshotReply, withdrawalSnapshotRequest } from '../webhooks/withdrawal-snapshot';
 
 const baseUnits = z.string().regex(/^\d+$/, 'base units as a decimal integer string');
 
@@ -323,6 +325,12 @@ export const rpcSchemas = {
     request: z.object({ merchantId: z.string().uuid(), networkId: z.string() }),
     reply: z.object({ addressId: z.string().uuid(), address: z.string() }),
   },
+  /**
+   * The payment / withdrawal as the API shows it, asked by the merchant's webhook dispatcher
+   * (events carry identifiers only) and by refunds. Read-only; scoped to the asking merchant.
+   */
+  'payment.snapshot': { request: paymentSnapshotRequest, reply: paymentSnapshotReply },
+  'withdrawal.snapshot': { request: withdrawalSnapshotRequest, reply: withdrawalSnapshotReply },
   'signer.create_key': {
     request: z.object({
       merchantId: z.string().uuid(),

@@ -1,15 +1,9 @@
 import { z } from 'zod';
-import type { Bus } from '../bus';
-import type { Logger } from '../logger';
-import { snapshotRpc } from './snapshot-rpc';
 
 /**
- * Request-reply `payment.snapshot`: the merchant's webhook dispatcher asks the payment subgraph
- * for the payment as a merchant sees it, because `payment.updated` carries identifiers only.
- * Kept here rather than in the bus catalogue so both sides share one schema without touching it.
+ * The payment as a merchant sees it: the body of `payment.snapshot` (see rpcSchemas), which the
+ * merchant's webhook dispatcher asks for because `payment.updated` carries identifiers only.
  */
-export const PAYMENT_SNAPSHOT_RPC = 'payment.snapshot';
-
 export const paymentSnapshotRequest = z.object({ paymentId: z.string().uuid(), merchantId: z.string().uuid() });
 export type PaymentSnapshotRequest = z.infer<typeof paymentSnapshotRequest>;
 
@@ -54,15 +48,3 @@ export const paymentSnapshotReply = z.discriminatedUnion('found', [
   z.object({ found: z.literal(false) }),
 ]);
 export type PaymentSnapshotReply = z.infer<typeof paymentSnapshotReply>;
-
-const rpc = snapshotRpc(PAYMENT_SNAPSHOT_RPC, paymentSnapshotRequest, paymentSnapshotReply);
-
-/** Payment subgraph side (see snapshotRpc). */
-export function servePaymentSnapshots(bus: Bus, log: Logger, handler: (req: PaymentSnapshotRequest) => Promise<PaymentSnapshotReply>) {
-  return rpc.serve(bus, log, handler);
-}
-
-/** Dispatcher side: throws on timeout, no responder or a failed handler, so the caller retries. */
-export function requestPaymentSnapshot(bus: Bus, req: PaymentSnapshotRequest, timeoutMs = 5000): Promise<PaymentSnapshotReply> {
-  return rpc.request(bus, req, timeoutMs);
-}

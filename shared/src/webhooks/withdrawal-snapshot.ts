@@ -1,11 +1,6 @@
 import { z } from 'zod';
-import type { Bus } from '../bus';
-import type { Logger } from '../logger';
-import { snapshotRpc } from './snapshot-rpc';
 
-/** Request-reply `withdrawal.snapshot`: the withdrawal as the API shows it, for webhook bodies. */
-export const WITHDRAWAL_SNAPSHOT_RPC = 'withdrawal.snapshot';
-
+/** The withdrawal as the API shows it: the body of `withdrawal.snapshot` (see rpcSchemas), for webhook bodies. */
 export const withdrawalSnapshotRequest = z.object({ withdrawalId: z.string().uuid(), merchantId: z.string().uuid() });
 export type WithdrawalSnapshotRequest = z.infer<typeof withdrawalSnapshotRequest>;
 
@@ -36,15 +31,3 @@ export const withdrawalSnapshotReply = z.discriminatedUnion('found', [
   z.object({ found: z.literal(false) }),
 ]);
 export type WithdrawalSnapshotReply = z.infer<typeof withdrawalSnapshotReply>;
-
-const rpc = snapshotRpc(WITHDRAWAL_SNAPSHOT_RPC, withdrawalSnapshotRequest, withdrawalSnapshotReply);
-
-/** Withdrawal subgraph side (see snapshotRpc). */
-export function serveWithdrawalSnapshots(bus: Bus, log: Logger, handler: (req: WithdrawalSnapshotRequest) => Promise<WithdrawalSnapshotReply>) {
-  return rpc.serve(bus, log, handler);
-}
-
-/** Dispatcher side: throws on timeout, no responder or a failed handler, so the caller retries. */
-export function requestWithdrawalSnapshot(bus: Bus, req: WithdrawalSnapshotRequest, timeoutMs = 5000): Promise<WithdrawalSnapshotReply> {
-  return rpc.request(bus, req, timeoutMs);
-}

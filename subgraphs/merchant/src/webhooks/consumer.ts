@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { applyOnce, deterministicId } from '@cpg/shared/db';
 import type { ServiceDeps } from '@cpg/shared/http';
 import { type Bus, type Envelope, type EventData, type RunningConsumer } from '@cpg/shared/bus';
-import { requestPaymentSnapshot, requestWithdrawalSnapshot } from '@cpg/shared/webhooks';
 import { SCHEMA } from '../../migrations';
 import { WEBHOOK_API_VERSION, type WebhookEventType, wants, webhookTypeOfPaymentEvent, webhookTypeOfWithdrawalEvent } from './catalogue';
 import { type EndpointRow, W, liveEndpoints } from './store';
@@ -22,7 +21,7 @@ function webhookOf(bus: Bus, event: WebhookSource): { type: WebhookEventType; me
         type,
         merchantId: e.merchantId,
         data: async () => {
-          const reply = await requestPaymentSnapshot(bus, { paymentId: e.paymentId, merchantId: e.merchantId });
+          const reply = await bus.request('payment.snapshot', { paymentId: e.paymentId, merchantId: e.merchantId }, 5000);
           // The status the event reported; the snapshot is read a moment later and may be ahead.
           return reply.found ? { ...reply.payment, eventStatus: e.status } : null;
         },
@@ -36,7 +35,7 @@ function webhookOf(bus: Bus, event: WebhookSource): { type: WebhookEventType; me
         type,
         merchantId: e.merchantId,
         data: async () => {
-          const reply = await requestWithdrawalSnapshot(bus, { withdrawalId: e.withdrawalId, merchantId: e.merchantId });
+          const reply = await bus.request('withdrawal.snapshot', { withdrawalId: e.withdrawalId, merchantId: e.merchantId }, 5000);
           return reply.found ? { ...reply.withdrawal, eventStatus: e.status } : null;
         },
       };

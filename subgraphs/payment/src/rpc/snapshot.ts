@@ -1,5 +1,5 @@
 import type { ServiceDeps } from '@cpg/shared/http';
-import { type PaymentSnapshotReply, servePaymentSnapshots } from '@cpg/shared/webhooks';
+import type { PaymentSnapshotReply } from '@cpg/shared/webhooks';
 import type { CoinCatalogue } from '../services/catalogue';
 import { type DepositRow, type PaymentRow, T, fmt } from '../services/rows';
 
@@ -7,8 +7,8 @@ import { type DepositRow, type PaymentRow, T, fmt } from '../services/rows';
  * Serves `payment.snapshot` to the merchant's webhook dispatcher: the payment as the API shows it
  * (amounts as decimal strings). Scoped to the asking merchant, so a wrong id reveals nothing.
  */
-export function servePaymentSnapshot({ bus, orm, log }: ServiceDeps, catalogue: CoinCatalogue): void {
-  servePaymentSnapshots(bus, log, async ({ paymentId, merchantId }): Promise<PaymentSnapshotReply> => {
+export function servePaymentSnapshot({ bus, orm }: ServiceDeps, catalogue: CoinCatalogue): void {
+  bus.reply('payment.snapshot', async ({ paymentId, merchantId }): Promise<PaymentSnapshotReply> => {
     const em = orm.em.fork();
     const [p] = await em.execute<PaymentRow[]>(`select * from ${T}.payments where id = ? and merchant_id = ?`, [paymentId, merchantId]);
     if (!p) return { found: false };

@@ -1,5 +1,5 @@
 import type { ServiceDeps } from '@cpg/shared/http';
-import { type WithdrawalSnapshotReply, serveWithdrawalSnapshots } from '@cpg/shared/webhooks';
+import type { WithdrawalSnapshotReply } from '@cpg/shared/webhooks';
 import type { CoinCatalogue } from '../services/catalogue';
 import { T, type WithdrawalRow, fmt } from '../services/rows';
 
@@ -7,8 +7,8 @@ import { T, type WithdrawalRow, fmt } from '../services/rows';
  * Serves `withdrawal.snapshot` to the merchant's webhook dispatcher: the withdrawal as the API
  * shows it (amounts as decimal strings). Scoped to the asking merchant, so a wrong id reveals nothing.
  */
-export function serveWithdrawalSnapshot({ bus, orm, log }: Pick<ServiceDeps, 'bus' | 'orm' | 'log'>, catalogue: CoinCatalogue): void {
-  serveWithdrawalSnapshots(bus, log, async ({ withdrawalId, merchantId }): Promise<WithdrawalSnapshotReply> => {
+export function serveWithdrawalSnapshot({ bus, orm }: Pick<ServiceDeps, 'bus' | 'orm'>, catalogue: CoinCatalogue): void {
+  bus.reply('withdrawal.snapshot', async ({ withdrawalId, merchantId }): Promise<WithdrawalSnapshotReply> => {
     const [w] = await orm.em
       .fork()
       .execute<WithdrawalRow[]>(`select * from ${T}.withdrawals where id = ? and merchant_id = ? and status <> 'PROVISIONAL'`, [withdrawalId, merchantId]);

@@ -6,7 +6,6 @@ import type { EntityManager } from '@cpg/shared/db';
 import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/shared/graphql';
 import type { Logger } from '@cpg/shared/logger';
 import { MoneyError, parseAmount } from '@cpg/shared/money';
-import { requestPaymentSnapshot } from '@cpg/shared/webhooks';
 import { type AggregationSettings, DEFAULT_AGGREGATION, aggregationForFamily } from '../domain/batching';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
 import { type Limit, checkLimit, validateLimit } from '../domain/limits';
@@ -478,7 +477,7 @@ export class WithdrawalService {
     if (!UUID.test(input.paymentId)) throw notFound('payment');
     let snap;
     try {
-      snap = await requestPaymentSnapshot(this.deps.bus, { paymentId: input.paymentId, merchantId: caller.merchantId });
+      snap = await this.deps.bus.request('payment.snapshot', { paymentId: input.paymentId, merchantId: caller.merchantId }, 5000);
     } catch (err) {
       this.deps.log?.warn({ err: (err as Error).message }, 'payment snapshot failed');
       throw unavailable('the payment cannot be read right now; try again shortly');
