@@ -1,4 +1,5 @@
-import type { CoinConfig, NetworkConfig, NetworkFamily } from '@cpg/shared/chains';
+import type { CoinConfig, NetworkConfig, NetworkFamily, RpcTransport } from '@cpg/shared/chains';
+import { createRpcPool } from '@cpg/shared/chains/rpc';
 
 export interface FeeQuote {
   /** Base units of `feeCoin`, the network's native coin. */
@@ -8,7 +9,8 @@ export interface FeeQuote {
 
 /** A fee estimate for one withdrawal of `coin`, paid in the network's native coin. */
 export interface FeeEstimator {
-  estimate(network: NetworkConfig, coin: CoinConfig, amount: bigint): Promise<FeeQuote>;
+  /** Called by estimateWithdrawalFee; read-only. One payout's fee does not depend on its amount. */
+  estimate(network: NetworkConfig, coin: CoinConfig): Promise<FeeQuote>;
 }
 
 /** Units one withdrawal costs: Bitcoin family vbytes (1 input, 2 outputs P2WPKH), EVM gas, Tron sun. */
@@ -38,21 +40,26 @@ export class StaticFeeEstimator implements FeeEstimator {
   }
 }
 
-type Fetch = typeof fetch;
+/** One pooled transport per network (failover, timeouts, auth: the chain layer's RPC pool), made on first use. */
+function pooledTransports(): (network: NetworkConfig) => Pick<RpcTransport, 'call'> {
+  const pools = new Map<string, RpcTransport>();
+  return (network) => {
+    let pool = pools.get(network.id);
+    if (!pool) pools.set(network.id, (pool = createRpcPool(network.rpc, { name: `fees ${network.id}`, timeoutMs: 2000, maxAttempts: 1 })));
+    return pool;
+  };
+}
 
 /**
- * Asks the network's first RPC endpoint: EVM `eth_gasPrice` times the transfer's gas, Bitcoin
- * family `estimatesmartfee` times the spend's size. Tron, an endpoint that fails or a chain with
- * no estimate (a fresh regtest) fall back to the static table, so an estimate is always given.
+ * Asks the network's node: EVM `eth_gasPrice` times the transfer's gas, Bitcoin family
+ * `estimatesmartfee` times the spend's size. Tron, a node that fails or a chain with no estimate
+ * (a fresh regtest) fall back to the static table, so an estimate is always given.
  */
 export class ChainFeeEstimator implements FeeEstimator {
   private readonly fallback = new StaticFeeEstimator();
-  constructor(
-    private readonly fetchImpl: Fetch = fetch,
-    private readonly timeoutMs = 2000,
-  ) {}
+  constructor(private readonly transportFor: (network: NetworkConfig) => Pick<RpcTransport, 'call'> = pooledTransports()) {}
 
-  async estimate(network: NetworkConfig, coin: CoinConfig, amount: bigint): Promise<FeeQuote> {
+  async estimate(network: NetworkConfig, coin: CoinConfig): Promise<FeeQuote> {
     const isToken = coin.id !== network.nativeCoin.id;
     try {
       const fee = await this.ask(network, isToken);
@@ -60,38 +67,22 @@ export class ChainFeeEstimator implements FeeEstimator {
     } catch {
       // The static estimate below.
     }
-    void amount;
     return this.fallback.estimate(network, coin);
   }
 
   private async ask(network: NetworkConfig, isToken: boolean): Promise<bigint | null> {
-    const endpoint = network.rpc[0];
-    if (!endpoint) return null;
+    if (!network.rpc.length) return null;
     if (network.family === 'EVM') {
-      const price = await this.call<string>(endpoint, 'eth_gasPrice', []);
+      const price = await this.transportFor(network).call<string>('eth_gasPrice', []);
       return BigInt(price) * (isToken ? EVM_GAS_TOKEN : EVM_GAS_NATIVE);
     }
     if (network.family === 'BITCOIN') {
-      const r = await this.call<{ feerate?: number }>(endpoint, 'estimatesmartfee', [6]);
+      const r = await this.transportFor(network).call<{ feerate?: number }>('estimatesmartfee', [6]);
       if (typeof r.feerate !== 'number' || !(r.feerate > 0)) return null;
       // coins per kvB -> base units per kvB, exactly enough for an estimate (8 decimals).
       const perKvB = BigInt(Math.round(r.feerate * 1e8));
       return (perKvB * BTC_VBYTES + 999n) / 1000n;
     }
     return null;
-  }
-
-  private async call<T>(endpoint: NetworkConfig['rpc'][number], method: string, params: unknown[]): Promise<T> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...(endpoint.headers ?? {}) };
-    if (endpoint.username) headers.authorization = `Basic ${Buffer.from(`${endpoint.username}:${endpoint.password ?? ''}`).toString('base64')}`;
-    const res = await this.fetchImpl(endpoint.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const body = (await res.json()) as { result?: T; error?: unknown };
-    if (body.error || body.result === undefined) throw new Error(`${method} failed`);
-    return body.result;
   }
 }

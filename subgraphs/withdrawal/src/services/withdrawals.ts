@@ -468,8 +468,9 @@ export class WithdrawalService {
 
   async estimateFee(coinId: string, amount: string): Promise<FeeQuote & { entry: CoinEntry }> {
     const entry = this.entry(coinId);
-    const units = this.amount(entry, amount, 'amount');
-    return { ...(await this.deps.fees.estimate(entry.network, entry.coin, units)), entry };
+    // Checked like a request's amount; one payout's network fee does not depend on it.
+    this.amount(entry, amount, 'amount');
+    return { ...(await this.deps.fees.estimate(entry.network, entry.coin)), entry };
   }
 
   /** A withdrawal of the payment's coin back to the payer: by default the overpaid part, else all received (confirmed). */
