@@ -7,7 +7,7 @@ import { SCHEMA } from '../../migrations';
 import { addressKey } from '../domain/address';
 import { type Assessment, type Facts, type ProviderOutcome, type Thresholds, STRUCTURING_WINDOW_MS, assess } from '../domain/engine';
 import { fiatCents } from '../domain/fiat';
-import { type GreyAction, GreyListIndex } from '../domain/greylist';
+import type { GreyAction } from '../domain/greylist';
 import type { SanctionsList } from '../domain/sanctions';
 import type { KytProvider } from '../providers/provider';
 
@@ -115,18 +115,16 @@ export class ScreeningService {
           where network_id = ? and address_key = ? and removed_at is null and (merchant_id is null or merchant_id = ?)`,
         [input.networkId, key, input.merchantId],
       );
-      const index = new GreyListIndex(
-        rows.map((r) => ({
-          id: r.id,
-          merchantId: r.merchant_id,
-          networkId: r.network_id,
-          address: r.address,
-          action: r.action,
-          reason: r.reason,
-          source: r.source,
-        })),
-      );
-      grey = index.matching(input.networkId, input.address!, input.merchantId);
+      // The query already picks the entries that apply (network, address, global or this merchant's).
+      grey = rows.map((r) => ({
+        id: r.id,
+        merchantId: r.merchant_id,
+        networkId: r.network_id,
+        address: r.address,
+        action: r.action,
+        reason: r.reason,
+        source: r.source,
+      }));
       if (input.direction === 'IN') {
         const since = new Date(now.getTime() - STRUCTURING_WINDOW_MS);
         const history = await tx.execute<{ seen_at: Date; usd_cents: string | null }[]>(
