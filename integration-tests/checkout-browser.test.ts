@@ -72,8 +72,8 @@ async function fundByEvents(token: string, part: FundPart): Promise<string> {
     merchantId: merchant.id,
     internal: false,
   };
-  await stack.gateway.bus.publish('chain.transfer.seen', data, { id: randomUUID(), key: data.addressId });
-  await stack.gateway.bus.publish('chain.transfer.confirmed', data, { id: randomUUID(), key: data.addressId });
+  await stack.bus.publish('chain.transfer.seen', data, { id: randomUUID(), key: data.addressId });
+  await stack.bus.publish('chain.transfer.confirmed', data, { id: randomUUID(), key: data.addressId });
   return data.txHash;
 }
 
@@ -166,7 +166,7 @@ beforeAll(async () => {
   stack = await startStack();
   merchant = await stack.newMerchant('Browser shop');
   // What the tracker reports every few seconds; without it the page rightly says the network is down.
-  await stack.gateway.bus.publish(
+  await stack.bus.publish(
     'chain.status',
     { network: 'dev-evm', available: true, scannedHeight: 100, tipHeight: 100, lagBlocks: 0, at: new Date().toISOString() },
     { id: randomUUID(), key: 'dev-evm' },

@@ -30,7 +30,7 @@ beforeAll(async () => {
   [anvil, stack] = await Promise.all([startAnvil({ port: 0 }), startStack()]);
   const evm: NetworkConfig = { ...getNetwork('dev-evm'), confirmations: 2, rpc: [{ url: anvil.rpcUrl, supportsTracing: true, supportsBlockReceipts: true }] };
   rpc = createRpcPool(evm.rpc);
-  tracker = await startTrackerWorker(stack.env.workerConfig(), { networks: [evm], log: stack.env.log, leaseTtlMs: false, scanner: { pollIntervalMs: 100 } });
+  tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), { networks: [evm], log: stack.env.log, leaseTtlMs: false, scanner: { pollIntervalMs: 100 } });
   bus = await Bus.connect({ url: stack.env.natsUrl, namespace: stack.env.namespace, name: 'compliance-test', log: stack.env.log });
 }, 90_000);
 
@@ -236,7 +236,7 @@ describe('deposits: alert, hold, release', () => {
     await send('seen');
     await send('confirmed');
     await eventually(async () => (await balance(m)).available === '0.5', 'credited to available');
-    stack.subgraphs.compliance = await startComplianceSubgraph(stack.env.subgraphConfig({ PORT: port }), stack.env.log);
+    stack.subgraphs.compliance = await startComplianceSubgraph(stack.env.subgraphConfig({ PORT: port, ...stack.env.natsAuth('compliance') }), stack.env.log);
     await eventually(async () => (await balance(m)).held === '0.5', 'moved to held');
     expect(await balance(m)).toMatchObject({ available: '0', held: '0.5' });
     await eventually(async () => (await payment(m, p.id)).status === 'ON_HOLD', 'ON_HOLD');

@@ -20,7 +20,7 @@ beforeAll(async () => {
   stack = await startStack();
   const base = getNetwork('dev-evm');
   const network: NetworkConfig = { ...base, confirmations: 2, rpc: [{ url: anvil.rpcUrl, supportsTracing: true, supportsBlockReceipts: true }] };
-  tracker = await startTrackerWorker(stack.env.workerConfig(), { networks: [network], log: stack.env.log, leaseTtlMs: false });
+  tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), { networks: [network], log: stack.env.log, leaseTtlMs: false });
   controls = new EvmDevControls(network, createRpcPool(network.rpc));
 });
 

@@ -378,7 +378,7 @@ describe('fiat prices from a market provider (a local CoinGecko)', () => {
       res.end(ok && answer.status === 200 ? `{"litecoin":{"usd":${answer.price},"last_updated_at":${answer.updatedAt}}}` : '{}');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const payment = await startPaymentSubgraph(stack.env.subgraphConfig(), stack.env.log, {
+    const payment = await startPaymentSubgraph(stack.env.subgraphConfig(stack.env.natsAuth('payment')), stack.env.log, {
       ...process.env,
       RATE_PROVIDERS: 'coingecko',
       COINGECKO_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -123,7 +123,7 @@ function transferTo(m: Merchant, p: PaymentOut, amount: bigint, overrides: Parti
     ...overrides,
   };
   const publish = (kind: Kind, id: string = randomUUID()) =>
-    stack.gateway.bus.publish(`chain.transfer.${kind}`, { ...data, confirmations: kind === 'reorged' ? 0 : data.confirmations }, { id, key: data.addressId });
+    stack.bus.publish(`chain.transfer.${kind}`, { ...data, confirmations: kind === 'reorged' ? 0 : data.confirmations }, { id, key: data.addressId });
   return { data, publish };
 }
 

@@ -41,7 +41,8 @@ async function publishPaymentUpdate(
   // The subscriber's replica may have sent its SUB a moment ago: flushing that connection first
   // makes sure the server has it before the event goes out.
   await gateway.bus.nc.flush();
-  await gateway.bus.publish(
+  // Published as the payment subgraph would (the test's admin connection: the gateway's own NATS user may not).
+  await stack.bus.publish(
     'payment.updated',
     { paymentId: p.id, merchantId: p.merchantId, checkoutTokenHash: tokenHash ?? createHash('sha256').update(p.token).digest('hex'), event, status },
     { id: randomUUID(), key: p.id },
@@ -142,7 +143,8 @@ describe('live payment updates through a stand-in payment subgraph', () => {
 
   beforeAll(async () => {
     fake = await serveSubgraph<BaseContext>({
-      name: 'payment-stand-in',
+      // The gateway signs for the subgraph it calls by its supergraph name.
+      name: 'payment',
       typeDefs: paymentTypeDefs,
       resolvers: {
         Query: {

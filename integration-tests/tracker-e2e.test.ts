@@ -66,7 +66,7 @@ beforeAll(async () => {
   ethRpc = createRpcPool(ethNet.rpc);
   dev = new EvmDevControls(devNet, devRpc);
 
-  await stack.gateway.bus.consume({
+  await stack.bus.consume({
     durable: 'tracker-e2e',
     types: ['chain.transfer.seen', 'chain.transfer.confirmed', 'chain.transfer.reorged'],
     filter: 'chain.>',
@@ -78,7 +78,7 @@ beforeAll(async () => {
 
   // Scanning starts at the next block of each chain, so nothing sent by the test can fall before the cursor.
   const [devTip, ethTip] = await Promise.all([devRpc.call<string>('eth_blockNumber'), ethRpc.call<string>('eth_blockNumber')]);
-  tracker = await startTrackerWorker(stack.env.workerConfig(), {
+  tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), {
     networks: [devNet, ethNet],
     log: stack.env.log,
     leaseTtlMs: false,

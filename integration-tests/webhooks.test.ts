@@ -182,7 +182,7 @@ async function payOnChain(
     merchantId: m.id,
     internal: false,
   };
-  await stack.gateway.bus.publish(type, transfer, { id: randomUUID(), key: p.address.id });
+  await stack.bus.publish(type, transfer, { id: randomUUID(), key: p.address.id });
 }
 
 describe('webhooks', () => {

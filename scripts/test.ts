@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
 import { ensureChromiumInstalled, ensureLitecoindInstalled } from './dev-chains';
-import { ensureNats, ensurePostgres, withPg, type EnsuredService } from '../shared/src/services';
+import { aptInstall, ensurePostgres, findBinary, generateCredentials, startNatsServer, withPg, type EnsuredService, type NatsCredentials } from '../shared/src/services';
 
 const root = path.resolve(__dirname, '..');
 const resultsFile = path.join(root, '.jest-results.json');
@@ -73,8 +73,8 @@ async function sweepDatabases(url: string): Promise<void> {
 }
 
 /** Deletes JetStream streams named T_* created more than an hour ago. */
-async function sweepStreams(url: string): Promise<void> {
-  const nc = await connect({ servers: url, timeout: 5000, name: 'cpg-test-sweep' });
+async function sweepStreams(url: string, admin: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 5000, name: 'cpg-test-sweep', user: 'admin', pass: admin });
   try {
     const jsm = await nc.jetstreamManager({ timeout: 5000 });
     const cutoff = Date.now() - LEFTOVER_AGE_MS;
@@ -98,6 +98,35 @@ async function sweepStreams(url: string): Promise<void> {
   }
 }
 
+/**
+ * The tests' own nats-server with the project's users and permissions (every namespace: each test
+ * file has its own), on a free port, in a directory removed afterwards. Never the machine's open
+ * NATS: the tests prove the permissions hold.
+ */
+async function startTestNats(dataDir: string): Promise<EnsuredService & { credentials: NatsCredentials }> {
+  const storeDir = path.join(dataDir, `nats-test-${process.pid}`);
+  const credentials = generateCredentials();
+  const bin = findBinary('nats-server', process.env.NATS_SERVER_BIN) ?? (await ensureNatsServerInstalled());
+  const server = await startNatsServer({ storeDir, bin, auth: { namespace: '*', credentials, bcryptCost: 4 } });
+  log(`nats: started the tests' nats-server on ${server.url} with one user per service (pid ${server.pid})`);
+  return {
+    url: server.url,
+    started: true,
+    credentials,
+    stop: async () => {
+      await server.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function ensureNatsServerInstalled(): Promise<string> {
+  if (!(await aptInstall('nats-server', log))) throw new Error('nats-server is not installed and cannot be installed with apt (sudo apt-get install -y nats-server)');
+  const bin = findBinary('nats-server', process.env.NATS_SERVER_BIN);
+  if (!bin) throw new Error('nats-server was installed but is not on PATH');
+  return bin;
+}
+
 interface JestResults {
   numPassedTests?: number;
   numFailedTests?: number;
@@ -119,7 +148,7 @@ async function main(): Promise<number> {
   const pg = await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log });
   started.push(pg);
   await abortIfSignalled();
-  const nats = await ensureNats({ dataDir: path.join(dataDir, 'nats'), log });
+  const nats = await startTestNats(dataDir);
   started.push(nats);
   await abortIfSignalled();
 
@@ -129,7 +158,7 @@ async function main(): Promise<number> {
   await abortIfSignalled();
 
   await sweepDatabases(pg.url).catch((err: Error) => log(`sweep: skipped databases (${err.message})`));
-  await sweepStreams(nats.url).catch((err: Error) => log(`sweep: skipped streams (${err.message})`));
+  await sweepStreams(nats.url, nats.credentials.admin).catch((err: Error) => log(`sweep: skipped streams (${err.message})`));
   await abortIfSignalled();
 
   rmSync(resultsFile, { force: true });
@@ -138,7 +167,9 @@ async function main(): Promise<number> {
   const child = spawn(jestBin, args, {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, DATABASE_URL: pg.url, NATS_URL: nats.url },
+    // Every service's password: the test stacks connect each service as its own NATS user, and
+    // tests that play a service (or clean up) as admin.
+    env: { ...process.env, DATABASE_URL: pg.url, NATS_URL: nats.url, NATS_TEST_CREDENTIALS: JSON.stringify(nats.credentials) },
     shell: process.platform === 'win32',
   });
   jest = child;

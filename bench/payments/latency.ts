@@ -142,7 +142,7 @@ export async function run(log: (line: string) => void, count = Number(process.en
 
     // The tracker's side: seen events on the stack's bus (core NATS).
     const seenAt = new Map<string, number>();
-    const bus = stack.gateway.bus;
+    const bus = stack.bus;
     seenSub = bus.nc.subscribe(bus.namespaced('chain.dev-evm.transfer.seen.>'), {
       callback: (_err, msg) => {
         const now = performance.now();

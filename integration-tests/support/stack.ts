@@ -8,6 +8,7 @@ import { startPaymentSubgraph } from '@cpg/subgraph-payment/src/server';
 import { startWithdrawalSubgraph } from '@cpg/subgraph-withdrawal/src/server';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
 import type { RunningService } from '@cpg/shared/http';
+import { Bus } from '@cpg/shared/bus';
 import { type RunningSigner, type SignerOptions, type SignerStartConfig, startSignerWorker } from '@cpg/worker-signer/src/worker';
 
 export type SubgraphName = 'merchant' | 'address' | 'payment' | 'withdrawal' | 'compliance';
@@ -20,6 +21,12 @@ export interface Stack {
   env: TestEnv;
   gateway: RunningGateway;
   subgraphs: Record<SubgraphName, RunningService>;
+  /**
+   * The test's own bus connection, as the NATS admin: it plays the services a test leaves out
+   * (publishes chain events as the tracker would) and watches events. The services themselves run
+   * as their own users, so this is the only connection allowed everything.
+   */
+  bus: Bus;
   /** Answers the address subgraph's key requests (account xpubs, hot and collector keys). */
   signer: RunningSigner;
   url: string;
@@ -48,21 +55,25 @@ export interface StackOptions {
 
 type Starter = (cfg: ReturnType<TestEnv['subgraphConfig']>, log: TestEnv['log']) => Promise<RunningService>;
 
-function startersFor(opts: StackOptions): Record<SubgraphName, Starter> {
+function startersFor(opts: StackOptions, auth: (name: SubgraphName) => ReturnType<TestEnv['natsAuth']>): Record<SubgraphName, Starter> {
   const withdrawalEnv = opts.withdrawalEnv ? { ...process.env, ...opts.withdrawalEnv } : process.env;
-  return {
+  const starters: Record<SubgraphName, Starter> = {
     merchant: startMerchantSubgraph,
     address: startAddressSubgraph,
     payment: startPaymentSubgraph,
     withdrawal: (cfg, log) => startWithdrawalSubgraph(cfg, log, withdrawalEnv),
     compliance: startComplianceSubgraph,
   };
+  // Each subgraph connects to NATS as its own user: the stack runs under the real permission table.
+  return Object.fromEntries(
+    Object.entries(starters).map(([name, start]) => [name, (cfg, log) => start({ ...cfg, ...auth(name as SubgraphName) }, log)]),
+  ) as Record<SubgraphName, Starter>;
 }
 
 export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, opts: StackOptions = {}): Promise<Stack> {
   const env = await createTestEnv();
   const cfg = env.subgraphConfig();
-  const starters = startersFor(opts);
+  const starters = startersFor(opts, (name) => env.natsAuth(name));
   // Sequential: they all migrate the same database; parallel is fine too but logs read better.
   const merchant = await starters.merchant(cfg, env.log);
   const [address, payment, withdrawal, compliance] = await Promise.all([
@@ -73,7 +84,7 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, 
   ]);
   // A fresh key-encryption key per environment: nothing sealed in one test run opens in another.
   const signer = await startSignerWorker(
-    { ...env.workerConfig(), ...opts.signerConfig, KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1 },
+    { ...env.workerConfig(), ...env.natsAuth('signer'), ...opts.signerConfig, KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1 },
     env.log,
     opts.signerOptions,
   );
@@ -81,9 +92,11 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, 
   const urls = { merchant: merchant.url, address: address.url, payment: payment.url, withdrawal: withdrawal.url, compliance: compliance.url };
   const extra: RunningGateway[] = [];
   const gateway = await startGateway(env.gatewayConfig(urls, gatewayOverrides), env.log);
+  const bus = await Bus.connect({ url: env.natsUrl, namespace: env.namespace, name: 'test-stack', log: env.log });
   const stack: Stack = {
     env,
     gateway,
+    bus,
     subgraphs,
     signer,
     url: gateway.url,
@@ -115,6 +128,7 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, 
     stop: async () => {
       for (const g of extra) await g.stop().catch(() => undefined);
       await gateway.stop().catch(() => undefined);
+      await bus.close().catch(() => undefined);
       await Promise.all(Object.values(subgraphs).map((s) => s.stop().catch(() => undefined)));
       await signer.stop().catch(() => undefined);
       await env.cleanup();

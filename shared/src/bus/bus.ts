@@ -24,10 +24,10 @@ import {
   envelopeSchema,
   eventSchemas,
   rpcSchemas,
-  subjectPattern,
   subjectStem,
   validateEvent,
 } from './messages';
+import { consumerFilter, eventStreamName, inboxPrefix } from './permissions';
 
 const codec = JSONCodec();
 
@@ -37,13 +37,6 @@ export function eventSubject(type: string, key: string): string {
   return `${type}.${key}`;
 }
 
-function commonPrefix(types: string[]): string {
-  if (!types.length) throw new Error('a consumer needs at least one event type');
-  const split = types.map((t) => t.split('.'));
-  const out: string[] = [];
-  for (let i = 0; split.every((p) => i < p.length && p[i] === split[0]![i]); i++) out.push(split[0]![i]!);
-  return out.length ? `${out.join('.')}.` : '';
-}
 
 /** Thrown by a handler for a message that can never succeed; it is terminated, not retried. */
 export class PoisonMessageError extends Error {}
@@ -54,6 +47,22 @@ export interface BusOptions {
   namespace: string;
   name: string;
   log: Logger;
+  /**
+   * This service's NATS user and password (see permissions.ts). Absent: no credentials, which only
+   * an unauthenticated server accepts. Credentials inside `url` (nats://user:pass@host) work too.
+   */
+  user?: string;
+  pass?: string;
+}
+
+/** Splits credentials out of a nats:// URL: the client takes them as options, and logs must not show them. */
+export function natsUrlParts(url: string): { server: string; user?: string; pass?: string } {
+  const u = new URL(url);
+  const user = u.username ? decodeURIComponent(u.username) : undefined;
+  const pass = u.password ? decodeURIComponent(u.password) : undefined;
+  u.username = '';
+  u.password = '';
+  return { server: u.toString().replace(/\/$/, ''), user, pass };
 }
 
 export interface ConsumerOptions<T extends EventType> {
@@ -102,9 +111,13 @@ export class Bus {
    * event stream exists. Safe to call from every process at start.
    */
   static async connect(opts: BusOptions): Promise<Bus> {
+    const parts = natsUrlParts(opts.url);
+    const user = opts.user ?? parts.user;
+    const pass = opts.pass ?? parts.pass;
     const nc = await connect({
-      servers: opts.url,
+      servers: parts.server,
       name: opts.name,
+      ...(user ? { user, pass, inboxPrefix: inboxPrefix(user) } : {}),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       waitOnFirstConnect: true,
@@ -113,6 +126,9 @@ export class Bus {
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnect') opts.log.warn({ nats: s.type, data: String(s.data) }, `nats ${s.type}`);
+        // The server refused something this process tried (a subject its user may not use): a bug
+        // or a compromised process, never retried into success, so it is loud.
+        if (s.type === 'error') opts.log.error({ nats: s.type, data: String(s.data) }, 'nats refused an operation');
       }
     })();
     const jsm = await nc.jetstreamManager({ timeout: 5000 });
@@ -122,7 +138,7 @@ export class Bus {
   }
 
   get streamName(): string {
-    return `${this.opts.namespace.toUpperCase()}_EVENTS`;
+    return eventStreamName(this.opts.namespace);
   }
 
   namespaced(subject: string): string {
@@ -172,7 +188,7 @@ export class Bus {
   /** Starts a durable pull consumer; the handler runs one message at a time, in order. */
   async consume<T extends EventType>(opts: ConsumerOptions<T>): Promise<RunningConsumer> {
     const log = this.opts.log.child({ consumer: opts.durable });
-    const filterSubject = this.namespaced(opts.filter ?? `${commonPrefix(opts.types.map(subjectPattern))}>`);
+    const filterSubject = this.namespaced(opts.filter ?? consumerFilter(opts.types));
     const wanted = new Set<string>(opts.types);
     const config = {
       durable_name: opts.durable,

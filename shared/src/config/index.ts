@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -29,6 +30,13 @@ export const natsConfig = z.object({
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'NATS_NAMESPACE must be letters, digits and _')
     .default('cpg'),
+  /**
+   * This service's NATS user and password (docs/nats-permissions.md). Outside development and
+   * tests a missing credential stops the process: a production bus is never open. Credentials in
+   * NATS_URL (nats://user:pass@host) count as given.
+   */
+  NATS_USER: z.string().min(1).max(64).optional(),
+  NATS_PASSWORD: z.string().min(1).max(512).optional(),
 });
 
 export const logConfig = z.object({
@@ -82,16 +90,78 @@ export const gatewayConfig = z
   .merge(gatewayTrustConfig);
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 
+/** Secrets in files are read only up to this size: a mistaken path to a big file fails fast. */
+const SECRET_FILE_MAX_BYTES = 64 * 1024;
+
+/**
+ * `X_FILE=/run/secrets/x` stands for `X=<that file's content>` (trailing newline dropped), so every
+ * secret can come from a mounted file instead of the environment (docker/compose secrets). Giving
+ * both X and X_FILE is an error: which one wins would be a guess.
+ */
+export function resolveFileVariables(
+  env: Record<string, string | undefined>,
+  names: ReadonlySet<string>,
+): { env: Record<string, string | undefined>; issues: string[] } {
+  const out: Record<string, string | undefined> = { ...env };
+  const issues: string[] = [];
+  for (const [key, file] of Object.entries(env)) {
+    if (!key.endsWith('_FILE') || !file) continue;
+    const name = key.slice(0, -'_FILE'.length);
+    // Only the model's own variables: the environment holds other programs' *_FILE settings too.
+    if (!names.has(name)) continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      issues.push(`${name}: set either ${name} or ${key}, not both`);
+      continue;
+    }
+    try {
+      const buf = readFileSync(file);
+      if (buf.length > SECRET_FILE_MAX_BYTES) throw new Error(`larger than ${SECRET_FILE_MAX_BYTES} bytes`);
+      out[name] = buf.toString('utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      issues.push(`${key}: cannot read ${file} (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  return { env: out, issues };
+}
+
+/** The variable names a model reads (objects, merged objects, refined objects). */
+function modelKeys(model: z.ZodTypeAny): Set<string> {
+  let m: z.ZodTypeAny = model;
+  while (m instanceof z.ZodEffects) m = m.innerType();
+  return m instanceof z.ZodObject ? new Set(Object.keys(m.shape as object)) : new Set();
+}
+
+/** A production process never runs on an unauthenticated bus. */
+function natsCredentialIssues(c: Record<string, unknown>): string[] {
+  if (c.NODE_ENV !== 'production' || typeof c.NATS_URL !== 'string') return [];
+  let inUrl = false;
+  try {
+    inUrl = !!new URL(c.NATS_URL).password;
+  } catch {
+    // NATS_URL's own rule reports a bad URL
+  }
+  if (inUrl || (c.NATS_USER && c.NATS_PASSWORD)) return [];
+  return ['NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE) are required in production: the bus must authenticate every service'];
+}
+
 /** Validates `env` against `model`; throws ConfigError naming every bad variable. */
-export function parseConfig<M extends z.ZodTypeAny>(model: M, env: Record<string, string | undefined> = process.env): z.infer<M> {
+export function parseConfig<M extends z.ZodTypeAny>(model: M, rawEnv: Record<string, string | undefined> = process.env): z.infer<M> {
+  const { env, issues } = resolveFileVariables(rawEnv, modelKeys(model));
   const result = model.safeParse(env);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(root)';
-      return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
-    }),
-  );
+  if (result.success && issues.length === 0) {
+    const more = natsCredentialIssues(result.data as Record<string, unknown>);
+    if (more.length) throw new ConfigError(more);
+    return result.data;
+  }
+  throw new ConfigError([
+    ...issues,
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => {
+          const name = issue.path.join('.') || '(root)';
+          return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+        })),
+  ]);
 }
 
 /** For process entry points: on a bad config print the reason and exit(1) before doing anything. */

@@ -1,7 +1,7 @@
 import type { EntitySchema } from '@mikro-orm/core';
 import type { WorkerConfig } from '../config';
 import { type MigrationDef, type MikroORM, OutboxRelay, openOrm } from '../db';
-import { Bus } from '../bus';
+import { Bus, natsUrlParts } from '../bus';
 import type { Logger } from '../logger';
 
 export interface ServiceDeps {
@@ -37,8 +37,8 @@ export async function openServiceDeps(opts: {
   });
   let bus: Bus;
   try {
-    log.info({ url: config.NATS_URL }, 'connecting to nats');
-    bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: opts.name, log });
+    log.info({ url: natsUrlParts(config.NATS_URL).server, user: config.NATS_USER ?? natsUrlParts(config.NATS_URL).user }, 'connecting to nats');
+    bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: opts.name, log, user: config.NATS_USER, pass: config.NATS_PASSWORD });
   } catch (err) {
     await orm.close().catch(() => undefined);
     throw err;

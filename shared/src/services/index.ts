@@ -22,3 +22,5 @@ export {
 } from './nats-server';
 export { spawnManaged, formatLogLine, setPrefixWidth, colorEnabled, type ManagedProcess, type SpawnManagedOptions } from './managed-process';
 export { aptInstall, findBinary } from './apt';
+export { type EnsuredNats } from './nats-server';
+export { type NatsCredentials, ALL_BUS_USERS, generateCredentials, loadOrCreateCredentials, natsServerConfig, hashPassword } from './nats-auth';

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { connect } from 'nats';
 import { aptInstall, findBinary } from './apt';
+import { type NatsCredentials, loadOrCreateCredentials, natsServerConfig } from './nats-auth';
 import { exitOf, forgetChild, rememberChild, stopChild, tailOf, type ExitInfo } from './child-processes';
 import type { EnsuredService, EnsureServiceOptions } from './postgres';
 import { freePort, hostPortOf, isTcpOpen, waitForTcp } from './tcp';
@@ -32,6 +34,12 @@ export interface StartNatsServerOptions {
    */
   detached?: boolean;
   startTimeoutMs?: number;
+  /**
+   * Users and permissions (permissions.ts): the server then refuses every client without a
+   * password and every subject a user may not use. Absent: an open server (only the tests of
+   * this module run one).
+   */
+  auth?: { namespace: string; credentials: NatsCredentials; bcryptCost?: number };
 }
 
 /** Absolute path of nats-server (NATS_SERVER_BIN, PATH, then the usual sbin/bin dirs), or undefined. */
@@ -63,8 +71,17 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     if (await isTcpOpen(host, port, 300)) {
       throw new Error(`nats-server: port ${port} is already in use by another program`);
     }
+    const pidFile = path.join(storeDir, 'nats-server.pid');
+    let args = ['-a', host, '-p', String(port), '-js', '-sd', storeDir, '-P', pidFile];
+    if (opts.auth) {
+      // Written at every start, so a changed permission table applies after a restart.
+      const configFile = path.join(storeDir, 'nats-server.conf');
+      const text = natsServerConfig({ namespace: opts.auth.namespace, passwords: opts.auth.credentials, host, port, storeDir, bcryptCost: opts.auth.bcryptCost ?? 8 });
+      await fs.writeFile(configFile, text, { mode: 0o600 });
+      args = ['-c', configFile, '-P', pidFile];
+    }
     const logFd = openSync(logFile, 'a');
-    const proc = spawn(bin, ['-a', host, '-p', String(port), '-js', '-sd', storeDir, '-P', path.join(storeDir, 'nats-server.pid')], {
+    const proc = spawn(bin, args, {
       cwd: storeDir,
       detached: opts.detached ?? false,
       stdio: ['ignore', logFd, logFd],
@@ -128,32 +145,66 @@ async function installNatsServer(log: (line: string) => void): Promise<string> {
   return bin;
 }
 
-/**
- * Uses `opts.url` (default NATS_URL, else nats://127.0.0.1:4222) when its TCP port answers;
- * otherwise runs nats-server with JetStream on 127.0.0.1:`port` (default 4229), storing in
- * `dataDir`; stop() then stops it by PID.
- */
-export async function ensureNats(opts: EnsureServiceOptions): Promise<EnsuredService> {
-  const url = opts.url ?? process.env.NATS_URL ?? DEFAULT_NATS_URL;
-  const { host, port } = hostPortOf(url, 4222);
-  if (await isTcpOpen(host, port, 1000)) {
-    opts.log(`nats: using ${url}`);
-    return { url, started: false, stop: async () => undefined };
+/** What ensureNats hands back: the server's URL (never with credentials) and, for a server it runs, every user's password. */
+export interface EnsuredNats extends EnsuredService {
+  /** The passwords of the server this project runs; absent when NATS_URL with credentials is used as given. */
+  credentials?: NatsCredentials;
+}
+
+/** True when `user` can log in at `url` with `pass`: a server on our port may be someone else's. */
+async function canLogIn(url: string, user: string, pass: string): Promise<boolean> {
+  try {
+    const nc = await connect({ servers: url, user, pass, timeout: 3000, reconnect: false });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
   }
+}
+
+/**
+ * The project never runs on an open bus. A NATS_URL carrying credentials
+ * (nats://user:pass@host:port, an operator's own secured server) is used as given. Otherwise it
+ * runs its own nats-server with the project's users and permissions on 127.0.0.1:`port` (default
+ * 4229), storing in `dataDir` with the passwords in `dataDir/credentials.json` (0600); a server
+ * already answering there is reused only when our admin password opens it (another `npm start` of
+ * this checkout). stop() stops what it started, by PID.
+ */
+export async function ensureNats(opts: EnsureServiceOptions & { namespace?: string }): Promise<EnsuredNats> {
+  const given = opts.url ?? process.env.NATS_URL;
+  if (given) {
+    try {
+      const u = new URL(given);
+      if (u.password || u.username) {
+        const shown = `${u.protocol}//${u.host}`;
+        opts.log(`nats: using ${shown} (credentials from NATS_URL)`);
+        return { url: given, started: false, stop: async () => undefined };
+      }
+      opts.log(`nats: ${given} has no credentials; the gateway never runs on an open bus, so it starts its own`);
+    } catch {
+      throw new Error(`NATS_URL is not a URL: ${given}`);
+    }
+  }
+  const dataDir = path.resolve(opts.dataDir);
+  const credentials = await loadOrCreateCredentials(path.join(dataDir, 'credentials.json'));
+  const namespace = opts.namespace ?? '*';
   const localPort = opts.port ?? DEFAULT_LOCAL_NATS_PORT;
   const localUrl = `nats://127.0.0.1:${localPort}`;
-  // Another run of this checkout (npm start while npm test runs) may already serve it.
   if (await isTcpOpen('127.0.0.1', localPort, 1000)) {
-    opts.log(`nats: ${url} does not answer; using ${localUrl}, already running (not started by this run)`);
-    return { url: localUrl, started: false, stop: async () => undefined };
+    if (await canLogIn(localUrl, 'admin', credentials.admin)) {
+      opts.log(`nats: using ${localUrl}, already running with this checkout's users (not started by this run)`);
+      return { url: localUrl, started: false, credentials, stop: async () => undefined };
+    }
+    throw new Error(`nats: port ${localPort} is taken by a server this checkout cannot log in to; stop it or set NATS_URL with credentials`);
   }
   const bin = findNatsServer() ?? (await installNatsServer(opts.log));
-  const server = await startNatsServer({ port: localPort, storeDir: opts.dataDir, bin, detached: true });
-  opts.log(`nats: started local nats-server on ${server.url} (pid ${server.pid}, data in ${path.resolve(opts.dataDir)})`);
+  const server = await startNatsServer({ port: localPort, storeDir: dataDir, bin, detached: true, auth: { namespace, credentials } });
+  opts.log(`nats: started local nats-server on ${server.url} with one user per service (pid ${server.pid}, data in ${dataDir})`);
   let stopping: Promise<void> | undefined;
   return {
     url: server.url,
     started: true,
+    credentials,
     stop: () => (stopping ??= server.stop().then(() => opts.log('nats: stopped local nats-server'))),
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { withPg } from '../services/pg-client';
 import type { GatewayConfig, SubgraphServerConfig, WorkerConfig } from '../config';
+import type { BusUser } from '../bus/permissions';
 import { createLogger, type Logger } from '../logger';
 
 /**
@@ -16,6 +17,15 @@ export interface TestEnv {
   gatewaySecret: string;
   operatorToken: string;
   log: Logger;
+  /**
+   * NATS_USER / NATS_PASSWORD of one bus user on the tests' nats-server (scripts/test.ts runs it
+   * with the project's permissions and passes every password); empty on an open server (jest run
+   * by hand against a NATS without auth). Configs default to `admin`: a stack gives each service
+   * its own user, so the permission table is what the tests run under.
+   */
+  natsAuth(user: BusUser): { NATS_USER?: string; NATS_PASSWORD?: string };
+  /** Options for Bus.connect as `user` (default admin): a test playing a service, or checking what it may not do. */
+  busAuth(user?: BusUser): { user?: string; pass?: string };
   subgraphConfig(overrides?: Partial<SubgraphServerConfig>): SubgraphServerConfig;
   workerConfig(overrides?: Partial<WorkerConfig>): WorkerConfig;
   gatewayConfig(urls: Record<'merchant' | 'address' | 'payment' | 'withdrawal' | 'compliance', string>, overrides?: Partial<GatewayConfig>): GatewayConfig;
@@ -33,12 +43,34 @@ export function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
+/** Passwords of the tests' nats-server users, from scripts/test.ts; undefined on an open server. */
+export function testNatsCredentials(): Partial<Record<BusUser, string>> | undefined {
+  const raw = process.env.NATS_TEST_CREDENTIALS;
+  if (!raw) return undefined;
+  return JSON.parse(raw) as Partial<Record<BusUser, string>>;
+}
+
+function natsAuthOf(user: BusUser): { NATS_USER?: string; NATS_PASSWORD?: string } {
+  const pass = testNatsCredentials()?.[user];
+  return pass ? { NATS_USER: user, NATS_PASSWORD: pass } : {};
+}
+
+function withNatsCredentials(url: string, auth: { NATS_USER?: string; NATS_PASSWORD?: string }): string {
+  if (!auth.NATS_USER || !auth.NATS_PASSWORD) return url;
+  const u = new URL(url);
+  u.username = encodeURIComponent(auth.NATS_USER);
+  u.password = encodeURIComponent(auth.NATS_PASSWORD);
+  return u.toString().replace(/\/$/, '');
+}
+
 export async function createTestEnv(): Promise<TestEnv> {
   const id = randomBytes(5).toString('hex');
   const dbName = `cpg_t_${id}`;
   await withPg(baseDatabaseUrl(), (c) => c.query(`create database "${dbName}"`));
   const databaseUrl = withDatabase(baseDatabaseUrl(), dbName);
-  const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  // With the admin's credentials in it: tests that connect on their own (playing a service,
+  // watching the bus, cleaning up) are the operator's tools; the services get their own users.
+  const natsUrl = withNatsCredentials(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', natsAuthOf('admin'));
   const namespace = `t_${id}`;
   const gatewaySecret = randomBytes(24).toString('hex');
   const operatorToken = `op_${randomBytes(24).toString('hex')}`;
@@ -52,6 +84,7 @@ export async function createTestEnv(): Promise<TestEnv> {
     NATS_URL: natsUrl,
     NATS_NAMESPACE: namespace,
     LOG_LEVEL: 'silent',
+    ...natsAuthOf('admin'),
     ...o,
   });
   return {
@@ -62,6 +95,11 @@ export async function createTestEnv(): Promise<TestEnv> {
     gatewaySecret,
     operatorToken,
     log,
+    natsAuth: natsAuthOf,
+    busAuth: (user = 'admin') => {
+      const a = natsAuthOf(user);
+      return a.NATS_USER ? { user: a.NATS_USER, pass: a.NATS_PASSWORD } : {};
+    },
     workerConfig,
     subgraphConfig(o = {}) {
       return { ...workerConfig(), GATEWAY_SECRET: gatewaySecret, GATEWAY_SIGNATURE_MAX_AGE_SECONDS: 60, ...o };
@@ -84,6 +122,7 @@ export async function createTestEnv(): Promise<TestEnv> {
       NATS_URL: natsUrl,
       NATS_NAMESPACE: namespace,
       LOG_LEVEL: 'silent',
+      ...natsAuthOf('gateway'),
       GATEWAY_SECRET: gatewaySecret,
       GATEWAY_SIGNATURE_MAX_AGE_SECONDS: 60,
       ...o,
@@ -91,7 +130,11 @@ export async function createTestEnv(): Promise<TestEnv> {
     cleanup: async () => {
       await withPg(baseDatabaseUrl(), (c) => c.query(`drop database if exists "${dbName}" with (force)`));
       const { connect } = await import('nats');
-      const nc = await connect({ servers: natsUrl });
+      const admin = natsAuthOf('admin');
+      const nc = await connect({
+        servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+        ...(admin.NATS_USER ? { user: admin.NATS_USER, pass: admin.NATS_PASSWORD } : {}),
+      });
       try {
         const jsm = await nc.jetstreamManager();
         await jsm.streams.delete(`${namespace.toUpperCase()}_EVENTS`).catch(() => undefined);

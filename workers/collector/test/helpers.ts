@@ -67,13 +67,13 @@ export interface World {
 
 export async function startWorld(env: TestEnv, network: NetworkConfig): Promise<World> {
   const signer = await startSignerWorker(
-    { ...env.workerConfig(), KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1, SIGNER_WITHDRAWALS: '0' },
+    { ...env.workerConfig(env.natsAuth('signer')), KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY_ID: 1, SIGNER_WITHDRAWALS: '0' },
     env.log,
     { networks: [network] },
   );
   const catalogue = new Catalogue(process.env);
-  const address = await startAddressSubgraph(env.subgraphConfig(), env.log, catalogue);
-  const tracker = await startTrackerWorker(env.workerConfig(), {
+  const address = await startAddressSubgraph(env.subgraphConfig(env.natsAuth('address')), env.log, catalogue);
+  const tracker = await startTrackerWorker(env.workerConfig(env.natsAuth('tracker')), {
     log: env.log,
     networks: [network],
     leaseTtlMs: false,
@@ -94,7 +94,7 @@ export async function stopWorld(w: Partial<World>): Promise<void> {
 }
 
 export function startCollector(w: World, opts: CollectorOptions = {}): Promise<RunningCollector> {
-  return startCollectorWorker(w.env.workerConfig(), { log: w.env.log, networks: [w.network], tickMs: 150, passMs: 500, ...opts });
+  return startCollectorWorker(w.env.workerConfig(w.env.natsAuth('collector')), { log: w.env.log, networks: [w.network], tickMs: 150, passMs: 500, ...opts });
 }
 
 /**

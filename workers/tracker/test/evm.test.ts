@@ -70,7 +70,7 @@ beforeAll(async () => {
   bus = await testBus(env);
   events = new EventLog(bus);
   await events.start();
-  tracker = await startTrackerWorker(env.workerConfig(), {
+  tracker = await startTrackerWorker(env.workerConfig(env.natsAuth('tracker')), {
     log: env.log,
     networks: [network],
     watcherFor: (n) => breakable(new EvmWatcher(n, createRpcPool(n.rpc), { pollIntervalMs: 100 })),

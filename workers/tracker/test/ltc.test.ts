@@ -32,7 +32,7 @@ beforeAll(async () => {
   bus = await testBus(env);
   events = new EventLog(bus);
   await events.start();
-  tracker = await startTrackerWorker(env.workerConfig(), {
+  tracker = await startTrackerWorker(env.workerConfig(env.natsAuth('tracker')), {
     log: env.log,
     networks: [network],
     leaseTtlMs: 3000,
@@ -160,7 +160,7 @@ describe('tracker on dev-ltc', () => {
     const replacement = await dev.bumpFee(original);
     await dev.mine(1);
     // A new process: nothing of the old one's memory, only what it stored.
-    tracker = await startTrackerWorker(env.workerConfig(), {
+    tracker = await startTrackerWorker(env.workerConfig(env.natsAuth('tracker')), {
       log: env.log,
       networks: [network],
       leaseTtlMs: 3000,
