@@ -29,18 +29,25 @@ const redact = {
     '*.signingSecret',
     'mnemonic',
     '*.mnemonic',
+    // An API key's proof (what the gateway sends instead of the key) and its stored hash.
+    'proof',
+    '*.proof',
+    'proofHash',
+    '*.proofHash',
   ],
   censor: '[redacted]',
 };
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+/** `destination` defaults to stdout; tests pass their own to read what a process writes. */
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+  const options = {
     level,
     base: { service },
     redact,
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin: () => storage.getStore() ?? {},
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Runs `fn` with `ctx` merged into every log line written inside it (async included). */
