@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Bus, RpcReply } from '@cpg/shared/bus';
-import { type ApiScope, type Identity, AppError } from '@cpg/shared/graphql';
+import { API_KEY_LENGTH, type ApiScope, type Identity, AppError, apiKeyPrefix, apiKeyProof } from '@cpg/shared/graphql';
 import type { Logger } from '@cpg/shared/logger';
 
 interface CacheEntry {
@@ -12,12 +12,14 @@ interface CacheEntry {
 /**
  * Turns an Authorization header into an Identity. API keys are checked by the merchant service
  * (request-reply) and cached for at most `cacheMs` (<= 1 s), so a revoked key stops working
- * within a second on every replica without any invalidation message.
+ * within a second on every replica without any invalidation message. The key itself never goes
+ * on the bus: only its public prefix and a proof derived from it (see api-key-proof).
  */
 export class Authenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<RpcReply<'merchant.verify_api_key'>>>();
   private readonly operatorDigest: Buffer;
+  private readonly maxAuthorization: number;
 
   constructor(
     private readonly bus: Bus,
@@ -26,16 +28,23 @@ export class Authenticator {
     private readonly log: Logger,
   ) {
     this.operatorDigest = digest(operatorToken);
+    // Room for the scheme and blanks around the longest credential we could accept.
+    this.maxAuthorization = 32 + Math.max(API_KEY_LENGTH, operatorToken.length);
   }
 
   /** Called once per HTTP request and per graphql-ws connection. Throws UNAUTHENTICATED/UNAVAILABLE. */
   async identify(authorization: string | undefined): Promise<Identity> {
     if (!authorization) return { kind: 'anonymous' };
+    // Bounded before any parsing: an oversized header is refused without being read.
+    if (authorization.length > this.maxAuthorization) throw new AppError('UNAUTHENTICATED', 'Authorization header too long');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw new AppError('UNAUTHENTICATED', 'Authorization must be "Bearer <API key or operator token>"');
     const token = m[1]!;
     const d = digest(token);
     if (timingSafeEqual(d, this.operatorDigest)) return { kind: 'operator' };
+    // Not the shape of any key we issue: nothing to ask the merchant service about.
+    const prefix = apiKeyPrefix(token);
+    if (!prefix) throw new AppError('UNAUTHENTICATED', 'malformed API key');
 
     const key = d.toString('hex');
     const now = Date.now();
@@ -48,7 +57,7 @@ export class Authenticator {
     // merchant service once, not once per request.
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.bus.request('merchant.verify_api_key', { secret: token }).finally(() => this.inFlight.delete(key));
+      pending = this.bus.request('merchant.verify_api_key', { prefix, proof: apiKeyProof(token) }).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     let reply;

@@ -101,10 +101,11 @@ describe('durable consumers', () => {
   });
 
   it('answers request-reply with validated bodies', async () => {
-    bus.reply('merchant.verify_api_key', async ({ secret }) =>
-      secret === 'good' ? { ok: true, merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ'] } : { ok: false, reason: 'nope' },
+    bus.reply('merchant.verify_api_key', async ({ prefix }) =>
+      prefix === 'goodgood' ? { ok: true, merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ'] } : { ok: false, reason: 'nope' },
     );
-    expect(await bus.request('merchant.verify_api_key', { secret: 'good' })).toMatchObject({ ok: true, scopes: ['READ'] });
-    expect(await bus.request('merchant.verify_api_key', { secret: 'bad' })).toEqual({ ok: false, reason: 'nope' });
+    const proof = 'ab'.repeat(32);
+    expect(await bus.request('merchant.verify_api_key', { prefix: 'goodgood', proof })).toMatchObject({ ok: true, scopes: ['READ'] });
+    expect(await bus.request('merchant.verify_api_key', { prefix: 'badbadba', proof })).toEqual({ ok: false, reason: 'nope' });
   });
 });

@@ -289,8 +289,13 @@ export function validateEvent<T extends EventType>(type: T, data: unknown): Even
  * with its own publish ack). One request and one reply schema each.
  */
 export const rpcSchemas = {
+  /**
+   * The gateway's API-key check. Never the key itself: its public prefix and a proof derived from
+   * it (shapes as in shared/graphql/api-key-proof). Patterns, not enums: a refused value is then
+   * never echoed in the parse error that the replier logs and sends back.
+   */
   'merchant.verify_api_key': {
-    request: z.object({ secret: z.string().min(1).max(200) }),
+    request: z.object({ prefix: z.string().regex(/^[a-z2-7]{8}$/), proof: z.string().regex(/^[0-9a-f]{64}$/) }),
     reply: z.discriminatedUnion('ok', [
       z.object({ ok: z.literal(true), merchantId: z.string().uuid(), keyId: z.string().uuid(), scopes: z.array(z.string()) }),
       z.object({ ok: z.literal(false), reason: z.string() }),

@@ -3,3 +3,4 @@ export * from './scalars';
 export * from './identity';
 export * from './auth';
 export * from './cursor';
+export * from './api-key-proof';

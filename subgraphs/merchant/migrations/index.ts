@@ -163,8 +163,26 @@ class Webhooks extends Migration {
   }
 }
 
+/**
+ * Keys are verified with a proof the gateway derives from the key instead of the key itself
+ * (shared/graphql/api-key-proof), so a row keeps sha256(proof) where it kept sha256(key). The
+ * proof is a tagged hash of sha256(key), so existing rows convert here without their keys; then
+ * sha256(key) goes, because whoever holds it could compute proofs. The tag is written out, not
+ * imported: a migration must mean the same thing forever.
+ */
+class ApiKeyProofs extends Migration {
+  override async up(): Promise<void> {
+    const t = `"${SCHEMA}".api_keys`;
+    this.addSql(`alter table ${t} add column proof_hash text`);
+    this.addSql(`update ${t} set proof_hash = encode(sha256(sha256(convert_to('cpg-api-key-proof-v1:', 'UTF8') || decode(secret_hash, 'hex'))), 'hex')`);
+    this.addSql(`alter table ${t} alter column proof_hash set not null`);
+    this.addSql(`alter table ${t} drop column secret_hash`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_merchants_and_api_keys', class: Merchants },
   { name: '0002_ledger', class: Ledger },
   { name: '0003_webhooks', class: Webhooks },
+  { name: '0004_api_key_proofs', class: ApiKeyProofs },
 ];

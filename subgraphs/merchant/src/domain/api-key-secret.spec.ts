@@ -1,12 +1,15 @@
-import { apiKeyPrefix, generateApiKeySecret, hashApiKeySecret, secretMatches } from './api-key-secret';
+import { apiKeyPrefix, apiKeyProof } from '@cpg/shared/graphql';
+import { generateApiKeySecret, hashApiKeyProof, proofMatches } from './api-key-secret';
 
 describe('API key secrets', () => {
-  it('generates a secret whose prefix and hash identify it', () => {
+  it('generates a key whose prefix and stored hash identify it', () => {
     const key = generateApiKeySecret();
     expect(key.secret).toMatch(/^cpg_[a-z2-7]{8}_[A-Za-z0-9_-]{43}$/);
     expect(apiKeyPrefix(key.secret)).toBe(key.prefix);
-    expect(key.hash).toBe(hashApiKeySecret(key.secret));
-    expect(key.hash).not.toContain(key.secret.slice(13));
+    expect(key.proofHash).toBe(hashApiKeyProof(apiKeyProof(key.secret)));
+    expect(key.proofHash).not.toContain(key.secret.slice(13));
+    // The table must not hold what the gateway sends, or a copy of it could answer for the key.
+    expect(key.proofHash).not.toBe(apiKeyProof(key.secret));
   });
 
   it('never generates the same secret twice', () => {
@@ -14,23 +17,12 @@ describe('API key secrets', () => {
     expect(seen.size).toBe(200);
   });
 
-  it.each([
-    '',
-    'cpg_',
-    'cpg_abcdefgh',
-    'cpg_ABCDEFGH_' + 'a'.repeat(43),
-    'xyz_abcdefgh_' + 'a'.repeat(43),
-    'cpg_abcdefgh_' + 'a'.repeat(42),
-    ' cpg_abcdefgh_' + 'a'.repeat(43),
-  ])('rejects the malformed secret %p', (s) => {
-    expect(apiKeyPrefix(s)).toBeNull();
-  });
-
-  it('matches only the exact secret', () => {
+  it("matches only the exact key's proof", () => {
     const key = generateApiKeySecret();
-    expect(secretMatches(key.secret, key.hash)).toBe(true);
+    expect(proofMatches(apiKeyProof(key.secret), key.proofHash)).toBe(true);
     const flipped = key.secret.slice(0, -1) + (key.secret.endsWith('A') ? 'B' : 'A');
-    expect(secretMatches(flipped, key.hash)).toBe(false);
-    expect(secretMatches(key.secret, 'deadbeef')).toBe(false);
+    expect(proofMatches(apiKeyProof(flipped), key.proofHash)).toBe(false);
+    expect(proofMatches(key.proofHash, key.proofHash)).toBe(false);
+    expect(proofMatches(apiKeyProof(key.secret), 'deadbeef')).toBe(false);
   });
 });

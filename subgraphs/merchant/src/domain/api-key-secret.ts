@@ -1,37 +1,31 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { apiKeyProof } from '@cpg/shared/graphql';
 
 /**
- * API key secrets look like `cpg_<prefix>_<secret>`: the prefix (8 base32 chars, 40 bits) finds
- * the row and is safe to show; the secret part (32 random bytes) is what proves possession.
- * Only a sha256 of the whole string is stored: with 256 random bits a slow hash adds nothing.
+ * New API keys (`cpg_<prefix>_<secret>`, shape and proof in shared/graphql/api-key-proof). A row
+ * keeps only sha256 of the key's proof: the key is never stored, and the table alone cannot answer
+ * a verification request. With 256 random bits a slow hash would add nothing.
  */
 const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-const SHAPE = /^cpg_([a-z2-7]{8})_([A-Za-z0-9_-]{43})$/;
 
 export interface NewApiKeySecret {
   prefix: string;
   secret: string;
-  hash: string;
+  proofHash: string;
 }
 
 export function generateApiKeySecret(random: (n: number) => Buffer = randomBytes): NewApiKeySecret {
   const prefix = Array.from(random(8), (b) => PREFIX_ALPHABET[b & 31]).join('');
   const secret = `cpg_${prefix}_${random(32).toString('base64url')}`;
-  return { prefix, secret, hash: hashApiKeySecret(secret) };
+  return { prefix, secret, proofHash: hashApiKeyProof(apiKeyProof(secret)) };
 }
 
-export function hashApiKeySecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+export function hashApiKeyProof(proof: string): string {
+  return createHash('sha256').update(Buffer.from(proof, 'hex')).digest('hex');
 }
 
-/** The prefix of a well-formed secret, or null: malformed input never reaches the database. */
-export function apiKeyPrefix(secret: string): string | null {
-  const m = SHAPE.exec(secret);
-  return m ? m[1]! : null;
-}
-
-export function secretMatches(secret: string, storedHash: string): boolean {
-  const a = Buffer.from(hashApiKeySecret(secret), 'hex');
-  const b = Buffer.from(storedHash, 'hex');
+export function proofMatches(proof: string, storedProofHash: string): boolean {
+  const a = Buffer.from(hashApiKeyProof(proof), 'hex');
+  const b = Buffer.from(storedProofHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -9,8 +9,8 @@ export const ApiKey = defineEntity({
     label: p.text(),
     /** Public part of the key, shown in listings and used to find the row. */
     prefix: p.text().unique(),
-    /** sha256 of the whole secret; the secret itself is never stored. */
-    secretHash: p.text().fieldName('secret_hash'),
+    /** sha256 of the key's proof (see domain/api-key-secret); neither the key nor the proof is stored. */
+    proofHash: p.text().fieldName('proof_hash'),
     scopes: p.array<string>().columnType('text[]'),
     createdAt: p.datetime().fieldName('created_at'),
     lastUsedAt: p.datetime().fieldName('last_used_at').nullable(),

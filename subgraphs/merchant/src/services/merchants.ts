@@ -4,7 +4,7 @@ import { writeOutbox } from '@cpg/shared/db';
 import { type ApiScope, API_SCOPES, type MerchantIdentity, conflict, notFound } from '@cpg/shared/graphql';
 import { SCHEMA } from '../../migrations';
 import { ApiKey, type ApiKeyRow, Merchant, type MerchantRow } from '../entities';
-import { apiKeyPrefix, generateApiKeySecret, secretMatches } from '../domain/api-key-secret';
+import { generateApiKeySecret, proofMatches } from '../domain/api-key-secret';
 import { grantableScopes } from '../domain/scopes';
 import { DEFAULT_SETTINGS, type MerchantSettings, type SettingsPatch, applySettingsPatch, validateKeyLabel, validateMerchantName } from '../domain/settings';
 
@@ -42,7 +42,7 @@ export class MerchantService {
         merchantId: merchant.id,
         label: 'default',
         prefix: key.prefix,
-        secretHash: key.hash,
+        proofHash: key.proofHash,
         scopes: [...API_SCOPES],
         createdAt: now,
         lastUsedAt: null,
@@ -81,7 +81,7 @@ export class MerchantService {
         merchantId: caller.merchantId,
         label,
         prefix: key.prefix,
-        secretHash: key.hash,
+        proofHash: key.proofHash,
         scopes,
         createdAt: new Date(),
         lastUsedAt: null,
@@ -128,14 +128,17 @@ export class MerchantService {
   }
 
   /**
-   * Called by the gateway (request-reply) for every request it has not cached. Read-only apart
-   * from `last_used_at`, which is refreshed at most once a minute per key to spare writes.
+   * Called by the gateway (request-reply) for every request it has not cached, with the key's
+   * prefix and proof, never the key. Read-only apart from `last_used_at`, which is refreshed at
+   * most once a minute per key to spare writes. Only the prefix reaches SQL, so no database error
+   * message (which the bus logs and returns) can carry the proof.
    */
-  async verifyApiKey(secret: string): Promise<{ ok: true; merchantId: string; keyId: string; scopes: ApiScope[] } | { ok: false; reason: string }> {
-    const prefix = apiKeyPrefix(secret);
-    if (!prefix) return { ok: false, reason: 'malformed API key' };
+  async verifyApiKey(
+    prefix: string,
+    proof: string,
+  ): Promise<{ ok: true; merchantId: string; keyId: string; scopes: ApiScope[] } | { ok: false; reason: string }> {
     const key = await this.em.findOne(ApiKey, { prefix });
-    if (!key || !secretMatches(secret, key.secretHash)) return { ok: false, reason: 'unknown API key' };
+    if (!key || !proofMatches(proof, key.proofHash)) return { ok: false, reason: 'unknown API key' };
     if (key.revokedAt) return { ok: false, reason: 'API key revoked' };
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > 60_000) {
       await this.em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: new Date() });
