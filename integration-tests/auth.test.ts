@@ -1,3 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type Msg, connect } from 'nats';
+import { apiKeyProof } from '@cpg/shared/graphql';
 import { gql } from '@cpg/shared/testing';
 import { type Stack, startStack } from './support/stack';
 
@@ -107,6 +110,70 @@ describe('authentication and scopes through the gateway', () => {
     expect(code(merchantCreates)).toBe('FORBIDDEN');
     const anonCreates = await gql(stack.url, 'mutation { createMerchant(input: { name: "x" }) { secret } }');
     expect(code(anonCreates)).toBe('UNAUTHENTICATED');
+  });
+
+  // Every message on the NATS server while a merchant uses its keys, requests and replies alike,
+  // read by a plain connection subscribed to everything: no key may be among them.
+  it('no API key crosses the bus, while keys still authenticate and a revoked one stops', async () => {
+    const nc = await connect({ servers: stack.env.natsUrl, name: 'bus-capture' });
+    const seen: { subject: string; reply?: string; text: string }[] = [];
+    const capture = nc.subscribe('>', {
+      callback: (_err, msg: Msg) => {
+        const headers = msg.headers ? [...msg.headers.keys()].map((k) => `${k}: ${msg.headers!.values(k).join(',')}`).join('\n') : '';
+        seen.push({ subject: msg.subject, reply: msg.reply, text: `${headers}\n${new TextDecoder().decode(msg.data)}` });
+      },
+    });
+    await nc.flush();
+    const verifySubject = `${stack.env.namespace}.rpc.merchant.verify_api_key`;
+    const verifyRequests = () => seen.filter((m) => m.subject === verifySubject);
+    try {
+      const m = await stack.newMerchant('Bus shop');
+      expect((await gql(stack.url, '{ me { id } }', {}, m.secret)).data.me.id).toBe(m.id);
+      const created = await gql(stack.url, 'mutation { createApiKey(input: { label: "bus", scopes: [READ] }) { apiKey { id } secret } }', {}, m.secret);
+      const second = created.data.createApiKey as { apiKey: { id: string }; secret: string };
+      expect((await gql(stack.url, '{ me { id } }', {}, second.secret)).data.me.id).toBe(m.id);
+
+      // The right prefix with another secret part: shaped well enough to ask, refused by the check.
+      const wrong = `${second.secret.slice(0, 13)}${randomBytes(32).toString('base64url')}`;
+      const refused = await gql(stack.url, '{ me { id } }', {}, wrong);
+      expect([refused.status, code(refused)]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(verifyRequests().some((r) => JSON.parse(r.text).proof === apiKeyProof(wrong))).toBe(true);
+
+      // Malformed and oversized tokens are refused by the gateway alone.
+      const asked = verifyRequests().length;
+      for (const bad of ['cpg_notakey', `${second.secret}x`, `cpg_${'a'.repeat(8_000)}`]) {
+        expect(code(await gql(stack.url, '{ me { id } }', {}, bad))).toBe('UNAUTHENTICATED');
+      }
+      await nc.flush();
+      expect(verifyRequests()).toHaveLength(asked);
+
+      const revoked = await gql(stack.url, 'mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: second.apiKey.id }, m.secret);
+      expect(revoked.data.revokeApiKey.revokedAt).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = await gql(stack.url, '{ me { id } }', {}, second.secret);
+      expect([after.status, code(after)]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(after.errors![0]!.message).toContain('revoked');
+      expect((await gql(stack.url, '{ me { id } }', {}, m.secret)).data.me.id).toBe(m.id);
+      await nc.flush();
+
+      // What travelled for each key: its prefix and proof, and each request was answered.
+      const requests = verifyRequests();
+      for (const key of [m.secret, second.secret, wrong]) {
+        expect(requests.map((r) => JSON.parse(r.text))).toContainEqual({ prefix: key.slice(4, 12), proof: apiKeyProof(key) });
+      }
+      const replies = seen.filter((msg) => requests.some((r) => r.reply === msg.subject));
+      expect(replies.length).toBe(requests.length);
+      expect(replies.some((r) => r.text.includes(second.apiKey.id))).toBe(true);
+
+      for (const key of [m.secret, second.secret, wrong]) {
+        const forms = [key, key.slice(13), createHash('sha256').update(key).digest('hex'), Buffer.from(key).toString('base64')];
+        const leaks = seen.filter((msg) => forms.some((f) => msg.subject.includes(f) || msg.text.includes(f)));
+        expect(leaks).toEqual([]);
+      }
+    } finally {
+      capture.unsubscribe();
+      await nc.close();
+    }
   });
 
   it('settings update through the gateway and read back', async () => {
