@@ -57,6 +57,18 @@ function devSecret(envName: string, file: string, bytes = 24): string {
   return value;
 }
 
+/** Secrets the runner hands out one by one (secretsOf): never to every process through the inherited environment. */
+const SECRET_VARIABLES = ['OPERATOR_TOKEN', 'GATEWAY_SECRET', 'KEY_ENCRYPTION_KEY', 'CHECKOUT_TOKEN_SECRET', 'WEBHOOK_ENCRYPTION_KEY', 'NATS_USER', 'NATS_PASSWORD'];
+
+function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_VARIABLES) {
+    delete out[name];
+    delete out[`${name}_FILE`];
+  }
+  return out;
+}
+
 /** GET url until it answers 200; logs progress every 5 s. False on timeout or shutdown. */
 async function waitForHttp200(name: string, url: string, timeoutMs: number): Promise<boolean> {
   const startedAt = Date.now();
@@ -134,9 +146,11 @@ async function main(): Promise<void> {
 
   services.push(await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log }));
   if (shuttingDown) return;
-  services.push(await ensureNats({ dataDir: path.join(dataDir, 'nats'), log }));
+  const namespace = process.env.NATS_NAMESPACE ?? 'cpg';
+  const nats = await ensureNats({ dataDir: path.join(dataDir, 'nats'), log, namespace });
+  services.push(nats);
   if (shuttingDown) return;
-  const [pg, nats] = services;
+  const pg = services[0]!;
   if (process.env.DEV_CHAINS !== '0' && process.env.DEV_CHAINS !== 'false') {
     for (const chain of await startDevChains(dataDir, log)) services.push({ url: chain.name, started: true, stop: chain.stop });
   }
@@ -145,15 +159,27 @@ async function main(): Promise<void> {
   const operatorToken = devSecret('OPERATOR_TOKEN', 'operator-token');
   const gatewaySecret = devSecret('GATEWAY_SECRET', 'gateway-secret');
   const keyEncryptionKey = devSecret('KEY_ENCRYPTION_KEY', 'key-encryption-key', 32);
+  // What every process shares: no secret in it. Each process then gets only its own secrets (the
+  // KEK only the signer, the operator token only the gateway, one NATS user each), as in
+  // production: a process that is taken over holds nothing that belongs to another.
   const common: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...withoutSecrets(process.env),
     DATABASE_URL: pg.url,
     NATS_URL: nats.url,
+    NATS_NAMESPACE: namespace,
     NODE_ENV: 'development',
     HOST,
-    OPERATOR_TOKEN: operatorToken,
-    GATEWAY_SECRET: gatewaySecret,
-    KEY_ENCRYPTION_KEY: keyEncryptionKey,
+  };
+  const secretsOf = (name: string): NodeJS.ProcessEnv => {
+    const own: NodeJS.ProcessEnv = {};
+    const creds = nats.credentials;
+    if (creds && name in creds) Object.assign(own, { NATS_USER: name, NATS_PASSWORD: creds[name as keyof typeof creds] });
+    if (name === 'gateway') Object.assign(own, { OPERATOR_TOKEN: operatorToken, GATEWAY_SECRET: gatewaySecret });
+    if (processes.some((p) => p.name === name && p.kind === 'subgraph')) own.GATEWAY_SECRET = gatewaySecret;
+    if (name === 'signer') own.KEY_ENCRYPTION_KEY = keyEncryptionKey;
+    if (name === 'payment' && process.env.CHECKOUT_TOKEN_SECRET) own.CHECKOUT_TOKEN_SECRET = process.env.CHECKOUT_TOKEN_SECRET;
+    if (name === 'merchant' && process.env.WEBHOOK_ENCRYPTION_KEY) own.WEBHOOK_ENCRYPTION_KEY = process.env.WEBHOOK_ENCRYPTION_KEY;
+    return own;
   };
 
   setPrefixWidth(Math.max(...processes.map((p) => p.name.length + 2)));
@@ -161,7 +187,7 @@ async function main(): Promise<void> {
   const gateway = processes.find((p) => p.name === 'gateway');
   if (!gateway) throw new Error('start: scripts/processes.ts lists no gateway');
 
-  for (const spec of subgraphs) launch(spec, common);
+  for (const spec of subgraphs) launch(spec, { ...common, ...secretsOf(spec.name) });
   const healthy = await Promise.all(
     subgraphs.map(async (spec) => {
       const url = `http://${HOST}:${spec.port}/healthz`;
@@ -179,7 +205,7 @@ async function main(): Promise<void> {
   const subgraphUrls = Object.fromEntries(
     subgraphs.filter((spec) => spec.kind === 'subgraph').map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]),
   );
-  launch(gateway, { ...common, ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
+  launch(gateway, { ...common, ...secretsOf('gateway'), ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
   const readyUrl = `http://${HOST}:${gateway.port}/readyz`;
   if (!(await waitForHttp200('gateway', readyUrl, READY_TIMEOUT_MS))) {
     if (shuttingDown) return;

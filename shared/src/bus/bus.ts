@@ -270,7 +270,11 @@ export class Bus {
     const sub = this.nc.subscribe(this.rpcSubject(name), {
       queue,
       callback: (err, msg) => {
-        if (err) return;
+        if (err) {
+          // e.g. the server refused the subscription: this service may not answer `name`.
+          this.opts.log.error({ rpc: name, err: err.message }, 'cannot answer rpc');
+          return;
+        }
         void (async () => {
           try {
             const req = spec.request.parse(codec.decode(msg.data));
