@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Bus, type EventData } from '@cpg/shared/bus';
 import { getNetwork } from '@cpg/shared/chains';
 import { codecFor } from '@cpg/shared/chains/codecs';
-import { signIdentity } from '@cpg/shared/graphql';
 import { withPg } from '@cpg/shared/services';
 import { eventually, gql } from '@cpg/shared/testing';
 import { Catalogue } from '@cpg/subgraph-address/src/domain/catalogue';
+import { gatewayHeaders } from './support/signed-request';
 import { type Stack, startStack } from './support/stack';
 
 // Two EVM networks must be on for CROSS to mean anything: ethereum is switched on by giving it an
@@ -291,11 +291,17 @@ describe('addresses through the gateway', () => {
         entities,
         {},
         undefined,
-        signIdentity({ kind: 'merchant', merchantId, keyId, scopes: ['READ'] }, stack.env.gatewaySecret),
+        gatewayHeaders(stack.env.gatewaySecret, 'address', { kind: 'merchant', merchantId, keyId, scopes: ['READ'] }, entities),
       );
     expect((await asMerchant(b.id, b.keyId)).data).toEqual({ _entities: [null] });
     expect((await asMerchant(a.id, a.keyId)).data).toEqual({ _entities: [{ id: mine.id, address: mine.address }] });
-    const op = await gql(stack.subgraphs.address.url, entities, {}, undefined, signIdentity({ kind: 'operator' }, stack.env.gatewaySecret));
+    const op = await gql(
+      stack.subgraphs.address.url,
+      entities,
+      {},
+      undefined,
+      gatewayHeaders(stack.env.gatewaySecret, 'address', { kind: 'operator' }, entities),
+    );
     expect(op.data).toEqual({ _entities: [{ id: mine.id, address: mine.address }] });
     expect((await stack.operator(LIST, { first: 200 })).data.addresses.nodes.map((n: AddressOut) => n.id)).toContain(mine.id);
   });

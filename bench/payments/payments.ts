@@ -18,7 +18,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { API_SCOPES, signIdentity } from '../../shared/src/graphql';
+import { API_SCOPES, signRequest } from '../../shared/src/graphql';
 import { gql } from '../../shared/src/testing';
 import { startStack } from '../../integration-tests/support/stack';
 
@@ -83,10 +83,14 @@ export async function run(log: (line: string) => void, subscribers = Number(proc
       if (!res.data?.createPayment) throw new Error(`gateway: ${JSON.stringify(res.errors)}`);
     };
     const direct = async () => {
+      const payload = JSON.stringify({ query: CREATE, variables: { i: input() } });
       const res = await fetch(paymentUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...signIdentity(identity, stack.env.gatewaySecret) },
-        body: JSON.stringify({ query: CREATE, variables: { i: input() } }),
+        headers: {
+          'content-type': 'application/json',
+          ...signRequest(identity, { method: 'POST', subgraph: 'payment', body: payload }, stack.env.gatewaySecret),
+        },
+        body: payload,
       });
       const body = (await res.json()) as { data?: { createPayment?: unknown }; errors?: unknown };
       if (!body.data?.createPayment) throw new Error(`direct: ${JSON.stringify(body.errors)}`);

@@ -59,7 +59,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
 
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ url }) => new SignedDataSource(url!, config.GATEWAY_SECRET),
+    buildService: ({ name, url }) => new SignedDataSource(name, url!, config.GATEWAY_SECRET),
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,

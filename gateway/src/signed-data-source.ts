@@ -1,9 +1,30 @@
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway/dist/datasources/types';
-import { type Identity, REQUEST_ID_HEADER, signIdentity } from '@cpg/shared/graphql';
+import { IDENTITY_HEADER, type Identity, REQUEST_ID_HEADER, decodeIdentity, encodeIdentity, signRequest } from '@cpg/shared/graphql';
 import { GraphQLError } from 'graphql';
 
 type DataSourceFetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher']>;
+
+/**
+ * Node's fetch, signing each request just before it leaves: only here are the body bytes final
+ * (Apollo serialises the request after willSendRequest), and the signature must cover exactly
+ * those bytes, the method and the subgraph they go to. The identity arrives as a header set in
+ * willSendRequest, the only place that sees the operation's context.
+ */
+export function signingFetcher(subgraph: string, secret: string): DataSourceFetcher {
+  const signedFetch = async (url: string, init: Parameters<DataSourceFetcher>[1] = {}) => {
+    const headers = new Headers(init.headers);
+    const identity = decodeIdentity(headers.get(IDENTITY_HEADER) ?? '');
+    if (!identity) throw new Error(`subgraph ${subgraph}: refusing to send a request without an identity`);
+    // Apollo always sends its JSON as a string; anything else would be a change to sign for.
+    if (init.body !== undefined && typeof init.body !== 'string') throw new Error(`subgraph ${subgraph}: can only sign a string body`);
+    const body = init.body ?? '';
+    const method = (init.method ?? 'GET').toUpperCase();
+    for (const [k, v] of Object.entries(signRequest(identity, { method, subgraph, body }, secret))) headers.set(k, v);
+    return fetch(url, { method, headers, body: init.body, signal: init.signal as AbortSignal | undefined });
+  };
+  return signedFetch as unknown as DataSourceFetcher;
+}
 
 export interface GatewayContext {
   identity: Identity;
@@ -11,27 +32,26 @@ export interface GatewayContext {
 }
 
 /**
- * A subgraph fetch that carries the caller's identity signed with the gateway secret, and that
- * passes a subgraph's own error (message and code) through when the subgraph answers non-2xx —
- * Apollo answers 400 for input it rejects during validation, which the stock data source would
- * turn into an opaque "400: Bad Request".
+ * A subgraph fetch that carries the caller's identity, signed with the gateway secret together
+ * with the subgraph, method, body, time and a nonce (signingFetcher), and that passes a
+ * subgraph's own error (message and code) through when the subgraph answers non-2xx — Apollo
+ * answers 400 for input it rejects during validation, which the stock data source would turn
+ * into an opaque "400: Bad Request".
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    url: string,
-    private readonly secret: string,
-  ) {
+  /** `name`: the subgraph's name in the supergraph, which the subgraph checks it was signed for. */
+  constructor(name: string, url: string, secret: string) {
     // Node's own fetch (undici) rather than the stock make-fetch-happen: undici retires an idle
     // socket before the subgraph's keep-alive timeout (it reads the server's Keep-Alive hint), so
     // a request after a pause is never written to a socket the subgraph is closing ("socket hang
     // up" / ECONNRESET surfacing as INTERNAL_SERVER_ERROR under bursts).
-    super({ url, fetcher: globalThis.fetch as unknown as DataSourceFetcher });
+    super({ url, fetcher: signingFetcher(name, secret) });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const ctx = context as Partial<GatewayContext> | undefined;
     const identity: Identity = ctx?.identity ?? { kind: 'anonymous' };
-    for (const [k, v] of Object.entries(signIdentity(identity, this.secret))) request.http?.headers.set(k, v);
+    request.http?.headers.set(IDENTITY_HEADER, encodeIdentity(identity));
     if (ctx?.requestId) request.http?.headers.set(REQUEST_ID_HEADER, ctx.requestId);
   }
 

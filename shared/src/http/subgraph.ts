@@ -10,7 +10,8 @@ import express from 'express';
 import { parse } from 'graphql';
 import type { Logger } from '../logger';
 import { withLogContext } from '../logger';
-import { type Identity, REQUEST_ID_HEADER, formatAppError, scalarResolvers, verifyIdentity } from '../graphql';
+import { type Identity, REQUEST_ID_HEADER, checkSignatureHeaders, formatAppError, scalarResolvers, verifyRequest } from '../graphql';
+import { ReplayGuard } from '../graphql/replay-guard';
 import { mountHealth } from './health';
 
 export interface BaseContext {
@@ -27,6 +28,8 @@ export interface SubgraphHttpOptions<C extends BaseContext> {
   port: number;
   gatewaySecret: string;
   signatureMaxAgeSeconds: number;
+  /** Most nonces remembered within one signature window; past it, requests are refused. */
+  replayCapacity?: number;
   log: Logger;
   /** Adds the subgraph's own services (EntityManager fork, bus, ...) to each request's context. */
   context: (base: BaseContext) => C;
@@ -40,8 +43,11 @@ export interface RunningHttp {
 }
 
 /**
- * Serves one subgraph. Every GraphQL request must carry the gateway's signed identity: anything
- * else is refused before parsing, so no subgraph can be used around the gateway's auth and limits.
+ * Serves one subgraph. Every GraphQL request must carry the gateway's signature over this
+ * subgraph's name, the method, the exact body bytes, a timestamp, a nonce and the identity:
+ * anything else is refused before parsing, so no subgraph can be used around the gateway's auth
+ * and limits, and a captured request cannot be replayed, re-aimed or given another body.
+ * `name` is the name the gateway knows this subgraph by (its supergraph name).
  */
 export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOptions<C>): Promise<RunningHttp> {
   const schema = buildSubgraphSchema([{ typeDefs: parse(opts.typeDefs), resolvers: { ...scalarResolvers, ...opts.resolvers } as GraphQLResolverMap<unknown> }]);
@@ -59,19 +65,45 @@ export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOpt
   const app = express();
   app.disable('x-powered-by');
   mountHealth(app, opts.ready);
+  const replays = new ReplayGuard(opts.signatureMaxAgeSeconds, opts.replayCapacity);
+  const refuse = (req: express.Request, res: express.Response, reason: string, status = 401, code = 'UNAUTHENTICATED') => {
+    opts.log.warn({ reason, method: req.method, remote: req.socket.remoteAddress }, 'refused a request not signed by the gateway');
+    res.status(status).json({ errors: [{ message: `refused: ${reason}`, extensions: { code } }] });
+  };
   app.use(
     '/graphql',
     (req, res, next) => {
-      const verified = verifyIdentity(req.headers, opts.gatewaySecret, opts.signatureMaxAgeSeconds);
-      if (!verified.ok) {
-        opts.log.warn({ reason: verified.reason, remote: req.socket.remoteAddress }, 'refused a request not signed by the gateway');
-        res.status(401).json({ errors: [{ message: `refused: ${verified.reason}`, extensions: { code: 'UNAUTHENTICATED' } }] });
-        return;
-      }
-      res.locals.identity = verified.identity;
+      // A GET carries its operation in the URL, outside the signed body; the gateway only POSTs.
+      if (req.method !== 'POST') return refuse(req, res, 'only signed POST requests are accepted');
+      const checked = checkSignatureHeaders(req.headers, opts.name, opts.signatureMaxAgeSeconds);
+      if (!checked.ok) return refuse(req, res, checked.reason);
       next();
     },
-    express.json({ limit: '1mb' }),
+    // Raw bytes, not express.json: the signature covers the body exactly as the gateway sent it,
+    // so it is checked before anything parses it. No inflating: the hash is of the wire bytes.
+    express.raw({ type: () => true, limit: '1mb', inflate: false }),
+    (req, res, next) => {
+      const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verified = verifyRequest(req.headers, { method: req.method, subgraph: opts.name, body }, opts.gatewaySecret, opts.signatureMaxAgeSeconds);
+      if (!verified.ok) return refuse(req, res, verified.reason);
+      const verdict = replays.admit(verified.nonce);
+      if (verdict === 'replayed') return refuse(req, res, 'nonce already used (replayed request)');
+      // Capacity, not the caller's credentials: answered like any overloaded dependency.
+      if (verdict === 'full') return refuse(req, res, 'too many signed requests within the replay window', 503, 'UNAVAILABLE');
+      res.locals.identity = verified.identity;
+      if (!req.is('application/json')) {
+        // Apollo answers a body-less POST with its own 400 (wrong content type).
+        req.body = {};
+        return next();
+      }
+      try {
+        req.body = JSON.parse(body.toString('utf8'));
+      } catch {
+        res.status(400).json({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_USER_INPUT' } }] });
+        return;
+      }
+      next();
+    },
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = String(req.headers[REQUEST_ID_HEADER] ?? randomUUID());
