@@ -1,5 +1,9 @@
-import { signIdentity } from '@cpg/shared/graphql';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signRequest } from '@cpg/shared/graphql';
 import { gql } from '@cpg/shared/testing';
+import { gatewayHeaders } from './support/signed-request';
 import { type Stack, startStack } from './support/stack';
 
 let stack: Stack;
@@ -22,13 +26,14 @@ describe('subgraphs accept only requests signed by the gateway', () => {
   });
 
   it('refuses a forged identity, a wrong secret and an expired signature', async () => {
-    const wrongSecret = signIdentity({ kind: 'operator' }, 'not-the-gateway-secret-at-all');
+    const sign = (secret: string, now?: number) => gatewayHeaders(secret, 'merchant', { kind: 'operator' }, query, {}, { now });
+    const wrongSecret = sign('not-the-gateway-secret-at-all');
     expect((await gql(stack.subgraphs.merchant.url, query, {}, undefined, wrongSecret)).status).toBe(401);
 
-    const expired = signIdentity({ kind: 'operator' }, stack.env.gatewaySecret, Date.now() - 10 * 60_000);
+    const expired = sign(stack.env.gatewaySecret, Date.now() - 10 * 60_000);
     expect((await gql(stack.subgraphs.merchant.url, query, {}, undefined, expired)).status).toBe(401);
 
-    const real = signIdentity({ kind: 'anonymous' }, stack.env.gatewaySecret);
+    const real = gatewayHeaders(stack.env.gatewaySecret, 'merchant', { kind: 'anonymous' }, query);
     const tampered = { ...real, 'x-cpg-identity': Buffer.from(JSON.stringify({ kind: 'operator' })).toString('base64url') };
     expect((await gql(stack.subgraphs.merchant.url, query, {}, undefined, tampered)).status).toBe(401);
 
@@ -41,10 +46,167 @@ describe('subgraphs accept only requests signed by the gateway', () => {
   });
 
   it('accepts the same request when correctly signed (so the refusals above mean something)', async () => {
-    const headers = signIdentity({ kind: 'operator' }, stack.env.gatewaySecret);
+    const headers = gatewayHeaders(stack.env.gatewaySecret, 'merchant', { kind: 'operator' }, query);
     const res = await gql(stack.subgraphs.merchant.url, query, {}, undefined, headers);
     expect(res.errors).toBeUndefined();
     expect(res.data.createMerchant.merchant.id).toBeTruthy();
+  });
+});
+
+/**
+ * A recording proxy between a second gateway and the merchant subgraph captures what the gateway
+ * really sends, as someone on that network path would. Each refusal is checked by its reason, so
+ * it is the intended check that refused and not another one.
+ */
+describe('a signed request captured between the gateway and a subgraph cannot be reused', () => {
+  interface Captured {
+    method: string;
+    headers: Record<string, string>;
+    body: Buffer;
+  }
+  const HOP_BY_HOP = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+  const captured: Captured[] = [];
+  // 'intercept': the request is recorded and never delivered, so its nonce is unused everywhere.
+  let mode: 'forward' | 'intercept' = 'forward';
+  let proxy: http.Server;
+  let gatewayUrl: string;
+
+  const mutation = (name: string) => `mutation { createMerchant(input: { name: "${name}" }) { merchant { id } } }`;
+  const merchantsNamed = async (name: string) => {
+    const rows = await stack.subgraphs.merchant.orm.em
+      .fork()
+      .getConnection()
+      .execute('select count(*)::int as n from merchant.merchants where name = ?', [name]);
+    return rows[0].n as number;
+  };
+  const send = async (url: string, c: Captured) => {
+    const res = await fetch(url, { method: c.method, headers: c.headers, body: c.method === 'GET' ? undefined : new Uint8Array(c.body) });
+    const json = (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+    return { status: res.status, data: json.data, code: json.errors?.[0]?.extensions?.code, message: json.errors?.[0]?.message };
+  };
+  /** Runs `name`'s createMerchant through the gateway and returns the subgraph request it made. */
+  const captureCreate = async (name: string) => {
+    const before = captured.length;
+    const res = await gql(gatewayUrl, mutation(name), {}, stack.env.operatorToken);
+    const sent = captured.slice(before).find((c) => c.body.includes(name));
+    if (!sent) throw new Error(`the gateway sent no createMerchant "${name}" through the proxy`);
+    return { res, sent };
+  };
+
+  beforeAll(async () => {
+    const target = stack.subgraphs.merchant.url;
+    proxy = http.createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !HOP_BY_HOP.has(k)) headers[k] = v;
+      const record: Captured = { method: req.method!, headers, body: Buffer.concat(chunks) };
+      const isGraphql = req.url?.startsWith('/graphql') ?? false;
+      if (isGraphql) captured.push(record);
+      if (isGraphql && mode === 'intercept') {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ message: 'intercepted', extensions: { code: 'UNAVAILABLE' } }] }));
+        return;
+      }
+      const upstream = await fetch(new URL(req.url!, target), {
+        method: record.method,
+        headers,
+        body: record.method === 'GET' ? undefined : new Uint8Array(record.body),
+      });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`;
+    gatewayUrl = (await stack.extraGateway({ SUBGRAPH_MERCHANT_URL: proxyUrl })).url;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      proxy?.close(() => resolve());
+      proxy?.closeAllConnections();
+    });
+  });
+
+  it('the gateway signs each subgraph request for that subgraph, its exact body and a fresh nonce', async () => {
+    const first = await captureCreate('through-proxy-1');
+    const second = await captureCreate('through-proxy-2');
+    expect(first.res.errors).toBeUndefined();
+    expect(second.res.errors).toBeUndefined();
+    expect(first.sent.method).toBe('POST');
+    expect(first.sent.headers['x-cpg-subgraph']).toBe('merchant');
+    expect(first.sent.headers['x-cpg-body-sha256']).toBe(createHash('sha256').update(first.sent.body).digest('hex'));
+    expect(Buffer.from(first.sent.headers['x-cpg-nonce']!, 'base64url').length).toBeGreaterThanOrEqual(16);
+    expect(second.sent.headers['x-cpg-nonce']).not.toBe(first.sent.headers['x-cpg-nonce']);
+  });
+
+  it('a delivered request replayed as-is is refused and changes nothing', async () => {
+    const { sent } = await captureCreate('replayed');
+    expect(await merchantsNamed('replayed')).toBe(1);
+    const replay = await send(stack.subgraphs.merchant.url, sent);
+    expect(replay).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(replay.message).toMatch(/replayed/);
+    expect(await merchantsNamed('replayed')).toBe(1);
+  });
+
+  describe('an intercepted request (never delivered, its nonce unused)', () => {
+    let sent: Captured;
+    beforeAll(async () => {
+      mode = 'intercept';
+      try {
+        const captureResult = await captureCreate('intercepted');
+        expect(captureResult.res.errors?.[0]?.message).toBe('intercepted');
+        sent = captureResult.sent;
+      } finally {
+        mode = 'forward';
+      }
+      expect(await merchantsNamed('intercepted')).toBe(0);
+    });
+
+    it('is refused with another body, also when its body-hash header is rewritten to match', async () => {
+      const body = Buffer.from(JSON.stringify({ query: mutation('swapped-body'), variables: {} }));
+      const swapped = await send(stack.subgraphs.merchant.url, { ...sent, body });
+      expect(swapped).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+      expect(swapped.message).toMatch(/body does not match/);
+      const rehashed = { ...sent, body, headers: { ...sent.headers, 'x-cpg-body-sha256': createHash('sha256').update(body).digest('hex') } };
+      expect(await send(stack.subgraphs.merchant.url, rehashed)).toMatchObject({ status: 401, message: 'refused: bad gateway signature' });
+      expect(await merchantsNamed('swapped-body')).toBe(0);
+    });
+
+    it('is refused by every other subgraph, also when its subgraph header is rewritten', async () => {
+      for (const name of ['address', 'payment', 'withdrawal', 'compliance'] as const) {
+        const elsewhere = await send(stack.subgraphs[name].url, sent);
+        expect(elsewhere).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', message: `refused: signed for subgraph "merchant", this is "${name}"` });
+        const readdressed = { ...sent, headers: { ...sent.headers, 'x-cpg-subgraph': name } };
+        expect(await send(stack.subgraphs[name].url, readdressed)).toMatchObject({ status: 401, message: 'refused: bad gateway signature' });
+      }
+    });
+
+    it('is refused as a GET, whose operation would travel outside the signed body', async () => {
+      const url = `${stack.subgraphs.merchant.url}?query=${encodeURIComponent('{ __typename }')}`;
+      expect(await send(url, { ...sent, method: 'GET' })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    });
+
+    it('is accepted once when delivered as captured (so the refusals above are not about the capture), then refused', async () => {
+      const delivered = await send(stack.subgraphs.merchant.url, sent);
+      expect(delivered.status).toBe(200);
+      expect(delivered.data).toMatchObject({ createMerchant: { merchant: { id: expect.any(String) } } });
+      const again = await send(stack.subgraphs.merchant.url, sent);
+      expect(again).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', message: 'refused: nonce already used (replayed request)' });
+      expect(await merchantsNamed('intercepted')).toBe(1);
+    });
+  });
+
+  it('a request signed with a timestamp 30 s in the future is refused; the same signed now is accepted', async () => {
+    const body = JSON.stringify({ query: mutation('from-the-future'), variables: {} });
+    const sign = (now: number) => signRequest({ kind: 'operator' }, { method: 'POST', subgraph: 'merchant', body }, stack.env.gatewaySecret, { now });
+    const post = (headers: Record<string, string>) =>
+      send(stack.subgraphs.merchant.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(body) });
+    const future = await post(sign(Date.now() + 30_000));
+    expect(future).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', message: 'refused: gateway signature timestamp is in the future' });
+    expect(await merchantsNamed('from-the-future')).toBe(0);
+    const fresh = await post(sign(Date.now()));
+    expect(fresh.status).toBe(200);
+    expect(await merchantsNamed('from-the-future')).toBe(1);
   });
 });
 
