@@ -115,7 +115,8 @@ describe('authentication and scopes through the gateway', () => {
   // Every message on the NATS server while a merchant uses its keys, requests and replies alike,
   // read by a plain connection subscribed to everything: no key may be among them.
   it('no API key crosses the bus, while keys still authenticate and a revoked one stops', async () => {
-    const nc = await connect({ servers: stack.env.natsUrl, name: 'bus-capture' });
+    // As the monitoring user: it may read every subject (and publish none).
+    const nc = await connect({ servers: stack.env.natsServerUrl, name: 'bus-capture', ...stack.env.busAuth('monitor') });
     const seen: { subject: string; reply?: string; text: string }[] = [];
     const capture = nc.subscribe('>', {
       callback: (_err, msg: Msg) => {

@@ -12,7 +12,10 @@ import { createLogger, type Logger } from '../logger';
 export interface TestEnv {
   id: string;
   databaseUrl: string;
+  /** The tests' NATS as the admin (credentials in the URL). */
   natsUrl: string;
+  /** The same server without credentials: connect with busAuth(user) to act as one user. */
+  natsServerUrl: string;
   namespace: string;
   gatewaySecret: string;
   operatorToken: string;
@@ -91,6 +94,7 @@ export async function createTestEnv(): Promise<TestEnv> {
     id,
     databaseUrl,
     natsUrl,
+    natsServerUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     namespace,
     gatewaySecret,
     operatorToken,
