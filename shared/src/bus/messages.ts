@@ -459,6 +459,92 @@ export const rpcSchemas = {
       ),
     }),
   },
+  /**
+   * Who owns an address on a network: the signer asks before it signs a collector step (every
+   * destination must be a wallet of the same merchant, every source one of its addresses); meant
+   * to be asked by the signer and the collector only. The address is normalised by its network
+   * family's codec first, so any spelling the codec accepts finds it. `merchantId`, when given,
+   * picks that merchant's row when several merchants registered the same string (a COLD wallet is
+   * registered by address); without it, or when that merchant has none, any owner is answered.
+   * An unknown network or an invalid address is `found: false`. Read-only.
+   */
+  'address.lookup': {
+    request: z.object({ networkId: z.string().max(100), address: z.string().max(200), merchantId: z.string().uuid().optional() }),
+    reply: z.discriminatedUnion('found', [
+      z.object({ found: z.literal(false) }),
+      z.object({
+        found: z.literal(true),
+        addressId: z.string().uuid(),
+        merchantId: z.string().uuid(),
+        /** The network asked for (the address serves it; a CROSS address serves several). */
+        networkId: z.string(),
+        /** Normalised form, as stored. */
+        address: z.string(),
+        type: z.enum(['USER', 'HOT', 'COLD', 'TOKENS_COLLECTOR']),
+      }),
+    ]),
+  },
+  /**
+   * Asked by the signer while it handles a `signer.collect_sign`, answered by the collector: is this
+   * exactly a step the collector planned and persisted, and is it still waiting to be signed
+   * (PLANNED)? `requestId` is the collect_sign requestId (the step id); the other fields are the
+   * signer's own reading of the request (for a consolidation, `from` of each input is the address
+   * the signer derived for its account index; `coinId` is the network's native coin). `ok: true`
+   * only when every field equals the stored step. Read-only. When the signer refuses a step (not
+   * confirmed here, or a destination that is not the merchant's own wallet), collect_sign fails
+   * with an error that starts with `refused:`; the collector fails that step for good.
+   */
+  'collector.verify_step': {
+    request: z.discriminatedUnion('kind', [
+      z.object({
+        kind: z.literal('transfer'),
+        requestId: z.string().min(8).max(100),
+        merchantId: z.string().uuid(),
+        networkId: z.string(),
+        coinId: z.string(),
+        from: z.string(),
+        to: z.string(),
+        amount: baseUnits,
+        sweepAll: z.boolean(),
+      }),
+      z.object({
+        kind: z.literal('consolidation'),
+        requestId: z.string().min(8).max(100),
+        merchantId: z.string().uuid(),
+        networkId: z.string(),
+        coinId: z.string(),
+        inputs: z
+          .array(z.object({ txid: z.string(), vout: z.number().int().nonnegative(), from: z.string() }))
+          .min(1)
+          .max(500),
+        outputs: z
+          .array(z.object({ to: z.string(), amount: baseUnits }))
+          .min(1)
+          .max(10),
+      }),
+    ]),
+    reply: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), reason: z.string() })]),
+  },
+  /**
+   * Asked by the signer for each `withdrawal.batch.ready` it has not stored yet, answered by the
+   * withdrawal subgraph: does this batch exist, in a state it may still be sent in (BATCHED or
+   * SIGNING), with exactly these withdrawals (ids, destinations, amounts), merchant, network and
+   * coin? Items are compared as a set. Read-only. A refusal is final for that message (the signer
+   * drops it); no answer (timeout) is transient (the signer retries the message).
+   */
+  'withdrawal.verify_batch': {
+    request: z.object({
+      batchId: z.string().uuid(),
+      merchantId: z.string().uuid(),
+      network: z.string(),
+      coinId: z.string(),
+      items: z
+        .array(z.object({ withdrawalId: z.string().uuid(), toAddress: z.string(), amount: baseUnits }))
+        .min(1)
+        .max(1000),
+    }),
+    reply: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), reason: z.string() })]),
+  },
 } as const;
 export type RpcName = keyof typeof rpcSchemas;
 export type RpcRequest<N extends RpcName> = z.infer<(typeof rpcSchemas)[N]['request']>;

@@ -1,3 +1,4 @@
+export * from './counters';
 export * from './health';
 export * from './subgraph';
 export * from './service';
