@@ -132,8 +132,16 @@ class Collection extends Migration {
   }
 }
 
+/** `address.lookup` finds an address by its string, whoever owns it: one index on it. */
+class AddressLookup extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create index addresses_by_address on "${SCHEMA}".addresses (address)`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_addresses', class: Addresses },
   { name: '0002_payment_allocations', class: PaymentAllocations },
   { name: '0003_collection', class: Collection },
+  { name: '0004_address_lookup', class: AddressLookup },
 ];

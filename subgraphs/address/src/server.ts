@@ -17,6 +17,7 @@ import { startConsumers } from './consumers';
 import { serveAddressAllocation } from './rpc/allocate';
 import { serveEnsureHot } from './rpc/ensure-hot';
 import { serveAddressDescribe } from './rpc/describe';
+import { serveAddressLookup } from './rpc/lookup';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
@@ -61,6 +62,7 @@ export function startAddressSubgraph(
       serveAddressAllocation(deps, catalogue);
       serveEnsureHot(deps, catalogue);
       serveAddressDescribe(deps);
+      serveAddressLookup(deps, catalogue);
     },
   });
 }
