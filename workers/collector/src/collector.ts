@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Bus, RpcRequest } from '@cpg/shared/bus';
 import { ChainError, type CoinConfig, type NetworkConfig } from '@cpg/shared/chains';
 import { type EntityManager, writeOutbox } from '@cpg/shared/db';
+import { countEvent } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA } from '../migrations';
 import type { CollectorChain } from './chain';
@@ -17,10 +18,16 @@ import {
   withinRatio,
 } from './domain/planner';
 import { type StoredPolicy, defaultPolicy, nativeToCoin, plannerPolicy } from './domain/policy';
+import { type StepClaim, stepMismatch } from './domain/verify-step';
 
 /** A step that failed this many times in a row is given up (FAILED); its plan then ends. */
 export const MAX_ATTEMPTS = 20;
 const SIGNER_TIMEOUT_MS = 20_000;
+/**
+ * How the signer says no to a step for good (not the merchant's own wallet, not a step persisted
+ * here): its reply error starts with `refused:` (see `collector.verify_step`). Retrying cannot help.
+ */
+const SIGNER_REFUSAL = /^rpc signer\.collect_sign failed: refused: /;
 
 export type StepStatus = 'PLANNED' | 'SIGNED' | 'BROADCAST' | 'CONFIRMED' | 'FAILED' | 'SKIPPED';
 
@@ -377,6 +384,39 @@ export class Collector {
     );
   }
 
+  // --- the signer's check ----------------------------------------------------------------------
+
+  /**
+   * Answers `collector.verify_step`: called by the signer while it handles a collect_sign this
+   * collector sent, before it signs. Null when the request is exactly a stored step still waiting
+   * for its signature; else why not. Read-only, so any replica may answer and repeats are harmless.
+   */
+  async verifyStep(requestId: string, claim: StepClaim): Promise<string | null> {
+    if (!UUID.test(requestId)) return 'no such step';
+    const [row] = await this.em.execute<(StepRow & { merchant_id: string; network_id: string })[]>(
+      `select s.id, s.action, s.coin_id, s.from_wallets, s.inputs, s.to_address, s.amount::text, s.sweep_all, s.status, p.merchant_id, p.network_id
+         from "${SCHEMA}".steps s join "${SCHEMA}".plans p on p.id = s.plan_id where s.id = ?`,
+      [requestId],
+    );
+    return stepMismatch(
+      row
+        ? {
+            merchantId: row.merchant_id,
+            networkId: row.network_id,
+            status: row.status,
+            coinId: row.action === 'delegate' || row.action === 'undelegate' ? tronResourceCoinId(row.network_id, row.action) : row.coin_id,
+            action: row.action,
+            from: row.from_wallets,
+            inputs: row.inputs,
+            to: row.to_address,
+            amount: BigInt(row.amount),
+            sweepAll: row.sweep_all,
+          }
+        : null,
+      claim,
+    );
+  }
+
   // --- execution -------------------------------------------------------------------------------
 
   async openPlans(): Promise<{ id: string; merchant_id: string; network_id: string }[]> {
@@ -506,6 +546,18 @@ export class Collector {
       }
     } catch (err) {
       if (err instanceof LostRace) return s.status;
+      const message = (err as Error).message ?? String(err);
+      if (s.status === 'PLANNED' && SIGNER_REFUSAL.test(message)) {
+        // Nothing was signed; asking again gets the same answer. The plan ends with this step.
+        countEvent('collector.step.refused_by_signer');
+        this.deps.log.error({ stepId: s.id, planId: s.plan_id, merchantId, err: message }, 'the signer refused this sweep step; it is failed for good');
+        try {
+          return await this.setStatus(merchantId, network, s, 'FAILED', { error: message.slice(0, 1000) });
+        } catch (e) {
+          if (e instanceof LostRace) return s.status;
+          throw e;
+        }
+      }
       return this.failedAttempt(s, err, merchantId, network);
     }
   }
@@ -589,6 +641,8 @@ export class Collector {
 }
 
 class LostRace extends Error {}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * signer.collect_sign has no request kind for Tron resources yet: a delegation of staked energy

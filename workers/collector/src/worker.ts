@@ -1,8 +1,10 @@
+import { PoisonMessageError } from '@cpg/shared/bus';
 import { type NetworkConfig, allNetworks } from '@cpg/shared/chains';
+import { chainEventProblem } from '@cpg/shared/chains/event-subject';
 import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
 import type { WorkerConfig } from '@cpg/shared/config';
 import { applyOnce } from '@cpg/shared/db';
-import { type RunningWorker, startWorkerService } from '@cpg/shared/http';
+import { type RunningWorker, countEvent, startWorkerService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import { CollectorChain } from './chain';
@@ -75,6 +77,13 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
         usdPrices: opts.usdPrices ?? usdPrices(process.env.RATES_STATIC ?? DEFAULT_PRICES),
         hooks: opts.hooks,
       });
+      // The signer asks, inside each collect_sign we send, whether it is one of our stored steps.
+      bus.reply('collector.verify_step', async (claim) => {
+        const reason = await collector.verifyStep(claim.requestId, claim);
+        if (reason === null) return { ok: true as const };
+        log.warn({ stepId: claim.requestId, merchantId: claim.merchantId, reason }, 'collector.verify_step: not a step waiting for its signature');
+        return { ok: false as const, reason };
+      });
 
       const consumers = [
         await bus.consume({
@@ -125,8 +134,15 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
           durable: 'collector-deposits',
           types: ['chain.transfer.confirmed'],
           filter: 'chain.*.transfer.confirmed.>',
-          handler: async (event) => {
+          handler: async (event, ctx) => {
             const t = event.data;
+            // Only the subject's network is vouched for by the bus permissions (see event-subject).
+            const problem = chainEventProblem(ctx.subject, t.network, () => true);
+            if (problem) {
+              countEvent('collector.chain_event.dropped');
+              ctx.log.warn({ subject: ctx.subject, network: t.network, reason: problem }, 'chain event dropped');
+              throw new PoisonMessageError(`chain event dropped: ${problem}`);
+            }
             // Our own sweeps and top-ups are internal: they never trigger a plan.
             if (t.internal || !networks.has(t.network)) return;
             await applyOnce(orm.em, SCHEMA, 'collector-deposits', event.id, async (tx) => {

@@ -287,10 +287,128 @@ describe('EVM token collection', () => {
     await expect(request({ type: 'KEY', keyId: otherTc.signerKeyId!, address: otherTc.address })).rejects.toThrow(/not a key of merchant/);
     await expect(request({ type: 'KEY', keyId: tc.signerKeyId!, address: users[0]!.address })).rejects.toThrow(/does not control/);
     await expect(request({ type: 'USER', index: users[0]!.derivationIndex! + 1, address: users[0]!.address })).rejects.toThrow(/does not control/);
-    const ok = await request({ type: 'KEY', keyId: tc.signerKeyId!, address: tc.address });
-    expect(Object.keys(ok).sort()).toEqual(['amount', 'fee', 'raw', 'txHash']);
-    expect(ok.raw).toMatch(/^0x02/);
-    // Signed, not sent: the collector alone broadcasts what it stored.
-    expect(await rpc.call('eth_getTransactionByHash', [ok.txHash])).toBeNull();
+    // The merchant's own key, to its own USER address (a gas top-up's shape), but no step the
+    // collector planned: refused for good. The sweeps above show what a planned step gets.
+    collector = await startCollector(world);
+    await expect(request({ type: 'KEY', keyId: tc.signerKeyId!, address: tc.address })).rejects.toThrow(
+      /^rpc signer\.collect_sign failed: refused: not a step the collector persisted: no such step$/,
+    );
+    expect(await nonceOf(tc.address)).toBe(0);
+  });
+});
+
+/** A counter of the signer's /readyz (counters are per process; the tests compare before and after). */
+async function signerCounter(name: string): Promise<number> {
+  const body = (await (await fetch(`http://127.0.0.1:${world.signer.port}/readyz`)).json()) as { counters: Record<string, number> };
+  return body.counters[name] ?? 0;
+}
+
+describe('the signer re-checks every step against the address subgraph and the collector', () => {
+  it('address.lookup: the owner of any spelling, the asking merchant first for a COLD string two merchants registered, nothing for outside addresses', async () => {
+    const a = merchant();
+    const b = merchant();
+    const hotA = await addresses(world).createAddress(a, { networkId: 'dev-evm', type: 'HOT' });
+    const shared = Wallet.createRandom().address;
+    const coldA = await addresses(world).registerColdWallet(a, { networkId: 'dev-evm', address: shared });
+    const coldB = await addresses(world).registerColdWallet(b, { networkId: 'dev-evm', address: shared.toLowerCase() });
+    const lookup = (address: string, merchantId?: string, networkId = 'dev-evm') =>
+      world.client.request('address.lookup', { networkId, address, ...(merchantId ? { merchantId } : {}) }, 5_000);
+    expect(await lookup(hotA.address.toLowerCase())).toEqual({
+      found: true,
+      addressId: hotA.id,
+      merchantId: a.merchantId,
+      networkId: 'dev-evm',
+      address: hotA.address,
+      type: 'HOT',
+    });
+    expect(await lookup(shared, b.merchantId)).toMatchObject({ found: true, addressId: coldB.id, merchantId: b.merchantId, type: 'COLD' });
+    expect(await lookup(shared, a.merchantId)).toMatchObject({ found: true, addressId: coldA.id, merchantId: a.merchantId, type: 'COLD' });
+    expect(await lookup(Wallet.createRandom().address, a.merchantId)).toEqual({ found: false });
+    expect(await lookup('not an address')).toEqual({ found: false });
+    expect(await lookup(hotA.address, a.merchantId, 'nowhere')).toEqual({ found: false });
+    // A HOT wallet serves its own network only.
+    expect(await lookup(hotA.address, a.merchantId, 'ethereum')).toEqual({ found: false });
+  });
+
+  it('refuses a transfer to an outside address or to another merchant HOT wallet, and a step the collector never persisted: nothing is signed', async () => {
+    const { m, hot, tc, cold, users } = await setUp(1, { collectThreshold: '5', hotTarget: '1000', maxFeeRatio: '0.05' });
+    const other = merchant();
+    const otherHot = await addresses(world).createAddress(other, { networkId: 'dev-evm', type: 'HOT' });
+    collector = await startCollector(world);
+    const before = await signerCounter('signer.collect_sign.refused');
+    const user = { type: 'USER' as const, index: users[0]!.derivationIndex!, address: users[0]!.address };
+    const sign = (from: typeof user | { type: 'KEY'; keyId: string; address: string }, to: string, coinId = USDT_ID, requestId: string = randomUUID()) =>
+      world.client.request(
+        'signer.collect_sign',
+        { kind: 'transfer', merchantId: m.merchantId, networkId: 'dev-evm', requestId, from, to, coinId, amount: '1000', sweepAll: false },
+        20_000,
+      );
+    const refused = (reason: string) => new RegExp(`^rpc signer\\.collect_sign failed: refused: ${reason}$`);
+    const outside = Wallet.createRandom().address;
+    await expect(sign(user, outside)).rejects.toThrow(refused(`destination ${outside} is not a registered address`));
+    await expect(sign(user, otherHot.address)).rejects.toThrow(refused(`destination ${otherHot.address} belongs to another merchant`));
+    // A wallet key may fund the merchant's own USER addresses with gas, never anyone else.
+    await expect(sign({ type: 'KEY', keyId: tc.signerKeyId!, address: tc.address }, outside, ETH_ID)).rejects.toThrow(
+      refused(`destination ${outside} is not a registered address`),
+    );
+    // Every address the merchant's own, but a step the collector never planned.
+    for (const to of [hot.address, cold.address]) await expect(sign(user, to)).rejects.toThrow(refused('not a step the collector persisted: no such step'));
+    expect(await signerCounter('signer.collect_sign.refused')).toBe(before + 5);
+    expect(await nonceOf(users[0]!.address)).toBe(0);
+    expect(await nonceOf(tc.address)).toBe(0);
+    expect(await usdtBalance(outside)).toBe(0n);
+  });
+
+  it('a forged policy naming an outside address as COLD wallet: the collector plans the sweep, the signer refuses it, the step fails for good and the funds stay', async () => {
+    const m = merchant();
+    const svc = addresses(world);
+    const hot = await svc.createAddress(m, { networkId: 'dev-evm', type: 'HOT' });
+    const tc = await svc.createAddress(m, { networkId: 'dev-evm', type: 'TOKENS_COLLECTOR' });
+    const user = await svc.createAddress(m, { networkId: 'dev-evm', coinId: USDT_ID });
+    await dev.fund(tc.address, ETH_ID, ETH);
+    await trackerWatches(world, user.address);
+    // Planned once, from the deposit: no periodic pass plans the same refused sweep again.
+    collector = await startCollector(world, { passMs: 600_000 });
+    await collectorKnows(collector, [hot.id, tc.id, user.id]);
+    const outside = Wallet.createRandom().address;
+    // What a publisher able to forge collection.policy_updated (or write the collector's copy) could set.
+    await world.client.publish(
+      'collection.policy_updated',
+      {
+        merchantId: m.merchantId,
+        networkId: 'dev-evm',
+        coinId: USDT_ID,
+        collectThreshold: (5n * USDT).toString(),
+        hotTarget: '0',
+        coldWalletId: randomUUID(),
+        coldWalletAddress: outside,
+        maxFeeRatio: '0.05',
+        updatedAt: new Date().toISOString(),
+      },
+      { id: randomUUID(), key: m.merchantId },
+    );
+    await collectorKnows(collector, [user.id], { merchantId: m.merchantId, coinId: USDT_ID });
+    const before = await signerCounter('signer.collect_sign.refused');
+    await dev.fund(user.address, USDT_ID, 30n * USDT);
+    await eventually(async () => (await plansOf(collector!, m.merchantId))[0]?.status === 'FAILED', 'the plan failed', 60_000, 200);
+    const [plan] = await plansOf(collector, m.merchantId);
+    const steps = await collector.orm.em
+      .fork()
+      .execute<{ kind: string; to_address: string; status: string; error: string | null; attempts: number }[]>(
+        `select kind, to_address, status, error, attempts from collector.steps where plan_id = ? order by seq`,
+        [plan!.id],
+      );
+    // The gas top-up (to the merchant's own USER address) was signed and sent; the sweep to the
+    // outside address was refused once and not retried. (A later plan may try again: refused again.)
+    expect(steps.map((s) => [s.kind, s.to_address, s.status])).toEqual([
+      ['gas_topup', user.address, 'CONFIRMED'],
+      ['cold_forward', outside, 'FAILED'],
+    ]);
+    expect(steps[1]!.error).toBe(`rpc signer.collect_sign failed: refused: destination ${outside} is not a registered address`);
+    expect(steps[1]!.attempts).toBe(0);
+    expect(await signerCounter('signer.collect_sign.refused')).toBeGreaterThan(before);
+    expect(await usdtBalance(outside)).toBe(0n);
+    expect(await usdtBalance(user.address)).toBe(30n * USDT);
+    expect(await nonceOf(user.address)).toBe(0);
   });
 });

@@ -55,7 +55,7 @@ export async function startSignerWorker(config: SignerStartConfig, log?: Logger,
       hotWallets = new HotWallets(orm.em, store, SCHEMA);
       serveAccountXpub(bus, store);
       serveCreateKey(bus, store, hotWallets);
-      (await import('./rpc/collect')).serveCollectSign(bus, store, orm.em, SCHEMA);
+      (await import('./rpc/collect')).serveCollectSign(bus, store, orm.em, SCHEMA, workerLog.child({ component: 'collect' }));
       // A wrong KEY_ENCRYPTION_KEY is not fatal to the process (it may be a rotation in progress),
       // but it must be loud and keep traffic away: readiness fails until it is fixed.
       if (!(await store.canOpenStoredSecrets())) workerLog.error('KEY_ENCRYPTION_KEY does not open the stored seeds; every key request will fail');

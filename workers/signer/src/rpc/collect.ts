@@ -8,7 +8,10 @@ import { EvmSigner } from '@cpg/shared/chains/evm/signer';
 import { createRpcPool } from '@cpg/shared/chains/rpc/index';
 import { TronSigner } from '@cpg/shared/chains/tron/signer';
 import type { EntityManager } from '@cpg/shared/db';
+import { countEvent } from '@cpg/shared/http';
 import type { KeyStore } from '@cpg/shared/keys';
+import type { Logger } from '@cpg/shared/logger';
+import { type Owner, consolidationRefusal, transferRefusal } from '../domain/sweep-rules';
 import { networkOf } from './network';
 
 type Request = RpcRequest<'signer.collect_sign'>;
@@ -16,19 +19,36 @@ type Reply = RpcReply<'signer.collect_sign'>;
 
 /** Over the fee quote when sweeping a whole native balance: the base fee may rise before signing. */
 const SWEEP_ALL_FEE_MARGIN_PERCENT = 10n;
+/** address.lookup and collector.verify_step; well inside the collector's 20 s collect_sign timeout. */
+const VERIFY_TIMEOUT_MS = 5_000;
+
+/**
+ * A step the signer will not sign, ever: its message starts with `refused:`, which the collector
+ * reads as final for the step (see `collector.verify_step`). Anything else it may retry.
+ */
+export class SweepRefused extends Error {
+  constructor(readonly reason: string) {
+    super(`refused: ${reason}`);
+  }
+}
 
 /**
  * signer.collect_sign: the collector's steps (gas top-ups from HOT / TOKENS_COLLECTOR, sweeps from
  * USER addresses, Bitcoin-family consolidations) signed here, where the keys are. Only the signed
  * raw transaction and its hash go back; keys are zeroed after use. The collector broadcasts.
  * Keys are checked against the merchant (a key id of another merchant is refused) and against
- * the address the collector expects to spend from.
+ * the address the collector expects to spend from. Then, before anything is signed, the step
+ * itself (see verifyTransfer / verifyConsolidation): the address subgraph must confirm that every
+ * source and destination is the merchant's own (domain/sweep-rules), and the collector that it
+ * persisted exactly this step. A taken-over collector, or anyone else able to ask, can therefore
+ * move a merchant's funds only between that merchant's own addresses.
  */
 export function serveCollectSign(
   bus: Bus,
   keys: KeyStore,
   em: EntityManager,
   schema: string,
+  log: Logger,
   transportFor: (n: NetworkConfig) => RpcTransport = pooled(),
 ): void {
   const evmSigners = new Map<string, EvmSigner>();
@@ -45,6 +65,81 @@ export function serveCollectSign(
     return s;
   };
 
+  /** Who owns `address` on the network, according to the address subgraph (a timeout throws: transient). */
+  const ownerOf = async (network: NetworkConfig, address: string, merchantId: string): Promise<Owner> => {
+    const r = await bus.request('address.lookup', { networkId: network.id, address, merchantId }, VERIFY_TIMEOUT_MS);
+    return r.found ? { found: true, merchantId: r.merchantId, networkId: r.networkId, type: r.type } : { found: false };
+  };
+
+  const refuse = (req: Request, reason: string): never => {
+    countEvent('signer.collect_sign.refused');
+    log.error(
+      { requestId: req.requestId, merchantId: req.merchantId, networkId: req.networkId, kind: req.kind, reason },
+      'collect_sign refused: nothing signed',
+    );
+    throw new SweepRefused(reason);
+  };
+
+  /** The collector must hold exactly this step, still waiting for its signature. */
+  const confirmStep = async (req: Request, claim: RpcRequest<'collector.verify_step'>): Promise<void> => {
+    const r = await bus.request('collector.verify_step', claim, VERIFY_TIMEOUT_MS);
+    if (!r.ok) refuse(req, `not a step the collector persisted: ${r.reason}`);
+  };
+
+  /** Called after the key was checked against the merchant and `from`, before signing. */
+  const verifyTransfer = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig, resource: boolean): Promise<void> => {
+    const [source, destination] = await Promise.all([ownerOf(network, req.from.address, req.merchantId), ownerOf(network, req.to, req.merchantId)]);
+    const reason = transferRefusal({
+      merchantId: req.merchantId,
+      networkId: network.id,
+      fromType: req.from.type,
+      gasForUser: resource || req.coinId === network.nativeCoin.id,
+      from: req.from.address,
+      to: req.to,
+      source,
+      destination,
+    });
+    if (reason) refuse(req, reason);
+    await confirmStep(req, {
+      kind: 'transfer',
+      requestId: req.requestId,
+      merchantId: req.merchantId,
+      networkId: network.id,
+      coinId: req.coinId,
+      from: req.from.address,
+      to: req.to,
+      amount: req.amount,
+      sweepAll: req.sweepAll,
+    });
+  };
+
+  /** `inputs` carry the address the signer derived for each account index. */
+  const verifyConsolidation = async (
+    req: Extract<Request, { kind: 'consolidation' }>,
+    network: NetworkConfig,
+    inputs: { txid: string; vout: number; from: string }[],
+  ): Promise<void> => {
+    const sources = [...new Set(inputs.map((i) => i.from))];
+    const destinations = [...new Set(req.outputs.map((o) => o.to))];
+    const owners = await Promise.all([...sources, ...destinations].map((a) => ownerOf(network, a, req.merchantId)));
+    const reason = consolidationRefusal({
+      merchantId: req.merchantId,
+      networkId: network.id,
+      sources: sources.map((address, i) => ({ address, owner: owners[i]! })),
+      destinations: destinations.map((address, i) => ({ address, owner: owners[sources.length + i]! })),
+    });
+    if (reason) refuse(req, reason);
+    await confirmStep(req, {
+      kind: 'consolidation',
+      requestId: req.requestId,
+      merchantId: req.merchantId,
+      networkId: network.id,
+      coinId: network.nativeCoin.id,
+      inputs,
+      outputs: req.outputs,
+    });
+  };
+
   /**
    * Tron: a TRX top-up or a TRC-20 sweep is one transfer; energy lent from the key's stake travels
    * as a transfer of the pseudo-coin `<network>:DELEGATE_ENERGY` (amount: staked sun lent to
@@ -59,6 +154,7 @@ export function serveCollectSign(
     const key = await keyOf(req, network);
     try {
       if (!sameAddress(network, key.address, req.from.address)) throw new Error(`the key does not control ${req.from.address}`);
+      await verifyTransfer(req, network, resource !== null);
       const amount = BigInt(req.amount);
       const tx = resource
         ? await tronSigner(network).signResource(key, { kind: resource, receiver: req.to, sun: amount })
@@ -95,6 +191,7 @@ export function serveCollectSign(
     const key = await keyOf(req, network);
     try {
       if (!sameAddress(network, key.address, req.from.address)) throw new Error(`the key does not control ${req.from.address}`);
+      await verifyTransfer(req, network, false);
       const signer = evmSigner(network);
       // The HOT key is also used by withdrawals, which count nonces in their own signer: ask the node.
       signer.nonces.invalidate(key.address);
@@ -129,6 +226,11 @@ export function serveCollectSign(
         if (!key) byIndex.set(i.index, (key = await keys.privateKeyForAccountIndex(req.merchantId, network, i.index)));
         inputs.push({ txid: i.txid, vout: i.vout, value: coinsToSats(out.value), script: Buffer.from(out.scriptPubKey.hex, 'hex'), key });
       }
+      await verifyConsolidation(
+        req,
+        network,
+        inputs.map((i) => ({ txid: i.txid, vout: i.vout, from: i.key.address })),
+      );
       const outputs = req.outputs.map((o) => ({ address: o.to, value: BigInt(o.amount) }));
       const signed = signConsolidation(network, inputs, outputs);
       const total = inputs.reduce((a, x) => a + x.value, 0n);
