@@ -118,9 +118,15 @@ test("a service cannot widen its consumer's filter or take another service's dur
   // Its own consumer with its own filter works...
   await jsm.consumers.add(stream, { durable_name: 'payment-chain-transfers', filter_subject: `${NS}.evt.chain.*.transfer.>`, ack_policy: 'explicit' as never });
   // ...the same durable reading everything does not, nor the signer's durable.
-  await expect(jsm.consumers.add(stream, { durable_name: 'payment-chain-transfers', filter_subject: `${NS}.evt.>`, ack_policy: 'explicit' as never })).rejects.toThrow(/Permissions Violation/);
   await expect(
-    jsm.consumers.add(stream, { durable_name: 'signer-withdrawal-batches', filter_subject: `${NS}.evt.withdrawal.batch.ready.>`, ack_policy: 'explicit' as never }),
+    jsm.consumers.add(stream, { durable_name: 'payment-chain-transfers', filter_subject: `${NS}.evt.>`, ack_policy: 'explicit' as never }),
+  ).rejects.toThrow(/Permissions Violation/);
+  await expect(
+    jsm.consumers.add(stream, {
+      durable_name: 'signer-withdrawal-batches',
+      filter_subject: `${NS}.evt.withdrawal.batch.ready.>`,
+      ack_policy: 'explicit' as never,
+    }),
   ).rejects.toThrow(/Permissions Violation/);
   await expect(jsm.streams.delete(stream)).rejects.toThrow(/Permissions Violation/);
 });
