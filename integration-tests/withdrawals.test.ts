@@ -129,7 +129,7 @@ async function balance(m: Merchant, coinId: string): Promise<{ available: string
 /** Credits the merchant's available balance the way the payment subgraph does for a confirmed transfer. */
 async function credit(m: Merchant, coinId: string, units: bigint, expectAvailable: string): Promise<void> {
   const network = coinId.split(':')[0]!;
-  await stack.gateway.bus.publish(
+  await stack.bus.publish(
     'payment.deposit_ledger',
     {
       merchantId: m.id,
@@ -632,8 +632,8 @@ describe('queries', () => {
       merchantId: m.id,
       internal: false,
     };
-    await stack.gateway.bus.publish('chain.transfer.seen', transfer, { id: randomUUID(), key: transfer.addressId });
-    await stack.gateway.bus.publish('chain.transfer.confirmed', transfer, { id: randomUUID(), key: transfer.addressId });
+    await stack.bus.publish('chain.transfer.seen', transfer, { id: randomUUID(), key: transfer.addressId });
+    await stack.bus.publish('chain.transfer.confirmed', transfer, { id: randomUUID(), key: transfer.addressId });
     await eventually(async () => (await balance(m, 'dev-evm:USDT')).available === '13', 'the overpayment credited', 15_000);
     const REFUND = `mutation($input: RefundPaymentInput!) { refundPayment(input: $input) { ${W} } }`;
     const input = { paymentId: refundPaymentRow.id, toAddress: EVM_TO, idempotencyKey: 'refund-1' };

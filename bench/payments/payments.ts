@@ -138,7 +138,7 @@ export async function run(log: (line: string) => void, subscribers = Number(proc
       await ask('reset');
       await stack.gateway.bus.nc.flush();
       const t0 = Date.now();
-      await stack.gateway.bus.publish(
+      await stack.bus.publish(
         'payment.updated',
         { paymentId, merchantId: m.id, checkoutTokenHash: createHash('sha256').update('bench').digest('hex'), event: 'bench', status: 'PENDING' },
         { id: randomUUID(), key: paymentId },

@@ -5,7 +5,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { Bus } from '@cpg/shared/bus';
+import { Bus, natsUrlParts } from '@cpg/shared/bus';
 import type { GatewayConfig } from '@cpg/shared/config';
 import { AppError, type Identity, REQUEST_ID_HEADER, formatAppError } from '@cpg/shared/graphql';
 import { mountHealth } from '@cpg/shared/http';
@@ -52,8 +52,8 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   const urls = subgraphUrls(config);
   const supergraphSdl = composeSupergraph(loadSubgraphDefs(urls));
 
-  log.info({ url: config.NATS_URL }, 'connecting to nats');
-  const bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'gateway', log });
+  log.info({ url: natsUrlParts(config.NATS_URL).server, user: config.NATS_USER ?? natsUrlParts(config.NATS_URL).user }, 'connecting to nats');
+  const bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'gateway', log, user: config.NATS_USER, pass: config.NATS_PASSWORD });
   const auth = new Authenticator(bus, config.OPERATOR_TOKEN, config.API_KEY_CACHE_MS, log);
   const limiter = new RateLimiter(config.RATE_LIMIT_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS * 1000);
 

@@ -6,7 +6,7 @@ import { aptInstall, findBinary } from './apt';
 import { type NatsCredentials, loadOrCreateCredentials, natsServerConfig } from './nats-auth';
 import { exitOf, forgetChild, rememberChild, stopChild, tailOf, type ExitInfo } from './child-processes';
 import type { EnsuredService, EnsureServiceOptions } from './postgres';
-import { freePort, hostPortOf, isTcpOpen, waitForTcp } from './tcp';
+import { freePort, isTcpOpen, waitForTcp } from './tcp';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_LOCAL_NATS_PORT = 4229;
