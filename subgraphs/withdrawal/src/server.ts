@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import { serveWithdrawalSnapshot } from './rpc/snapshot';
+import { serveVerifyBatch } from './rpc/verify-batch';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { WithdrawalContext } from './context';
@@ -61,6 +62,7 @@ export async function startWithdrawalSubgraph(
       if (wc.COMPLIANCE_SCREENING === 'nats') screening = new NatsScreening(deps.bus, wc.COMPLIANCE_SCREEN_TIMEOUT_MS);
       await startConsumers(deps, catalogue);
       serveWithdrawalSnapshot(deps, catalogue);
+      serveVerifyBatch(deps);
       // A provisional row older than both timeouts plus a wide margin belongs to a request that died.
       const reapAfterMs = wc.LEDGER_HOLD_TIMEOUT_MS + wc.COMPLIANCE_SCREEN_TIMEOUT_MS + 120_000;
       batcher = startBatcher(

@@ -238,3 +238,51 @@ describe('Tron under BATCH aggregation', () => {
     expect(row!.status).toBe('QUEUED');
   });
 });
+
+describe('withdrawal.verify_batch', () => {
+  it('confirms exactly a stored batch that may be sent, and nothing else', async () => {
+    const caller = await fundedMerchant(10_000_000n);
+    const w = await service().request(caller, { coinId: USDT, toAddress: TO, amount: '4', idempotencyKey: 'v1' });
+    expect(w.status).toBe('BATCHED');
+    const real = {
+      batchId: w.batch_id!,
+      merchantId: caller.merchantId,
+      network: 'dev-evm',
+      coinId: USDT,
+      // As stored (normalised) and as batch.ready carries it.
+      items: [{ withdrawalId: w.id, toAddress: w.to_address, amount: '4000000' }],
+    };
+    const verify = (claim: typeof real) => withdrawal.bus.request('withdrawal.verify_batch', claim, 5_000);
+    expect(await verify(real)).toEqual({ ok: true });
+    const item = real.items[0]!;
+    expect(await verify({ ...real, items: [{ ...item, amount: '5000000' }] })).toEqual({ ok: false, reason: `withdrawal ${w.id} has another amount` });
+    expect(await verify({ ...real, items: [{ ...item, toAddress: '0x000000000000000000000000000000000000dEaD' }] })).toEqual({
+      ok: false,
+      reason: `withdrawal ${w.id} goes to another address`,
+    });
+    expect(await verify({ ...real, coinId: 'dev-evm:ETH' })).toMatchObject({ ok: false });
+    expect(await verify({ ...real, merchantId: randomUUID() })).toEqual({ ok: false, reason: 'the batch belongs to another merchant' });
+    expect(await verify({ ...real, batchId: randomUUID() })).toEqual({ ok: false, reason: 'no such batch' });
+    expect(await verify({ ...real, items: [item, { withdrawalId: randomUUID(), toAddress: TO, amount: '1' }] })).toMatchObject({ ok: false });
+
+    // Once the signer reported it sent, the batch may not be sent again.
+    await withdrawal.bus.publish(
+      'withdrawal.batch.updated',
+      {
+        batchId: real.batchId,
+        merchantId: caller.merchantId,
+        network: 'dev-evm',
+        coinId: USDT,
+        status: 'BROADCAST',
+        txHash: `0x${'ab'.repeat(32)}`,
+        fee: null,
+        feeCoinId: null,
+        reason: null,
+        confirmations: 0,
+      },
+      { id: randomUUID(), key: real.batchId },
+    );
+    await eventually(async () => (await rows(caller.merchantId))[0]?.status === 'BROADCAST', 'the batch broadcast', 15_000);
+    expect(await verify(real)).toEqual({ ok: false, reason: 'the batch is BROADCAST: it may not be sent' });
+  });
+});
