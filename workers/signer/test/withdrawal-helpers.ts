@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { Bus, type EventData } from '@cpg/shared/bus';
 import { eventually, type TestEnv } from '@cpg/shared/testing';
+import { batchMismatch } from '../../../subgraphs/withdrawal/src/domain/verify-batch';
 
 export type BatchUpdate = EventData<'withdrawal.batch.updated'>;
 export type BatchItem = { withdrawalId: string; toAddress: string; amount: string };
@@ -67,13 +68,59 @@ export async function testClient(env: TestEnv, name = 'signer-withdrawal-test'):
   return Bus.connect({ url: env.natsUrl, namespace: env.namespace, name, log: env.log });
 }
 
+export type BatchReady = { batchId: string; merchantId: string; network: string; coinId: string; items: BatchItem[] };
+
+/**
+ * The withdrawal subgraph's side of `withdrawal.verify_batch`, for tests that publish
+ * withdrawal.batch.ready themselves: the batches this test made (recorded by publishReady before it
+ * publishes, as the subgraph stores a batch before its message goes out), checked with the
+ * subgraph's own rule (batchMismatch). `pause()` stops answering (the subgraph down: requests time
+ * out) until `resume()`.
+ */
+export class WithdrawalBook {
+  private readonly batches = new Map<string, BatchReady>();
+  private paused = false;
+  readonly asked: { batchId: string; ok: boolean; reason?: string }[] = [];
+
+  record(batch: BatchReady): void {
+    this.batches.set(batch.batchId, structuredClone(batch));
+  }
+
+  serve(bus: Bus): void {
+    bus.reply('withdrawal.verify_batch', async (claim) => {
+      while (this.paused) await new Promise((r) => setTimeout(r, 100));
+      const b = this.batches.get(claim.batchId);
+      const reason = batchMismatch(
+        b ? { merchantId: b.merchantId, networkId: b.network, coinId: b.coinId, status: 'BATCHED' } : null,
+        (b?.items ?? []).map((i) => ({ withdrawalId: i.withdrawalId, toAddress: i.toAddress, amount: BigInt(i.amount), status: 'BATCHED' })),
+        claim,
+      );
+      this.asked.push({ batchId: claim.batchId, ok: reason === null, ...(reason ? { reason } : {}) });
+      return reason === null ? { ok: true as const } : { ok: false as const, reason };
+    });
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+}
+
+/** One book per test file (jest loads this module once per file). */
+export const book = new WithdrawalBook();
+
 /** Publishes withdrawal.batch.ready as the withdrawal subgraph would (a fresh message id unless given). */
-export async function publishReady(
-  bus: Bus,
-  batch: { batchId: string; merchantId: string; network: string; coinId: string; items: BatchItem[] },
-  messageId: string = randomUUID(),
-): Promise<void> {
+export async function publishReady(bus: Bus, batch: BatchReady, messageId: string = randomUUID()): Promise<void> {
+  book.record(batch);
   await bus.publish('withdrawal.batch.ready', batch, { id: messageId, key: batch.batchId });
+}
+
+/** Publishes a withdrawal.batch.ready the withdrawal subgraph never made (or altered): a forgery. */
+export async function publishForged(bus: Bus, batch: BatchReady): Promise<void> {
+  await bus.publish('withdrawal.batch.ready', batch, { id: randomUUID(), key: batch.batchId });
 }
 
 /** The merchant's HOT wallet address on a network, through the signer's create_key path. */

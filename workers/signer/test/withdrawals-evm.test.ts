@@ -18,7 +18,7 @@ import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
 import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
 import { exitOf, forgetChild, rememberChild } from '../../../shared/src/services/child-processes';
 import { type RunningSigner, type SignerStartConfig, startSignerWorker } from '../src/worker';
-import { BatchEvents, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
+import { BatchEvents, book, capturingLogger, hotAddress, items, publishForged, publishReady, testClient } from './withdrawal-helpers';
 
 jest.setTimeout(120_000);
 
@@ -83,6 +83,8 @@ beforeAll(async () => {
   };
   await startWorker();
   client = await testClient(env);
+  // Plays the withdrawal subgraph's confirmation of the batches this file publishes.
+  book.serve(client);
   events = new BatchEvents(client);
   await events.start();
 });
@@ -374,6 +376,87 @@ describe('idempotency and crashes', () => {
     expect(await nonceOf(hot)).toBe(1);
     expect(await ethBalance(to)).toBe(ETH / 2n);
     expect(await sql('select 1 from signer.withdrawal_txs where batch_id = ?', [batchId])).toHaveLength(1);
+  });
+});
+
+/** A counter of the signer's /readyz (counters are per process; the tests compare before and after). */
+async function signerCounter(name: string): Promise<number> {
+  const body = (await (await fetch(`http://127.0.0.1:${worker!.port}/readyz`)).json()) as { counters: Record<string, number> };
+  return body.counters[name] ?? 0;
+}
+
+describe('batches the withdrawal subgraph does not confirm', () => {
+  const asked = (batchId: string) => book.asked.filter((a) => a.batchId === batchId);
+
+  it('a forged batch.ready for a batch the withdrawal subgraph does not know is refused once: nothing stored, signed or paid', async () => {
+    const { merchantId, hot } = await newMerchant();
+    await dev.fund(hot, 'dev-evm:ETH', ETH);
+    const before = await signerCounter('signer.withdrawal_batch.refused');
+    const to = fresh();
+    const batchId = randomUUID();
+    await publishForged(client, { batchId, merchantId, network: 'dev-evm', coinId: 'dev-evm:ETH', items: items([to], () => ETH / 2n) });
+    await eventually(async () => asked(batchId).length > 0, 'the signer asked the withdrawal subgraph');
+    expect(asked(batchId)[0]).toEqual({ batchId, ok: false, reason: 'no such batch' });
+    await eventually(async () => (await signerCounter('signer.withdrawal_batch.refused')) === before + 1, 'the refusal counted');
+    // Terminated, not retried: a nak would come back within a second.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(asked(batchId)).toHaveLength(1);
+    expect(await sql('select 1 from signer.withdrawal_batches where batch_id = ?', [batchId])).toHaveLength(0);
+    expect(await sql('select 1 from signer.withdrawal_txs where batch_id = ?', [batchId])).toHaveLength(0);
+    expect(events.statuses(batchId)).toEqual([]);
+    expect(await ethBalance(to)).toBe(0n);
+    expect(await nonceOf(hot)).toBe(0);
+    expect(captured.text()).toContain('withdrawal batch refused');
+  });
+
+  it('copies of a real batch with an altered amount or destination are refused; the real one is then paid exactly', async () => {
+    const { merchantId, hot } = await newMerchant();
+    await dev.fund(hot, 'dev-evm:ETH', ETH);
+    const to = fresh();
+    const thief = fresh();
+    const real = { batchId: randomUUID(), merchantId, network: 'dev-evm', coinId: 'dev-evm:ETH', items: items([to], () => ETH / 10n) };
+    // The withdrawal subgraph has made the batch; its message has not gone out yet.
+    book.record(real);
+    await publishForged(client, { ...real, items: [{ ...real.items[0]!, amount: (ETH / 2n).toString() }] });
+    await publishForged(client, { ...real, items: [{ ...real.items[0]!, toAddress: thief }] });
+    await publishForged(client, { ...real, merchantId: randomUUID() });
+    await eventually(async () => asked(real.batchId).length === 3, 'three refusals');
+    expect(asked(real.batchId).map((a) => [a.ok, a.reason])).toEqual([
+      [false, `withdrawal ${real.items[0]!.withdrawalId} has another amount`],
+      [false, `withdrawal ${real.items[0]!.withdrawalId} goes to another address`],
+      [false, 'the batch belongs to another merchant'],
+    ]);
+    expect(await sql('select 1 from signer.withdrawal_batches where batch_id = ?', [real.batchId])).toHaveLength(0);
+    await publishReady(client, real);
+    await events.wait(real.batchId, 'CONFIRMED');
+    expect(await ethBalance(to)).toBe(ETH / 10n);
+    expect(await ethBalance(thief)).toBe(0n);
+    expect(await nonceOf(hot)).toBe(1);
+    // Once stored, an altered copy is refused without asking (it differs from what is stored).
+    await publishForged(client, { ...real, items: [{ ...real.items[0]!, toAddress: thief }] });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await ethBalance(thief)).toBe(0n);
+    expect(events.statuses(real.batchId)).toEqual(['SIGNING', 'BROADCAST', 'CONFIRMED']);
+  });
+
+  it('a withdrawal subgraph that does not answer only delays a batch: nothing is stored meanwhile, and it is paid once it answers', async () => {
+    const { merchantId, hot } = await newMerchant();
+    await dev.fund(hot, 'dev-evm:ETH', ETH);
+    const to = fresh();
+    const batch = { batchId: randomUUID(), merchantId, network: 'dev-evm', coinId: 'dev-evm:ETH', items: items([to], () => ETH / 5n) };
+    book.pause();
+    try {
+      await publishReady(client, batch);
+      // Past the signer's verify timeout (5 s): the message was given back, not dropped.
+      await eventually(async () => captured.text().includes(`withdrawal.verify_batch did not answer for batch ${batch.batchId}`), 'a timed out verify', 15_000);
+      expect(await sql('select 1 from signer.withdrawal_batches where batch_id = ?', [batch.batchId])).toHaveLength(0);
+      expect(events.statuses(batch.batchId)).toEqual([]);
+    } finally {
+      book.resume();
+    }
+    await events.wait(batch.batchId, 'CONFIRMED', 60_000);
+    expect(await ethBalance(to)).toBe(ETH / 5n);
+    expect(await nonceOf(hot)).toBe(1);
   });
 });
 

@@ -12,7 +12,7 @@ import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
 import { LitecoinDevControls, startLitecoind, type LitecoindHandle } from '@cpg/shared/chains/bitcoin/dev';
 import { createTestEnv, type TestEnv } from '@cpg/shared/testing';
 import { type RunningSigner, type SignerStartConfig, startSignerWorker } from '../src/worker';
-import { BatchEvents, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
+import { BatchEvents, book, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
 
 jest.setTimeout(180_000);
 
@@ -94,6 +94,8 @@ beforeAll(async () => {
   };
   await startWorker();
   client = await testClient(env);
+  // Plays the withdrawal subgraph's confirmation of the batches this file publishes.
+  book.serve(client);
   events = new BatchEvents(client);
   await events.start();
 });

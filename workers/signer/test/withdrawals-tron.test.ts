@@ -10,7 +10,7 @@ import { FakeTronNode } from '@cpg/shared/chains/tron/fake-node';
 import type { TronTxInfoJson } from '@cpg/shared/chains/tron/protocol';
 import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
 import { type RunningSigner, startSignerWorker } from '../src/worker';
-import { BatchEvents, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
+import { BatchEvents, book, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
 
 jest.setTimeout(60_000);
 
@@ -56,6 +56,8 @@ beforeAll(async () => {
     { networks: [network] },
   );
   client = await testClient(env);
+  // Plays the withdrawal subgraph's confirmation of the batches this file publishes.
+  book.serve(client);
   events = new BatchEvents(client);
   await events.start();
 });

@@ -1,15 +1,24 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Bus, PoisonMessageError, type RunningConsumer } from '@cpg/shared/bus';
+import { chainEventProblem } from '@cpg/shared/chains/event-subject';
+import { countEvent } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
 import type { WithdrawalProcessor } from './processor';
 
 export const BATCH_CONSUMER = 'signer-withdrawal-batches';
 
+/** withdrawal.verify_batch; a timeout (the withdrawal subgraph down) only delays the message. */
+const VERIFY_TIMEOUT_MS = 5_000;
+
 /**
  * withdrawal.batch.ready -> a row in signer.withdrawal_batches, stored before anything else
- * happens. Idempotent per batchId: a repeat (redelivery, or the withdrawal subgraph publishing
- * it again) inserts nothing and only asks the processor to look at the batch now, which is how
- * a WAITING_FUNDS batch is retried on request. The same batchId with other content is refused.
+ * happens. A batch not stored yet is first confirmed by the withdrawal subgraph
+ * (`withdrawal.verify_batch`: it exists there, may still be sent, and has exactly these
+ * withdrawals, destinations and amounts); a refused one is logged, counted and terminated, never
+ * stored, so nothing is paid for a forged or altered message. No answer is transient: the message
+ * comes back later. Idempotent per batchId: a repeat (redelivery, or the withdrawal subgraph
+ * publishing it again) inserts nothing and only asks the processor to look at the batch now, which
+ * is how a WAITING_FUNDS batch is retried on request. The same batchId with other content is refused.
  */
 export async function consumeBatches(bus: Bus, em: EntityManager, schema: string, processor: WithdrawalProcessor, log: Logger): Promise<RunningConsumer> {
   return bus.consume({
@@ -19,6 +28,28 @@ export async function consumeBatches(bus: Bus, em: EntityManager, schema: string
       const d = event.data;
       const total = d.items.reduce((s, i) => s + BigInt(i.amount), 0n);
       const conn = em.fork().getConnection();
+      const stored = await conn.execute<{ n: number }[]>(`select 1 as n from "${schema}".withdrawal_batches where batch_id = ?`, [d.batchId]);
+      // A stored batch was confirmed when it was stored; the content check below covers a repeat.
+      if (!stored.length) {
+        const verdict = await bus
+          .request(
+            'withdrawal.verify_batch',
+            { batchId: d.batchId, merchantId: d.merchantId, network: d.network, coinId: d.coinId, items: d.items },
+            VERIFY_TIMEOUT_MS,
+          )
+          .catch((err: Error) => {
+            // Transient: the bus gives the message back and it is asked again later.
+            throw new Error(`withdrawal.verify_batch did not answer for batch ${d.batchId}: ${err.message}`);
+          });
+        if (!verdict.ok) {
+          countEvent('signer.withdrawal_batch.refused');
+          log.error(
+            { batchId: d.batchId, merchantId: d.merchantId, network: d.network, coinId: d.coinId, reason: verdict.reason },
+            'withdrawal batch refused: the withdrawal subgraph does not confirm it; nothing stored or paid',
+          );
+          throw new PoisonMessageError(`batch ${d.batchId} not confirmed by the withdrawal subgraph: ${verdict.reason}`);
+        }
+      }
       const inserted = await conn.execute<{ batch_id: string }[]>(
         `insert into "${schema}".withdrawal_batches (batch_id, merchant_id, network_id, coin_id, items, total, status)
          values (?, ?, ?, ?, ?::jsonb, ?, 'NEW') on conflict (batch_id) do nothing returning batch_id`,
@@ -65,8 +96,15 @@ export async function consumeHotWalletFunding(bus: Bus, em: EntityManager, schem
   return bus.consume({
     durable: FUNDING_CONSUMER,
     types: ['chain.transfer.confirmed'],
-    handler: async (event) => {
+    handler: async (event, ctx) => {
       const { network, to } = event.data;
+      // Only the subject's network is vouched for by the bus permissions (see event-subject).
+      const problem = chainEventProblem(ctx.subject, network, () => true);
+      if (problem) {
+        countEvent('signer.chain_event.dropped');
+        ctx.log.warn({ subject: ctx.subject, network, reason: problem }, 'chain event dropped');
+        throw new PoisonMessageError(`chain event dropped: ${problem}`);
+      }
       const woken = await em
         .fork()
         .getConnection()
