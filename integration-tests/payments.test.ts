@@ -347,6 +347,42 @@ describe('deposits and the status machine', () => {
     expect((await get(m, p.id)).deposits).toEqual([]);
   });
 
+  it('a chain event whose subject names another network than its payload, or a network not configured, changes nothing', async () => {
+    const m = await stack.newMerchant();
+    const p = await create(m, { coinId: 'dev-evm:ETH', amount: '0.5' });
+    const forged = transferTo(m, p, ETH);
+    const envelope = (data: EventData<'chain.transfer.confirmed'>) => ({
+      id: randomUUID(),
+      type: 'chain.transfer.confirmed',
+      occurredAt: new Date().toISOString(),
+      data,
+    });
+    const dropped = async () =>
+      ((await (await fetch(`http://127.0.0.1:${stack.subgraphs.payment.port}/readyz`)).json()) as { counters: Record<string, number> }).counters[
+        'payment.chain_event.dropped'
+      ] ?? 0;
+    const before = await dropped();
+    // On dev-ltc's subjects (where a publisher allowed only there could write), claiming dev-evm inside.
+    await stack.bus.publishEnvelope(`chain.dev-ltc.transfer.confirmed.${p.address.id}`, envelope(forged.data));
+    // Subject and payload agree, on a network this gateway does not configure.
+    await stack.bus.publishEnvelope(
+      `chain.nowhere.transfer.confirmed.${p.address.id}`,
+      envelope({ ...forged.data, network: 'nowhere', txHash: `0x${randomBytes(32).toString('hex')}` }),
+    );
+    // One consumer takes chain events in order: once this marker is applied, both were handled.
+    const marker = await create(m, { coinId: 'dev-evm:ETH', amount: '0.5' });
+    await transferTo(m, marker, ETH / 2n).publish('seen');
+    await until(m, marker.id, 'marker CONFIRMING', (x) => x.status === 'CONFIRMING');
+    expect(await get(m, p.id)).toMatchObject({ status: 'PENDING', amountReceived: '0', deposits: [] });
+    const rows = await withPg(
+      stack.env.databaseUrl,
+      async (c) => (await c.query(`select 1 from payment.deposits where tx_hash = $1`, [forged.data.txHash])).rows,
+    );
+    expect(rows).toEqual([]);
+    expect(await dropped()).toBe(before + 2);
+    expect(await balance(m, 'dev-evm:ETH')).toEqual({ available: '0', pending: '0.5' });
+  });
+
   it('a deposit to a customer’s reused address with no open payment is credited as unsolicited', async () => {
     const m = await stack.newMerchant();
     const a = await create(m, { coinId: 'dev-evm:ETH', amount: '0.5', customerId: 'cust-1' });

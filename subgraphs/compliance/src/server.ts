@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { allNetworks } from '@cpg/shared/chains';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
@@ -49,7 +50,7 @@ export async function startComplianceSubgraph(
     context: (base, deps) => ({ ...base, em: deps.orm.em.fork(), screening, thresholds: cc.thresholds, kick: () => deps.relay.kick() }),
     onStart: async (deps) => {
       deps.log.info({ sanctionsList: sanctions.meta, addresses: sanctions.size, provider: provider?.name ?? 'none' }, 'screening ready');
-      await startConsumers(deps, screening);
+      await startConsumers(deps, screening, new Set(allNetworks(env).map((n) => n.id)));
       serveScreenRpc(deps, screening);
     },
   });

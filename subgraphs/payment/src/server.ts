@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { allNetworks } from '@cpg/shared/chains';
 import type { SubgraphServerConfig } from '@cpg/shared/config';
 import { type RunningService, startSubgraphService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
@@ -49,7 +50,7 @@ export async function startPaymentSubgraph(
       }),
     }),
     onStart: async (deps) => {
-      await startConsumers(deps, catalogue);
+      await startConsumers(deps, catalogue, new Set(allNetworks(env).map((n) => n.id)));
       servePaymentSnapshot(deps, catalogue);
       sweeper = startSweeper(deps.orm.em, paymentConfig.PAYMENT_EXPIRY_SWEEP_MS, () => deps.relay.kick(), deps.log.child({ component: 'expiry' }));
     },

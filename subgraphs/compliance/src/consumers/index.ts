@@ -1,6 +1,7 @@
-import type { ServiceDeps } from '@cpg/shared/http';
+import { type ServiceDeps, countEvent } from '@cpg/shared/http';
 import { applyOnce } from '@cpg/shared/db';
-import type { EventData } from '@cpg/shared/bus';
+import { type EventData, PoisonMessageError } from '@cpg/shared/bus';
+import { chainEventProblem } from '@cpg/shared/chains/event-subject';
 import { SCHEMA } from '../../migrations';
 import { addressKey } from '../domain/address';
 import { raiseAlert } from '../services/alerts';
@@ -83,11 +84,19 @@ export async function screenTransfer(
   });
 }
 
-export async function startConsumers(deps: ServiceDeps, screening: ScreeningService): Promise<void> {
+/** `networks`: the ids of every configured network; a chain event for another one is dropped. */
+export async function startConsumers(deps: ServiceDeps, screening: ScreeningService, networks: ReadonlySet<string>): Promise<void> {
   await deps.bus.consume({
     durable: TRANSFER_CONSUMER,
     types: ['chain.transfer.seen', 'chain.transfer.confirmed'],
-    handler: async (event) => {
+    handler: async (event, ctx) => {
+      // Only the subject's network is vouched for by the bus permissions (see event-subject).
+      const problem = chainEventProblem(ctx.subject, event.data.network, (id) => networks.has(id));
+      if (problem) {
+        countEvent('compliance.chain_event.dropped');
+        ctx.log.warn({ subject: ctx.subject, network: event.data.network, reason: problem }, 'chain event dropped');
+        throw new PoisonMessageError(`chain event dropped: ${problem}`);
+      }
       // Sweeps, top-ups and change between our own addresses are not deposits.
       if (event.data.internal) return;
       const applied = await screenTransfer(deps, screening, event.data, event.id);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { ServiceDeps } from '@cpg/shared/http';
+import { type ServiceDeps, countEvent } from '@cpg/shared/http';
 import { type EntityManager, applyOnce, deterministicId, writeOutbox } from '@cpg/shared/db';
-import type { EventData } from '@cpg/shared/bus';
+import { type EventData, PoisonMessageError } from '@cpg/shared/bus';
+import { chainEventProblem } from '@cpg/shared/chains/event-subject';
 import { SCHEMA } from '../../migrations';
 import { type TransferKind, depositKey, matchPayment, normalTxHash, transition } from '../domain/deposits';
 import type { PaymentStatus } from '../domain/status-machine';
@@ -165,11 +166,27 @@ export async function applyTransfer(tx: EntityManager, catalogue: CoinCatalogue,
   }
 }
 
-async function startTransferConsumer({ bus, orm }: ServiceDeps, catalogue: CoinCatalogue, onCommitted: () => void): Promise<void> {
+/**
+ * Chain events, one at a time. An event whose subject names another network than its payload (the
+ * bus permits the tracker per network subject, not per payload) or a network this gateway does not
+ * configure is dropped: logged, counted and terminated, never credited.
+ */
+async function startTransferConsumer(
+  { bus, orm }: ServiceDeps,
+  catalogue: CoinCatalogue,
+  knownNetwork: (id: string) => boolean,
+  onCommitted: () => void,
+): Promise<void> {
   await bus.consume({
     durable: TRANSFER_CONSUMER,
     types: ['chain.transfer.seen', 'chain.transfer.confirmed', 'chain.transfer.reorged'],
-    handler: async (event) => {
+    handler: async (event, ctx) => {
+      const problem = chainEventProblem(ctx.subject, event.data.network, knownNetwork);
+      if (problem) {
+        countEvent('payment.chain_event.dropped');
+        ctx.log.warn({ subject: ctx.subject, network: event.data.network, reason: problem }, 'chain event dropped');
+        throw new PoisonMessageError(`chain event dropped: ${problem}`);
+      }
       if (event.data.internal) return;
       const kind = event.type.slice('chain.transfer.'.length) as TransferKind;
       const applied = await applyOnce(orm.em.fork(), SCHEMA, TRANSFER_CONSUMER, event.id, (tx) => applyTransfer(tx, catalogue, kind, event.data));
@@ -220,8 +237,14 @@ async function startComplianceHoldConsumer({ bus, orm }: ServiceDeps, onCommitte
   });
 }
 
-export async function startConsumers(deps: ServiceDeps, catalogue: CoinCatalogue): Promise<void> {
+/** `networks`: the ids of every configured network (enabled or not). */
+export async function startConsumers(deps: ServiceDeps, catalogue: CoinCatalogue, networks: ReadonlySet<string>): Promise<void> {
   await startSettingsConsumer(deps);
-  await startTransferConsumer(deps, catalogue, () => deps.relay.kick());
+  await startTransferConsumer(
+    deps,
+    catalogue,
+    (id) => networks.has(id),
+    () => deps.relay.kick(),
+  );
   await startComplianceHoldConsumer(deps, () => deps.relay.kick());
 }
