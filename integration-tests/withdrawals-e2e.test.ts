@@ -653,3 +653,36 @@ describe('a payout mined but reverted', () => {
     await invariantsOk();
   });
 });
+
+describe('a forged withdrawal.batch.ready', () => {
+  it('for a batch the withdrawal subgraph never made is refused by the signer: nothing stored, nothing paid', async () => {
+    const m = await stack.newMerchant('forged');
+    await fundHot(m, 'dev-evm:ETH', ETH);
+    const hot = await hotWallet(m, 'dev-evm');
+    const refused = async () =>
+      ((await (await fetch(`http://127.0.0.1:${stack.signer.port}/readyz`)).json()) as { counters: Record<string, number> }).counters[
+        'signer.withdrawal_batch.refused'
+      ] ?? 0;
+    const before = await refused();
+    const thief = Wallet.createRandom().address;
+    const batchId = randomUUID();
+    // What a publisher on withdrawal.batch.ready other than the withdrawal subgraph could send.
+    await stack.bus.publish(
+      'withdrawal.batch.ready',
+      {
+        batchId,
+        merchantId: m.id,
+        network: 'dev-evm',
+        coinId: 'dev-evm:ETH',
+        items: [{ withdrawalId: randomUUID(), toAddress: thief, amount: (ETH / 2n).toString() }],
+      },
+      { id: randomUUID(), key: batchId },
+    );
+    await eventually(async () => (await refused()) === before + 1, 'the signer refused the batch', 15_000);
+    const stored = await stack.signer.orm.em.fork().execute('select 1 from signer.withdrawal_batches where batch_id = ?', [batchId]);
+    expect(stored).toEqual([]);
+    expect(BigInt(await evmRpc.call<string>('eth_getBalance', [thief, 'latest']))).toBe(0n);
+    expect(Number(await evmRpc.call<string>('eth_getTransactionCount', [hot, 'latest']))).toBe(0);
+    await invariantsOk();
+  });
+});
