@@ -5,6 +5,7 @@ import { paramsOf } from '@cpg/shared/chains/bitcoin/address';
 import { type ConsolidationInput, signConsolidation } from '@cpg/shared/chains/bitcoin/consolidate';
 import { codecFor } from '@cpg/shared/chains/codecs';
 import { EvmSigner } from '@cpg/shared/chains/evm/signer';
+import { mapLimit } from '@cpg/shared/chains/concurrency';
 import { createRpcPool } from '@cpg/shared/chains/rpc/index';
 import { TronSigner } from '@cpg/shared/chains/tron/signer';
 import type { EntityManager } from '@cpg/shared/db';
@@ -21,6 +22,7 @@ type Reply = RpcReply<'signer.collect_sign'>;
 const SWEEP_ALL_FEE_MARGIN_PERCENT = 10n;
 /** address.lookup and collector.verify_step; well inside the collector's 20 s collect_sign timeout. */
 const VERIFY_TIMEOUT_MS = 5_000;
+const LOOKUPS_IN_FLIGHT = 8;
 
 /**
  * A step the signer will not sign, ever: its message starts with `refused:`, which the collector
@@ -121,7 +123,8 @@ export function serveCollectSign(
   ): Promise<void> => {
     const sources = [...new Set(inputs.map((i) => i.from))];
     const destinations = [...new Set(req.outputs.map((o) => o.to))];
-    const owners = await Promise.all([...sources, ...destinations].map((a) => ownerOf(network, a, req.merchantId)));
+    // Up to hundreds of source addresses: a bounded number of lookups in flight.
+    const owners = await mapLimit([...sources, ...destinations], LOOKUPS_IN_FLIGHT, (a) => ownerOf(network, a, req.merchantId));
     const reason = consolidationRefusal({
       merchantId: req.merchantId,
       networkId: network.id,
