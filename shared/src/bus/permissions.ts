@@ -140,7 +140,7 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
       { durable: 'collector-deposits', types: ['chain.transfer.confirmed'], filter: 'chain.*.transfer.confirmed.>' },
     ],
     answers: ['collector.verify_step'],
-    asks: ['signer.collect_sign', 'address.describe', 'address.lookup'],
+    asks: ['signer.collect_sign', 'address.describe'],
     listens: [],
     kvBuckets: [],
   },
