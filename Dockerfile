@@ -24,6 +24,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY . .
 
 # Code and dependencies stay root-owned and read-only to the service user; tsx caches under /tmp.
+# /nats-config belongs to the service user: docker-compose.yml mounts a named volume there for the
+# one-shot nats-config service, and a new volume takes over this directory's owner and mode.
+RUN mkdir /nats-config && chown node:node /nats-config
 ENV NODE_ENV=production \
     HOST=0.0.0.0
 USER node
