@@ -50,7 +50,12 @@ beforeAll(async () => {
     },
   );
   tracker = await startChainTracker(stack, chains, { pollIntervalMs: 100, idleRecheckMs: 300, statusIntervalMs: 1000 });
-  collector = await startCollectorWorker(stack.env.workerConfig(stack.env.natsAuth('collector')), { log: stack.env.log, networks: [evm, ltc], tickMs: 150, passMs: 500 });
+  collector = await startCollectorWorker(stack.env.workerConfig(stack.env.natsAuth('collector')), {
+    log: stack.env.log,
+    networks: [evm, ltc],
+    tickMs: 150,
+    passMs: 500,
+  });
 }, 120_000);
 
 afterAll(async () => {

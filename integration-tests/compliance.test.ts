@@ -30,7 +30,12 @@ beforeAll(async () => {
   [anvil, stack] = await Promise.all([startAnvil({ port: 0 }), startStack()]);
   const evm: NetworkConfig = { ...getNetwork('dev-evm'), confirmations: 2, rpc: [{ url: anvil.rpcUrl, supportsTracing: true, supportsBlockReceipts: true }] };
   rpc = createRpcPool(evm.rpc);
-  tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), { networks: [evm], log: stack.env.log, leaseTtlMs: false, scanner: { pollIntervalMs: 100 } });
+  tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), {
+    networks: [evm],
+    log: stack.env.log,
+    leaseTtlMs: false,
+    scanner: { pollIntervalMs: 100 },
+  });
   bus = await Bus.connect({ url: stack.env.natsUrl, namespace: stack.env.namespace, name: 'compliance-test', log: stack.env.log });
 }, 90_000);
 

@@ -58,7 +58,15 @@ function devSecret(envName: string, file: string, bytes = 24): string {
 }
 
 /** Secrets the runner hands out one by one (secretsOf): never to every process through the inherited environment. */
-const SECRET_VARIABLES = ['OPERATOR_TOKEN', 'GATEWAY_SECRET', 'KEY_ENCRYPTION_KEY', 'CHECKOUT_TOKEN_SECRET', 'WEBHOOK_ENCRYPTION_KEY', 'NATS_USER', 'NATS_PASSWORD'];
+const SECRET_VARIABLES = [
+  'OPERATOR_TOKEN',
+  'GATEWAY_SECRET',
+  'KEY_ENCRYPTION_KEY',
+  'CHECKOUT_TOKEN_SECRET',
+  'WEBHOOK_ENCRYPTION_KEY',
+  'NATS_USER',
+  'NATS_PASSWORD',
+];
 
 function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };

@@ -6,7 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
 import { ensureChromiumInstalled, ensureLitecoindInstalled } from './dev-chains';
-import { aptInstall, ensurePostgres, findBinary, generateCredentials, startNatsServer, withPg, type EnsuredService, type NatsCredentials } from '../shared/src/services';
+import {
+  aptInstall,
+  ensurePostgres,
+  findBinary,
+  generateCredentials,
+  startNatsServer,
+  withPg,
+  type EnsuredService,
+  type NatsCredentials,
+} from '../shared/src/services';
 
 const root = path.resolve(__dirname, '..');
 const resultsFile = path.join(root, '.jest-results.json');
@@ -121,7 +130,8 @@ async function startTestNats(dataDir: string): Promise<EnsuredService & { creden
 }
 
 async function ensureNatsServerInstalled(): Promise<string> {
-  if (!(await aptInstall('nats-server', log))) throw new Error('nats-server is not installed and cannot be installed with apt (sudo apt-get install -y nats-server)');
+  if (!(await aptInstall('nats-server', log)))
+    throw new Error('nats-server is not installed and cannot be installed with apt (sudo apt-get install -y nats-server)');
   const bin = findBinary('nats-server', process.env.NATS_SERVER_BIN);
   if (!bin) throw new Error('nats-server was installed but is not on PATH');
   return bin;

@@ -53,7 +53,14 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   const supergraphSdl = composeSupergraph(loadSubgraphDefs(urls));
 
   log.info({ url: natsUrlParts(config.NATS_URL).server, user: config.NATS_USER ?? natsUrlParts(config.NATS_URL).user }, 'connecting to nats');
-  const bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'gateway', log, user: config.NATS_USER, pass: config.NATS_PASSWORD });
+  const bus = await Bus.connect({
+    url: config.NATS_URL,
+    namespace: config.NATS_NAMESPACE,
+    name: 'gateway',
+    log,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   const auth = new Authenticator(bus, config.OPERATOR_TOKEN, config.API_KEY_CACHE_MS, log);
   const limiter = new RateLimiter(config.RATE_LIMIT_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS * 1000);
 

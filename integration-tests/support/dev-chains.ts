@@ -66,7 +66,12 @@ export async function startChainTracker(
   chains: DevChains,
   scanner: TrackerOptions['scanner'] = { pollIntervalMs: 100 },
 ): Promise<RunningTracker> {
-  const tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), { networks: [chains.evm, chains.ltc], log: stack.env.log, leaseTtlMs: false, scanner });
+  const tracker = await startTrackerWorker(stack.env.workerConfig(stack.env.natsAuth('tracker')), {
+    networks: [chains.evm, chains.ltc],
+    log: stack.env.log,
+    leaseTtlMs: false,
+    scanner,
+  });
   const ltcTip = await chains.ltcNode.transport.call<number>('getblockcount');
   await eventually(async () => (tracker.scanners.get('dev-ltc')!.status().scannedHeight ?? -1) >= ltcTip, 'the tracker at the dev-ltc tip', 30_000);
   return tracker;

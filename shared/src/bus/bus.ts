@@ -37,7 +37,6 @@ export function eventSubject(type: string, key: string): string {
   return `${type}.${key}`;
 }
 
-
 /** Thrown by a handler for a message that can never succeed; it is terminated, not retried. */
 export class PoisonMessageError extends Error {}
 

@@ -273,7 +273,7 @@ export function permissionsMarkdown(): string {
     '(default `cpg`); events live under `<ns>.evt.`, request-reply under `<ns>.rpc.`; the event stream is',
     '`<NS>_EVENTS`. Every service may also read its own reply inbox `_INBOX_<user>.>` and, where it answers',
     'RPCs, reply to the requests it received (`allow_responses`). `monitor` may subscribe to everything and',
-    'publish nothing; `admin` is unrestricted and belongs to operators\' tools only.',
+    "publish nothing; `admin` is unrestricted and belongs to operators' tools only.",
     '',
     '| service | publishes events | consumes events (durable) | answers RPC | asks RPC | other |',
     '|---|---|---|---|---|---|',

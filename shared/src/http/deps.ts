@@ -38,7 +38,14 @@ export async function openServiceDeps(opts: {
   let bus: Bus;
   try {
     log.info({ url: natsUrlParts(config.NATS_URL).server, user: config.NATS_USER ?? natsUrlParts(config.NATS_URL).user }, 'connecting to nats');
-    bus = await Bus.connect({ url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: opts.name, log, user: config.NATS_USER, pass: config.NATS_PASSWORD });
+    bus = await Bus.connect({
+      url: config.NATS_URL,
+      namespace: config.NATS_NAMESPACE,
+      name: opts.name,
+      log,
+      user: config.NATS_USER,
+      pass: config.NATS_PASSWORD,
+    });
   } catch (err) {
     await orm.close().catch(() => undefined);
     throw err;

@@ -2,15 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import {
-  type BusUser,
-  type BusUserEntry,
-  SERVICE_NAMES,
-  TOOL_USERS,
-  authorizationBlock,
-  monitorPermissions,
-  permissionsOf,
-} from '../bus/permissions';
+import { type BusUser, type BusUserEntry, SERVICE_NAMES, TOOL_USERS, authorizationBlock, monitorPermissions, permissionsOf } from '../bus/permissions';
 
 /** One password per NATS user. */
 export type NatsCredentials = Record<BusUser, string>;

@@ -76,7 +76,14 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     if (opts.auth) {
       // Written at every start, so a changed permission table applies after a restart.
       const configFile = path.join(storeDir, 'nats-server.conf');
-      const text = natsServerConfig({ namespace: opts.auth.namespace, passwords: opts.auth.credentials, host, port, storeDir, bcryptCost: opts.auth.bcryptCost ?? 8 });
+      const text = natsServerConfig({
+        namespace: opts.auth.namespace,
+        passwords: opts.auth.credentials,
+        host,
+        port,
+        storeDir,
+        bcryptCost: opts.auth.bcryptCost ?? 8,
+      });
       await fs.writeFile(configFile, text, { mode: 0o600 });
       args = ['-c', configFile, '-P', pidFile];
     }

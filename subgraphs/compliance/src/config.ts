@@ -19,7 +19,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '@cpg/shared/config';
+import { parseConfig } from '@cpg/shared/config';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './domain/engine';
 import { parseRatesStatic } from '@cpg/shared/rates';
 import { usdToCents } from './domain/fiat';
@@ -55,9 +55,8 @@ const model = z
 export type ComplianceConfig = z.infer<typeof model> & { thresholds: Thresholds; rates: Record<string, string> };
 
 export function loadComplianceConfig(env: Record<string, string | undefined> = process.env): ComplianceConfig {
-  const parsed = model.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  const c = parsed.data;
+  // parseConfig also reads X_FILE for the model's own variables (secrets as mounted files).
+  const c = parseConfig(model, env);
   return {
     ...c,
     rates: parseRatesStatic(c.RATES_STATIC),

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '@cpg/shared/config';
 import { RateUnavailableError } from '@cpg/shared/rates';
 import { buildRateService, loadPaymentConfig } from './config';
@@ -47,6 +50,10 @@ describe('payment config: the checkout-token key', () => {
   it('takes CHECKOUT_TOKEN_SECRET when set (at least 16 characters), else leaves the gateway secret to the caller', () => {
     expect(loadPaymentConfig({}).CHECKOUT_TOKEN_SECRET).toBeUndefined();
     expect(loadPaymentConfig({ CHECKOUT_TOKEN_SECRET: 'x'.repeat(32) }).CHECKOUT_TOKEN_SECRET).toBe('x'.repeat(32));
+    // As a mounted secret file (docker-compose gives it to this service alone).
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cpg-pay-')), 'checkout_token_secret');
+    writeFileSync(file, `${'y'.repeat(32)}\n`);
+    expect(loadPaymentConfig({ CHECKOUT_TOKEN_SECRET_FILE: file }).CHECKOUT_TOKEN_SECRET).toBe('y'.repeat(32));
     expect(() => loadPaymentConfig({ CHECKOUT_TOKEN_SECRET: 'short' })).toThrow(/CHECKOUT_TOKEN_SECRET/);
   });
 });

@@ -21,7 +21,7 @@
  * - PAYMENT_EXPIRY_SWEEP_MS: how often payments past their expiry are looked for.
  */
 import { z } from 'zod';
-import { ConfigError } from '@cpg/shared/config';
+import { ConfigError, parseConfig } from '@cpg/shared/config';
 import {
   type Clock,
   CoinGeckoProvider,
@@ -78,16 +78,16 @@ export type PaymentConfig = z.infer<typeof model>;
 
 /** Read once at start; a bad value stops the process naming the variable. */
 export function loadPaymentConfig(env: Record<string, string | undefined> = process.env): PaymentConfig & { rates: StaticRateProvider } {
-  const parsed = model.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  // parseConfig also reads X_FILE for the model's own variables (secrets as mounted files).
+  const data = parseConfig(model, env);
   let rates: StaticRateProvider;
   try {
-    rates = new StaticRateProvider(parseRatesStatic(parsed.data.RATES_STATIC), { name: 'static' });
+    rates = new StaticRateProvider(parseRatesStatic(data.RATES_STATIC), { name: 'static' });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError([`RATES_STATIC: ${(err as Error).message}`]);
   }
-  return { ...parsed.data, rates };
+  return { ...data, rates };
 }
 
 /**

@@ -17,7 +17,7 @@
  *   `static` (the per-family table in services/fees.ts only).
  */
 import { z } from 'zod';
-import { ConfigError } from '@cpg/shared/config';
+import { parseConfig } from '@cpg/shared/config';
 
 const model = z.object({
   COMPLIANCE_SCREENING: z.enum(['allow', 'nats']).default('nats'),
@@ -29,7 +29,6 @@ const model = z.object({
 export type WithdrawalConfig = z.infer<typeof model>;
 
 export function loadWithdrawalConfig(env: Record<string, string | undefined> = process.env): WithdrawalConfig {
-  const parsed = model.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  return parsed.data;
+  // parseConfig also reads X_FILE for the model's own variables (secrets as mounted files).
+  return parseConfig(model, env);
 }
