@@ -6,6 +6,15 @@
 
 export type NetworkFamily = 'BITCOIN' | 'EVM' | 'TRON';
 
+/**
+ * Longest address any codec considers (the longest real one, a bech32 P2WSH/P2TR on a long
+ * prefix, is 90). Every codec refuses longer input before decoding it, so validation is linear
+ * in the input and bounded in work whatever an API caller sends.
+ */
+export const MAX_ADDRESS_LENGTH = 128;
+/** Longest extended public key text a codec parses (xpub/tpub are 111 characters). */
+export const MAX_XPUB_LENGTH = 120;
+
 export interface RpcEndpointConfig {
   url: string;
   /** Bitcoin Core RPC credentials, when the URL carries none. */

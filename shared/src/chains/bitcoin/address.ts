@@ -1,6 +1,6 @@
 import type { Network } from 'bitcoinjs-lib';
 import { BITCOIN_PARAMS } from '../networks';
-import type { BitcoinParams, NetworkConfig } from '../types';
+import { type BitcoinParams, MAX_ADDRESS_LENGTH, type NetworkConfig } from '../types';
 import { base58CheckDecode, bech32Decode, decodeSegwit, encodeSegwit } from './encoding';
 
 /**
@@ -87,6 +87,7 @@ export function witnessScript(version: number, program: Uint8Array): Uint8Array 
 
 export function decodeAddress(params: BitcoinParams, address: string): AddressDecodeResult {
   if (typeof address !== 'string' || address.length === 0) return { ok: false, reason: 'empty' };
+  if (address.length > MAX_ADDRESS_LENGTH) return { ok: false, reason: 'too long' };
   if (/\s/.test(address)) return { ok: false, reason: 'contains whitespace' };
   const lower = address.toLowerCase();
   const sep = lower.lastIndexOf('1');

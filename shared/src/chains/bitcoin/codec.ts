@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
 import { formatAmount } from '../../money';
-import type { AddressValidation, ChainCodec, DerivedAddress, NetworkConfig, PaymentUriRequest } from '../types';
+import { type AddressValidation, type ChainCodec, type DerivedAddress, MAX_XPUB_LENGTH, type NetworkConfig, type PaymentUriRequest } from '../types';
 import { decodeAddress, p2wpkhAddressOfHash, paramsOf } from './address';
 import { base58CheckDecode } from './encoding';
 
@@ -61,6 +61,7 @@ function deriveChild(parent: { publicKey: Uint8Array; chainCode: Uint8Array }, i
 }
 
 function parseAccountXpub(xpub: string): ChainNode {
+  if (xpub.length > MAX_XPUB_LENGTH) throw new CodecError('account key is not a valid extended public key: too long');
   const decoded = base58CheckDecode(xpub);
   if (!decoded.ok) throw new CodecError(`account key is not a valid extended public key: ${decoded.reason}`);
   const bytes = decoded.payload;

@@ -1,6 +1,14 @@
 import { BIP32Factory, type BIP32API, type BIP32Interface } from 'bip32';
 import * as ecc from 'tiny-secp256k1';
-import type { AddressValidation, ChainCodec, DerivedAddress, NetworkConfig, PaymentUriRequest } from '../types';
+import {
+  type AddressValidation,
+  type ChainCodec,
+  type DerivedAddress,
+  MAX_ADDRESS_LENGTH,
+  MAX_XPUB_LENGTH,
+  type NetworkConfig,
+  type PaymentUriRequest,
+} from '../types';
 import { checkAddress, toChecksumAddress, ZERO_ADDRESS } from './address';
 import { keccak256 } from './keccak';
 
@@ -42,6 +50,7 @@ export class EvmCodec implements ChainCodec {
   /** Called on every address a user types or an API receives. Pure, idempotent. */
   validateAddress(_network: NetworkConfig, address: string): AddressValidation {
     if (typeof address !== 'string') return { valid: false, reason: 'not a string' };
+    if (address.length > MAX_ADDRESS_LENGTH) return { valid: false, reason: 'too long: an EVM address is 42 characters' };
     // Pasted addresses often carry a trailing newline or spaces; they are not part of the address.
     const check = checkAddress(address.trim());
     if (!check.ok) return { valid: false, reason: check.reason };
@@ -84,6 +93,7 @@ export class EvmCodec implements ChainCodec {
   private receiveNode(accountXpub: string): BIP32Interface {
     const cached = this.receiveNodes.get(accountXpub);
     if (cached) return cached;
+    if (accountXpub.length > MAX_XPUB_LENGTH) throw new Error('not a valid extended public key: too long');
     const prefix = accountXpub.slice(0, 4);
     if (prefix === 'xprv' || prefix === 'tprv') throw new Error('an extended PRIVATE key was given where an account xpub is expected; refusing it');
     const versions = prefix === 'tpub' ? XPUB_VERSIONS.tpub : XPUB_VERSIONS.xpub;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pointCompress } from 'tiny-secp256k1';
 import { keccak256 } from 'ethers';
+import { MAX_ADDRESS_LENGTH } from '../types';
 
 /**
  * Tron address encodings. One account has three spellings in node responses:
@@ -49,8 +50,9 @@ export function base58Encode(bytes: Uint8Array): string {
   return out;
 }
 
-/** Null when `text` holds a character outside the base58 alphabet. */
+/** Null when `text` holds a character outside the base58 alphabet or is longer than MAX_ADDRESS_LENGTH (the work is quadratic in the length). */
 export function base58Decode(text: string): Uint8Array | null {
+  if (text.length > MAX_ADDRESS_LENGTH) return null;
   let zeros = 0;
   while (zeros < text.length && text[zeros] === '1') zeros++;
   const bytes = new Uint8Array(Math.ceil(((text.length - zeros) * 733) / 1000) + 1);
@@ -84,6 +86,8 @@ export type TronAddressCheck = { ok: true; hex: string } | { ok: false; reason: 
  */
 export function checkTronAddress(address: unknown): TronAddressCheck {
   if (typeof address !== 'string' || address.length === 0) return { ok: false, reason: 'address is empty' };
+  // Before any regex or decode: a Tron address is 34 characters.
+  if (address.length > MAX_ADDRESS_LENGTH) return { ok: false, reason: `address is too long (a Tron address is 34 characters)` };
   if (/\s/.test(address)) return { ok: false, reason: 'address contains whitespace' };
   if (HEX21.test(address) || /^0x41[0-9a-fA-F]{40}$/.test(address)) {
     return { ok: false, reason: 'hex address (41...) given where a base58 address (T...) is expected' };

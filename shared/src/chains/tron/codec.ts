@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
 import { formatAmount } from '../../money';
-import type { AddressValidation, ChainCodec, DerivedAddress, NetworkConfig, PaymentUriRequest } from '../types';
+import { type AddressValidation, type ChainCodec, type DerivedAddress, MAX_XPUB_LENGTH, type NetworkConfig, type PaymentUriRequest } from '../types';
 import { checkTronAddress, tronAddressFromPublicKey } from './address';
 
 export { checkTronAddress, isTronAddress, tronBase58ToHex, tronBodyToBase58, tronHexToBase58, tronAddressFromPublicKey } from './address';
@@ -33,6 +33,8 @@ const CHAIN_NODE_CACHE_MAX = 1_000;
 function externalChainNode(accountXpub: string): ChainNode {
   const cached = chainNodes.get(accountXpub);
   if (cached) return cached;
+  // bip32's base58 decode is quadratic in the text; an xpub is 111 characters.
+  if (accountXpub.length > MAX_XPUB_LENGTH) throw new Error('account key is not a valid xpub/tpub: too long');
   let account: BIP32Interface | undefined;
   for (const network of XPUB_VERSIONS) {
     try {
