@@ -4,3 +4,5 @@ export * from './identity';
 export * from './auth';
 export * from './cursor';
 export * from './api-key-proof';
+export * from './limits';
+export * from './public-ref';

@@ -10,7 +10,16 @@ import express from 'express';
 import { parse } from 'graphql';
 import type { Logger } from '../logger';
 import { withLogContext } from '../logger';
-import { type Identity, REQUEST_ID_HEADER, checkSignatureHeaders, formatAppError, scalarResolvers, verifyRequest } from '../graphql';
+import {
+  type Identity,
+  PublicRefs,
+  REQUEST_ID_HEADER,
+  checkOperationInputs,
+  checkSignatureHeaders,
+  formatAppError,
+  scalarResolvers,
+  verifyRequest,
+} from '../graphql';
 import { ReplayGuard } from '../graphql/replay-guard';
 import { mountHealth } from './health';
 
@@ -18,6 +27,8 @@ export interface BaseContext {
   identity: Identity;
   requestId: string;
   log: Logger;
+  /** Seals entity keys handed to non-owners (checkout readers); see PublicRefs. */
+  refs: PublicRefs;
 }
 
 export interface SubgraphHttpOptions<C extends BaseContext> {
@@ -57,7 +68,16 @@ export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOpt
     // Shutdown is ours (runUntilSignal): Apollo's own signal handler would race it and re-raise.
     stopOnTerminationSignals: false,
     // Traces would go to Apollo's hosted studio, which a self-hosted gateway does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      // Input bounds (shared/src/graphql/limits.ts) on the raw variables, before any resolver,
+      // scalar parser or codec sees a value.
+      {
+        requestDidStart: async () => ({
+          didResolveOperation: async (rc) => checkOperationInputs(rc.schema, rc.document, rc.request.variables),
+        }),
+      },
+    ],
     formatError: (formatted) => formatAppError(formatted, (message) => opts.log.error({ err: message }, 'internal error in resolver')) as typeof formatted,
   });
   await apollo.start();
@@ -65,6 +85,7 @@ export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOpt
   const app = express();
   app.disable('x-powered-by');
   mountHealth(app, opts.ready);
+  const refs = new PublicRefs(opts.gatewaySecret);
   const replays = new ReplayGuard(opts.signatureMaxAgeSeconds, opts.replayCapacity);
   const refuse = (req: express.Request, res: express.Response, reason: string, status = 401, code = 'UNAUTHENTICATED') => {
     opts.log.warn({ reason, method: req.method, remote: req.socket.remoteAddress }, 'refused a request not signed by the gateway');
@@ -110,7 +131,7 @@ export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOpt
         const identity = res.locals.identity as Identity;
         const merchantId = identity.kind === 'merchant' ? identity.merchantId : undefined;
         const log = opts.log.child({ requestId, ...(merchantId ? { merchantId } : {}) });
-        return opts.context({ identity, requestId, log });
+        return opts.context({ identity, requestId, log, refs });
       },
     }),
   );
