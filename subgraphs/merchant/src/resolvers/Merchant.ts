@@ -1,4 +1,4 @@
-import { forbidden, requireMerchant } from '@cpg/shared/graphql';
+import { PUBLIC_FACE, PublicRefs, forbidden, isPublicFace, publicFace, requireMerchant } from '@cpg/shared/graphql';
 import type { MerchantContext } from '../context';
 import type { MerchantRow } from '../entities';
 import { isUuid } from '../domain/ids';
@@ -7,6 +7,8 @@ import { toBalanceNode, toLedgerConnection } from '../ledger/graphql';
 
 /** The private face of a merchant: its own key (READ) or the operator. */
 function requireOwner(m: MerchantRow, ctx: MerchantContext): void {
+  // Served through a sealed key (a checkout reader): the name only, whoever asks.
+  if (isPublicFace(m)) throw forbidden('visible to the merchant only');
   if (ctx.identity.kind === 'operator') return;
   if (ctx.identity.kind !== 'merchant' || ctx.identity.merchantId !== m.id) throw forbidden('visible to the merchant only');
   requireMerchant(ctx.identity, 'READ');
@@ -15,17 +17,28 @@ function requireOwner(m: MerchantRow, ctx: MerchantContext): void {
 export const Merchant = {
   /**
    * Federation entry: another subgraph returned a Merchant by id. A merchant key sees only its
-   * own. Anonymous callers arrive only through `checkout(token)` (the API exposes no other path
-   * to a Merchant without a key), and see the public face: id and name; every other field
-   * checks the caller below.
+   * own, the operator any. A checkout reader (anonymous, or a key of another merchant) arrives
+   * with a key the payment subgraph sealed (PublicRefs) and gets the public face: the name, and
+   * that sealed key as `id`; every other field refuses. A bare id is never served anonymously.
    */
   async __resolveReference(ref: { id: string }, ctx: MerchantContext) {
+    if (PublicRefs.isSealed(ref.id)) {
+      const id = ctx.refs.open('Merchant', ref.id);
+      const row = id && isUuid(id) ? await ctx.merchants.getMerchant(id) : null;
+      return row ? publicFace(row, ref.id) : null;
+    }
+    if (ctx.identity.kind === 'anonymous') throw forbidden('a merchant is visible to its own keys and the operator only');
     if (ctx.identity.kind === 'merchant' && ctx.identity.merchantId !== ref.id) throw forbidden('not your merchant');
     return isUuid(ref.id) ? ctx.merchants.getMerchant(ref.id) : null;
   },
+  id: (m: MerchantRow) => (isPublicFace(m) ? m[PUBLIC_FACE] : m.id),
+  createdAt: (m: MerchantRow, _: unknown, ctx: MerchantContext) => (requireOwner(m, ctx), m.createdAt),
   settings: (m: MerchantRow, _: unknown, ctx: MerchantContext) => (requireOwner(m, ctx), settingsOf(m)),
   apiKeys: (m: MerchantRow, _: unknown, ctx: MerchantContext) => (requireOwner(m, ctx), ctx.merchants.listApiKeys(m.id)),
-  balances: async (m: MerchantRow, _: unknown, ctx: MerchantContext) => (requireOwner(m, ctx), (await ctx.ledger.balances(m.id)).map(toBalanceNode)),
+  balances: async (m: MerchantRow, _: unknown, ctx: MerchantContext) => (
+    requireOwner(m, ctx),
+    (await ctx.ledger.balancesWithScreening(m.id)).map(toBalanceNode)
+  ),
   ledger: async (m: MerchantRow, args: { first?: number | null; after?: string | null; coinId?: string | null }, ctx: MerchantContext) => (
     requireOwner(m, ctx),
     toLedgerConnection(await ctx.ledger.history(m.id, args))

@@ -1,6 +1,7 @@
 import { codecFor } from '@cpg/shared/chains/codecs';
 import type { PaymentContext } from '../context';
 import { type PaymentRow, fmt } from '../services/rows';
+import { isOwner, privateField } from './projection';
 
 function decimals(p: PaymentRow, ctx: PaymentContext): number {
   const entry = ctx.payments.coin(p.coin_id);
@@ -12,11 +13,12 @@ export const Payment = {
   /** Federation entry: merchants resolve only their own payments, the operator any. */
   __resolveReference: (ref: { id: string }, ctx: PaymentContext) => ctx.payments.findVisible(ctx.identity, ref.id),
   id: (p: PaymentRow) => p.id,
-  merchant: (p: PaymentRow) => ({ id: p.merchant_id }),
-  orderId: (p: PaymentRow) => p.order_id,
+  // A checkout reader gets the merchant's public face (its name) under a sealed key, never its id.
+  merchant: (p: PaymentRow, _: unknown, ctx: PaymentContext) => ({ id: isOwner(p, ctx) ? p.merchant_id : ctx.refs.seal('Merchant', p.merchant_id) }),
+  orderId: (p: PaymentRow, _: unknown, ctx: PaymentContext) => privateField(p, ctx, 'Payment.orderId', () => p.order_id),
   description: (p: PaymentRow) => p.description,
   coin: (p: PaymentRow) => ({ id: p.coin_id }),
-  address: (p: PaymentRow) => ({ id: p.address_id }),
+  address: (p: PaymentRow, _: unknown, ctx: PaymentContext) => ({ id: isOwner(p, ctx) ? p.address_id : ctx.refs.seal('Address', p.address_id) }),
   amount: (p: PaymentRow, _: unknown, ctx: PaymentContext) => fmt(p.amount, decimals(p, ctx)),
   priceAmount: (p: PaymentRow) => p.price_amount,
   priceCurrency: (p: PaymentRow) => p.price_currency,
@@ -38,5 +40,5 @@ export const Payment = {
     return codecFor(entry.network.family).paymentUri(entry.network, { address: p.address, coin: entry.coin, ...(due !== undefined ? { amount: due } : {}) });
   },
   checkoutUrl: (p: PaymentRow, _: unknown, ctx: PaymentContext) => ctx.payments.checkoutUrl(p),
-  metadata: (p: PaymentRow) => p.metadata ?? null,
+  metadata: (p: PaymentRow, _: unknown, ctx: PaymentContext) => privateField(p, ctx, 'Payment.metadata', () => p.metadata ?? null),
 };
