@@ -66,9 +66,9 @@ async function createPayment(m: Merchant, amount = '0.5'): Promise<{ id: string;
   return { id: d.createPayment.id, address: d.createPayment.address.address, addressId: d.createPayment.address.id };
 }
 
-async function balance(m: Merchant): Promise<{ available: string; pending: string; held: string }> {
-  const d = await ok(gql(stack.url, '{ me { balances { coin { id } available pending held } } }', {}, m.secret));
-  return d.me.balances.find((b: any) => b.coin.id === 'dev-evm:ETH') ?? { available: '0', pending: '0', held: '0' };
+async function balance(m: Merchant): Promise<{ available: string; pending: string; held: string; pendingScreening: string }> {
+  const d = await ok(gql(stack.url, '{ me { balances { coin { id } available pending held pendingScreening } } }', {}, m.secret));
+  return d.me.balances.find((b: any) => b.coin.id === 'dev-evm:ETH') ?? { available: '0', pending: '0', held: '0', pendingScreening: '0' };
 }
 
 async function payment(m: Merchant, id: string) {
@@ -231,7 +231,7 @@ describe('deposits: alert, hold, release', () => {
     expect(await balance(m)).toMatchObject({ available: '0.5', pending: '0', held: '0' });
   });
 
-  it('credit before the decision: the credited amount moves from available to held; BLOCK keeps it held', async () => {
+  it('credit before the decision (compliance down): the credit waits in held, never available; the late HOLD and BLOCK keep it there', async () => {
     const m = await stack.newMerchant('Credited first');
     const p = await createPayment(m);
     const { send } = transfer(m, p, OFAC_ETH, ETH / 2n);
@@ -240,24 +240,24 @@ describe('deposits: alert, hold, release', () => {
     await stack.subgraphs.compliance.stop();
     await send('seen');
     await send('confirmed');
-    await eventually(async () => (await balance(m)).available === '0.5', 'credited to available');
+    await eventually(async () => (await balance(m)).held === '0.5', 'credited to held, pending screening');
+    expect(await balance(m)).toMatchObject({ available: '0', pending: '0', held: '0.5', pendingScreening: '0.5' });
     stack.subgraphs.compliance = await startComplianceSubgraph(stack.env.subgraphConfig({ PORT: port, ...stack.env.natsAuth('compliance') }), stack.env.log);
-    await eventually(async () => (await balance(m)).held === '0.5', 'moved to held');
-    expect(await balance(m)).toMatchObject({ available: '0', held: '0.5' });
     await eventually(async () => (await payment(m, p.id)).status === 'ON_HOLD', 'ON_HOLD');
+    // Screened now: held by compliance, no longer merely waiting for it.
+    await eventually(async () => (await balance(m)).pendingScreening === '0', 'decided');
+    expect(await balance(m)).toMatchObject({ available: '0', held: '0.5' });
     const [alert] = await alertsOf(m.secret, 'OPEN');
     expect((await ok(resolve(alert!.id, 'BLOCK', 'confirmed sanctioned'))).resolveAlert.status).toBe('BLOCKED');
     await new Promise((r) => setTimeout(r, 500));
     // BLOCKed funds stay held and visible; the payment stays on hold.
-    expect(await balance(m)).toMatchObject({ available: '0', held: '0.5' });
+    expect(await balance(m)).toMatchObject({ available: '0', held: '0.5', pendingScreening: '0' });
     expect((await payment(m, p.id)).status).toBe('ON_HOLD');
     const { data } = await gql(stack.url, '{ me { ledger(first: 20) { nodes { kind amount } } } }', {}, m.secret);
-    // Exactly once: one hold moved available to held, nothing else touched the deposit.
+    // Exactly once, and never in available: the hold and block only recorded the decision.
     expect(data.me.ledger.nodes.map((n: { kind: string; amount: string }) => `${n.kind} ${n.amount}`)).toEqual([
-      'compliance_hold.held 0.5',
-      'compliance_hold.available -0.5',
-      'deposit_confirmed.pending -0.5',
-      'deposit_confirmed.available 0.5',
+      'deposit_pending_screening.held 0.5',
+      'deposit_pending_screening.pending -0.5',
       'deposit_seen.pending 0.5',
     ]);
   });

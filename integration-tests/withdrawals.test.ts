@@ -126,9 +126,14 @@ async function balance(m: Merchant, coinId: string): Promise<{ available: string
   return row ? { available: row.available, held: row.held } : { available: '0', held: '0' };
 }
 
-/** Credits the merchant's available balance the way the payment subgraph does for a confirmed transfer. */
+/**
+ * Credits the merchant's available balance the way the payment subgraph does for a confirmed
+ * transfer, and clears it the way the compliance subgraph does for a clean sender (a credit is
+ * spendable only once compliance has decided: see screen-before-spend.test.ts).
+ */
 async function credit(m: Merchant, coinId: string, units: bigint, expectAvailable: string): Promise<void> {
   const network = coinId.split(':')[0]!;
+  const txHash = `0x${randomBytes(32).toString('hex')}`;
   await stack.bus.publish(
     'payment.deposit_ledger',
     {
@@ -137,8 +142,24 @@ async function credit(m: Merchant, coinId: string, units: bigint, expectAvailabl
       coinId,
       amount: units.toString(),
       kind: 'unsolicited_confirmed',
-      depositKey: `${network}:0x${randomBytes(32).toString('hex')}:0`,
+      depositKey: `${network}:${txHash}:0`,
       wasConfirmed: false,
+    },
+    { id: randomUUID(), key: m.id },
+  );
+  await stack.bus.publish(
+    'compliance.deposit_hold',
+    {
+      alertId: null,
+      assessmentId: randomUUID(),
+      merchantId: m.id,
+      action: 'CLEAR',
+      network,
+      txHash,
+      index: 0,
+      addressId: randomUUID(),
+      coinId,
+      amount: units.toString(),
     },
     { id: randomUUID(), key: m.id },
   );

@@ -172,22 +172,40 @@ export const eventSchemas = {
     reasons: z.array(z.string()),
   }),
   /**
-   * Compliance holds, releases or keeps blocked the funds of one deposit (key = deposit reference
-   * `network:txHash:index`). HOLD: the payment goes ON_HOLD and the credit is kept in `held`;
-   * RELEASE (resolveAlert ALLOW): the payment resumes and the credit becomes available; BLOCK
-   * (resolveAlert BLOCK): stays held. Consumers apply each (deposit, action) once.
+   * Compliance's decision on the funds of one deposit (key = deposit reference
+   * `network:txHash:index`); every screened deposit gets one. CLEAR (the sender screened ALLOW, no
+   * alert): the merchant's credit, kept in `held` until a decision, becomes available; the payment
+   * is not touched. HOLD (REVIEW or BLOCK, an alert): the payment goes ON_HOLD and the credit stays
+   * in `held`; RELEASE (resolveAlert ALLOW): the payment resumes and the credit becomes available;
+   * BLOCK (resolveAlert BLOCK): stays held. Consumers apply each (deposit, action) once.
    */
-  'compliance.deposit_hold': z.object({
-    alertId: z.string().uuid(),
-    merchantId: z.string().uuid(),
-    action: z.enum(['HOLD', 'RELEASE', 'BLOCK']),
-    network: z.string(),
-    txHash: z.string(),
-    index: z.number().int().nonnegative(),
-    addressId: z.string().uuid(),
-    coinId: z.string(),
-    amount: baseUnits,
-  }),
+  'compliance.deposit_hold': z.discriminatedUnion('action', [
+    z.object({
+      alertId: z.string().uuid(),
+      merchantId: z.string().uuid(),
+      action: z.enum(['HOLD', 'RELEASE', 'BLOCK']),
+      network: z.string(),
+      txHash: z.string(),
+      index: z.number().int().nonnegative(),
+      addressId: z.string().uuid(),
+      coinId: z.string(),
+      amount: baseUnits,
+    }),
+    z.object({
+      /** No alert is raised for a clean sender. */
+      alertId: z.null(),
+      /** The screening that decided ALLOW. */
+      assessmentId: z.string().uuid(),
+      merchantId: z.string().uuid(),
+      action: z.literal('CLEAR'),
+      network: z.string(),
+      txHash: z.string(),
+      index: z.number().int().nonnegative(),
+      addressId: z.string().uuid(),
+      coinId: z.string(),
+      amount: baseUnits,
+    }),
+  ]),
   /**
    * A merchant set its collection policy for one coin (key = merchantId). Published by
    * the address subgraph through its outbox; the collector keeps the newest (by `updatedAt`) as its

@@ -159,6 +159,37 @@ describe('decisions', () => {
     expect(events.map((e) => e.type)).toEqual(['compliance.alert', 'compliance.deposit_hold']);
   });
 
+  it('an ALLOW screening decides the deposit too: one compliance.deposit_hold CLEAR, no alert, whatever the redeliveries', async () => {
+    const t = transfer(`0x${randomBytes(20).toString('hex')}`, ETH / 100n, { txHash: `0x${randomBytes(32).toString('hex').toUpperCase()}`, index: 2 });
+    expect(await screen(t)).toBe(true);
+    expect(await screen(t)).toBe(false);
+    await screenTransfer(svc, screening, { ...t, confirmations: 3 }, randomUUID());
+    const em = svc.orm.em.fork();
+    const txHash = t.txHash.toLowerCase();
+    expect(await em.execute(`select id from ${T}.alerts where subject_ref = ?`, [`deposit:dev-evm:${txHash}:2`])).toHaveLength(0);
+    const events = await em.execute<{ type: string; payload: Record<string, unknown> }[]>(
+      `select type, payload from "compliance".outbox where payload->>'txHash' = ? order by type`,
+      [txHash],
+    );
+    expect(events).toHaveLength(1);
+    const [assessment] = await em.execute<{ id: string }[]>(`select id from ${T}.assessments where subject_ref = ?`, [`deposit:dev-evm:${txHash}:2`]);
+    expect(events[0]).toEqual({
+      type: 'compliance.deposit_hold',
+      payload: {
+        alertId: null,
+        assessmentId: assessment!.id,
+        merchantId,
+        action: 'CLEAR',
+        network: 'dev-evm',
+        txHash,
+        index: 2,
+        addressId: t.addressId,
+        coinId: 'dev-evm:ETH',
+        amount: t.amount,
+      },
+    });
+  });
+
   it('stored decisions are append-only: the database refuses updates and deletes', async () => {
     const em = svc.orm.em.fork();
     await expect(em.execute(`update ${T}.assessments set decision = 'ALLOW'`)).rejects.toThrow(/append-only/);

@@ -121,6 +121,10 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
           types: ['compliance.deposit_hold'],
           handler: async (event) => {
             const h = event.data;
+            // A clean sender's deposit was never held here. Sweeping a deposit compliance has not
+            // decided on yet is allowed: it stays at the merchant's own addresses and the books
+            // keep it in held (see the merchant's deposit ledger) until it is cleared.
+            if (h.action === 'CLEAR') return;
             // HOLD, then BLOCK or RELEASE: the later state wins, a replay never moves it back.
             await orm.em.fork().execute(
               `insert into "${SCHEMA}".holds (deposit_key, merchant_id, address_id, coin_id, amount, state) values (?, ?, ?, ?, ?, ?)

@@ -4,7 +4,7 @@ import { type EventData, PoisonMessageError } from '@cpg/shared/bus';
 import { chainEventProblem } from '@cpg/shared/chains/event-subject';
 import { SCHEMA } from '../../migrations';
 import { addressKey } from '../domain/address';
-import { raiseAlert } from '../services/alerts';
+import { clearDeposit, raiseAlert } from '../services/alerts';
 import { type ScreeningService, T } from '../services/screening';
 
 const TRANSFER_CONSUMER = 'compliance-chain-transfers';
@@ -22,9 +22,11 @@ export function depositSubjectRef(network: string, txHash: string, index: number
 
 /**
  * Screens the sender of each transfer to a merchant's address, once per transfer: on `seen`, or on
- * `confirmed` when the tracker never reported it seen. REVIEW or BLOCK raises an alert and a
- * `compliance.deposit_hold` HOLD in the same transaction. A BLOCKed sender also marks the receiving
- * address as exposed (the exposure rule's one hop).
+ * `confirmed` when the tracker never reported it seen. Every screening decides the deposit's funds
+ * in the same transaction: REVIEW or BLOCK raises an alert and a `compliance.deposit_hold` HOLD,
+ * ALLOW a CLEAR (the merchant's credit is not spendable before one of them). A BLOCKed sender also
+ * marks the receiving address as exposed (the exposure rule's one hop). While this subgraph is
+ * down or slow its durable consumer keeps the transfers, and the credits stay held until then.
  */
 export async function screenTransfer(
   deps: Pick<ServiceDeps, 'orm'>,
@@ -80,7 +82,9 @@ export async function screenTransfer(
         [t.network, addressKey(t.to), t.to, t.from, txHash, now],
       );
     }
-    await raiseAlert(tx, row, { network: t.network, txHash, index: t.index, addressId: t.addressId, coinId: t.coinId, amount: t.amount }, now);
+    const deposit = { network: t.network, txHash, index: t.index, addressId: t.addressId, coinId: t.coinId, amount: t.amount };
+    await raiseAlert(tx, row, deposit, now);
+    await clearDeposit(tx, row, deposit);
   });
 }
 

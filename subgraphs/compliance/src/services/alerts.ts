@@ -90,6 +90,36 @@ async function publishHold(tx: EntityManager, a: AlertRow, action: 'HOLD' | 'REL
   );
 }
 
+/**
+ * An ALLOW screening of a deposit's sender: `compliance.deposit_hold` CLEAR, in the screening's
+ * transaction, so the merchant's ledger moves the credit it keeps in held until a decision to
+ * available. Every screened deposit thus gets exactly one first decision, CLEAR or HOLD.
+ */
+export async function clearDeposit(tx: EntityManager, assessment: AssessmentRow, deposit: DepositRef): Promise<boolean> {
+  if (assessment.decision !== 'ALLOW' || !assessment.merchant_id) return false;
+  const d = deposit;
+  await writeOutbox(
+    tx,
+    SCHEMA,
+    'compliance.deposit_hold',
+    {
+      alertId: null,
+      assessmentId: assessment.id,
+      merchantId: assessment.merchant_id,
+      action: 'CLEAR',
+      network: d.network,
+      txHash: d.txHash,
+      index: d.index,
+      addressId: d.addressId,
+      coinId: d.coinId,
+      amount: d.amount,
+    },
+    // Keyed like the holds, so one deposit's decisions stay in order on one subject.
+    { key: deterministicId(`${d.network}:${d.txHash}:${d.index}`), id: deterministicId(`compliance.deposit_hold:${d.network}:${d.txHash}:${d.index}:CLEAR`) },
+  );
+  return true;
+}
+
 /** A REVIEW or BLOCK screening with a merchant: an alert, its event and, for a deposit, the hold. */
 export async function raiseAlert(tx: EntityManager, assessment: AssessmentRow, deposit: DepositRef | null, now: Date): Promise<AlertRow | null> {
   if (assessment.decision === 'ALLOW' || !assessment.merchant_id) return null;

@@ -52,10 +52,15 @@ export enum ApiScope {
 
 export type Balance = {
   __typename?: 'Balance';
+  /** Spendable: what a withdrawal may take. */
   available: Scalars['Amount']['output'];
   coin: Coin;
+  /** Not spendable: reserved for withdrawals in flight, under a compliance hold, or pendingScreening. */
   held: Scalars['Amount']['output'];
+  /** Seen on chain, not yet final by the network's confirmations. */
   pending: Scalars['Amount']['output'];
+  /** The part of held that is confirmed deposits whose sender compliance has not decided on yet; available once screened clean (or released by the operator). */
+  pendingScreening: Scalars['Amount']['output'];
 };
 
 export type Coin = {
@@ -481,6 +486,7 @@ export type BalanceResolvers<ContextType = any, ParentType extends ResolversPare
   coin?: Resolver<ResolversTypes['Coin'], ParentType, ContextType>;
   held?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   pending?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
+  pendingScreening?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
 }>;
 
 export type CoinResolvers<ContextType = any, ParentType extends ResolversParentTypes['Coin'] = ResolversParentTypes['Coin']> = ResolversObject<{

@@ -16,10 +16,19 @@ export function coinDecimals(coinId: string): number {
   return d;
 }
 
-/** Shape of `Balance`. Debt is not in the contract; it shows in the history as its own entries. */
-export function toBalanceNode(b: CoinBalance) {
+/**
+ * Shape of `Balance`. Debt is not in the contract; it shows in the history as its own entries.
+ * `pendingScreening` is the part of held waiting for compliance's decision on the sender.
+ */
+export function toBalanceNode(b: CoinBalance & { pendingScreening?: bigint }) {
   const d = coinDecimals(b.coinId);
-  return { coin: { id: b.coinId }, available: formatAmount(b.available, d), pending: formatAmount(b.pending, d), held: formatAmount(b.held, d) };
+  return {
+    coin: { id: b.coinId },
+    available: formatAmount(b.available, d),
+    pending: formatAmount(b.pending, d),
+    held: formatAmount(b.held, d),
+    pendingScreening: formatAmount(b.pendingScreening ?? 0n, d),
+  };
 }
 
 /**

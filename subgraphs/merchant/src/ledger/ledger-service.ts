@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@cpg/shared/db';
 import { AppError, badInput, conflict } from '@cpg/shared/graphql';
 import { SCHEMA } from '../../migrations';
@@ -292,6 +293,38 @@ export class LedgerService {
       out.set(r.coin_id, b);
     }
     return [...out.values()];
+  }
+
+  /**
+   * Per coin, the part of `held` that is confirmed deposits compliance has not decided on yet:
+   * credits posted as deposit_pending_screening with no later posting on the same deposit (a
+   * decision or a reversal ends the wait). Read-only.
+   */
+  async pendingScreening(merchantId: string): Promise<Map<string, bigint>> {
+    const rows = await this.em.execute<{ coin_id: string; amount: string }[]>(
+      `select a.coin_id, sum(e.amount)::text as amount
+         from ${T}.ledger_accounts a
+         join ${T}.ledger_entries e on e.account_id = a.id
+         join ${T}.ledger_transactions t on t.id = e.transaction_id
+        where a.merchant_id = ? and a.kind = 'held' and t.kind = 'deposit_pending_screening'
+          and not exists (select 1 from ${T}.ledger_transactions later where later.reference = t.reference and later.id > t.id)
+        group by a.coin_id`,
+      [merchantId],
+    );
+    return new Map(rows.map((r) => [r.coin_id, BigInt(r.amount)]));
+  }
+
+  /** `Merchant.balances`: balances and their part pending screening from one snapshot, so the part never exceeds held. */
+  async balancesWithScreening(merchantId: string): Promise<(CoinBalance & { pendingScreening: bigint })[]> {
+    return this.em.fork().transactional(
+      async (tx) => {
+        const ledger = new LedgerService(tx);
+        const balances = await ledger.balances(merchantId);
+        const pending = await ledger.pendingScreening(merchantId);
+        return balances.map((b) => ({ ...b, pendingScreening: pending.get(b.coinId) ?? 0n }));
+      },
+      { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
+    );
   }
 
   /**

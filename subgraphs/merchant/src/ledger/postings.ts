@@ -277,24 +277,29 @@ export function depositReorgedAfterCredit(i: DepositInput): Posting {
   );
 }
 
-// Compliance holds of deposits (KYT). One hold and one release per deposit reference; the
-// consumers decide under a per-deposit lock which of these applies, so either order of credit
-// and hold ends with the credit in `held` until released.
+// Compliance decisions on deposits (KYT). A credit is spendable only once compliance has decided
+// on its sender: until then it sits in `held` (deposit_pending_screening). One effect of each kind
+// per deposit reference (clear, hold, release, block); the consumers decide under a per-deposit
+// lock which of these applies (see ./screening), so any order of credit and decisions ends with
+// the credit where the latest decision puts it.
 
-export type ComplianceEffect = 'compliance_hold' | 'compliance_release';
+export type ComplianceEffect = 'compliance_hold' | 'compliance_release' | 'compliance_clear' | 'compliance_block';
 
 export function complianceKey(d: DepositRef, effect: ComplianceEffect): string {
   return `${depositReference(d)}:${effect}`;
 }
 
-/** The deposit was already credited: its amount leaves available for held (what is already spent becomes debt). */
-export function complianceHoldCredited(i: DepositInput): Posting {
+/**
+ * The deposit was already credited: its amount leaves available for held (what is already spent
+ * becomes debt). `effect` is compliance_block only for a BLOCK that overtook its HOLD.
+ */
+export function complianceHoldCredited(i: DepositInput, effect: 'compliance_hold' | 'compliance_block' = 'compliance_hold'): Posting {
   return move(
     i,
     positive(i.amount),
     'available',
     'held',
-    { idempotencyKey: complianceKey(i.deposit, 'compliance_hold'), kind: 'compliance_hold', reference: depositReference(i.deposit) },
+    { idempotencyKey: complianceKey(i.deposit, effect), kind: 'compliance_hold', reference: depositReference(i.deposit) },
     { shortfall: true },
   );
 }
@@ -321,6 +326,27 @@ export function complianceReleaseCredited(i: DepositInput): Posting {
   return move(i, positive(i.amount), 'held', 'available', {
     idempotencyKey: complianceKey(i.deposit, 'compliance_release'),
     kind: 'compliance_release',
+    reference: depositReference(i.deposit),
+  });
+}
+
+/**
+ * A deposit becomes final before compliance has decided on its sender: credited to held, where
+ * no withdrawal can take it, until a CLEAR or RELEASE moves it to available (same key as any credit).
+ */
+export function depositPendingScreening(i: DepositInput & { wasSeen: boolean }): Posting {
+  return move(i, positive(i.amount), i.wasSeen ? 'pending' : 'external_chain', 'held', {
+    idempotencyKey: depositKey(i.deposit, 'credit'),
+    kind: 'deposit_pending_screening',
+    reference: depositReference(i.deposit),
+  });
+}
+
+/** Compliance screened the sender of a credited, not yet decided deposit ALLOW: held goes to available. */
+export function complianceClearCredited(i: DepositInput): Posting {
+  return move(i, positive(i.amount), 'held', 'available', {
+    idempotencyKey: complianceKey(i.deposit, 'compliance_clear'),
+    kind: 'compliance_clear',
     reference: depositReference(i.deposit),
   });
 }

@@ -205,6 +205,8 @@ type HoldEvent = EventData<'compliance.deposit_hold'>;
  * A transfer matched to no payment has nothing to hold here; the ledger holds its credit.
  */
 export async function applyComplianceHold(tx: EntityManager, h: HoldEvent, now = new Date()): Promise<void> {
+  // A clean sender: the customer has paid either way; only the merchant's ledger waits for it.
+  if (h.action === 'CLEAR') return;
   const txHash = normalTxHash(h.txHash);
   const [dep] = await tx.execute<DepositRow[]>(`select * from ${T}.deposits where network_id = ? and tx_hash = ? and idx = ?`, [h.network, txHash, h.index]);
   if (!dep) throw new Error(`deposit ${h.network}:${txHash}:${h.index} is not recorded yet`);
