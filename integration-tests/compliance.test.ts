@@ -256,8 +256,8 @@ describe('deposits: alert, hold, release', () => {
     const { data } = await gql(stack.url, '{ me { ledger(first: 20) { nodes { kind amount } } } }', {}, m.secret);
     // Exactly once, and never in available: the hold and block only recorded the decision.
     expect(data.me.ledger.nodes.map((n: { kind: string; amount: string }) => `${n.kind} ${n.amount}`)).toEqual([
-      'deposit_pending_screening.held 0.5',
       'deposit_pending_screening.pending -0.5',
+      'deposit_pending_screening.held 0.5',
       'deposit_seen.pending 0.5',
     ]);
   });
