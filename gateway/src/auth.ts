@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Bus, RpcReply } from '@cpg/shared/bus';
 import { API_KEY_LENGTH, type ApiScope, type Identity, AppError, apiKeyPrefix, apiKeyProof } from '@cpg/shared/graphql';
 import type { Logger } from '@cpg/shared/logger';
+import { LruMap } from './rate-limit';
 
 interface CacheEntry {
   identity: Identity | null;
@@ -16,7 +17,8 @@ interface CacheEntry {
  * on the bus: only its public prefix and a proof derived from it (see api-key-proof).
  */
 export class Authenticator {
-  private readonly cache = new Map<string, CacheEntry>();
+  // Bounded, least recently used out first: a flood of random keys cannot flush the good ones.
+  private readonly cache = new LruMap<string, CacheEntry>(10_000);
   private readonly inFlight = new Map<string, Promise<RpcReply<'merchant.verify_api_key'>>>();
   private readonly operatorDigest: Buffer;
   private readonly maxAuthorization: number;
@@ -67,7 +69,6 @@ export class Authenticator {
       this.log.error({ err: (err as Error).message }, 'API key lookup failed');
       throw new AppError('UNAVAILABLE', 'cannot verify API keys right now; retry shortly');
     }
-    if (this.cache.size > 10_000) this.cache.clear();
     if (!reply.ok) {
       this.cache.set(key, { identity: null, reason: reply.reason, expires: now + this.cacheMs });
       throw new AppError('UNAUTHENTICATED', reply.reason);

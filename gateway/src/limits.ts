@@ -1,105 +1,118 @@
-import {
-  type ASTVisitor,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  GraphQLError,
-  type GraphQLNamedType,
-  type GraphQLSchema,
-  Kind,
-  type SelectionSetNode,
-  type ValidationContext,
-  getNamedType,
-  isInterfaceType,
-  isObjectType,
-} from 'graphql';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, type ValidationContext, type ValidationRule, isListType, getNullableType } from 'graphql';
+import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
 
-/** Page size assumed for a `first` given as a variable (not visible at validation time). */
-const VARIABLE_PAGE = 100;
+/**
+ * How many items an unpaginated list field can hold, as far as cost goes (docs/limits.md). A list
+ * with `first`/`last` costs its page size instead; a `*Connection.nodes` list costs 1 because its
+ * connection field already counted the page; a list of scalars costs 1 (one value, no fan-out).
+ * gateway/src/limits.spec.ts fails when a list field of the supergraph has no entry here, so a new
+ * unpaginated list cannot slip in at the price of one item.
+ */
+export const LIST_SIZES: Readonly<Record<string, number>> = {
+  // Configured networks and coins: a handful each.
+  'Query.networks': 50,
+  'Network.coins': 50,
+  'Address.coins': 50,
+  'Merchant.balances': 50,
+  'Query.collectionPolicies': 50,
+  'Query.walletBalances': 50,
+  'Query.withdrawalLimits': 50,
+  'Query.reconciliation': 100,
+  'Merchant.apiKeys': 50,
+  // MAX_ENDPOINTS_PER_MERCHANT in the merchant subgraph.
+  'Merchant.webhookEndpoints': 20,
+  // One per attempt: the default retry schedule makes at most ~20.
+  'WebhookDelivery.attemptLog': 25,
+  // A payment is paid by a few transfers; more are possible (unsolicited top-ups), so this is an
+  // estimate, not a bound the subgraph enforces.
+  'Payment.deposits': 20,
+  // batchMaxSize can be set up to 1000: a batch is the largest fan-out of the API. This is what
+  // makes Withdrawal.batch -> WithdrawalBatch.withdrawals -> batch ... multiply out of bounds.
+  'WithdrawalBatch.withdrawals': 1000,
+};
 
-interface Walk {
-  depth: number;
-  cost: number;
+/** Size of a list whose field is not in LIST_SIZES (a spec keeps this from being used). */
+export const DEFAULT_LIST_SIZE = 100;
+/** Page size when neither the caller nor the schema gives one (the subgraphs' default). */
+export const DEFAULT_PAGE = 50;
+
+export interface QueryLimits {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxDirectives: number;
+}
+
+function listSize({ type, field, args }: ComplexityEstimatorArgs): number {
+  const paged = field.args.find((a) => a.name === 'first') ?? field.args.find((a) => a.name === 'last');
+  if (paged) {
+    const given = args[paged.name] as unknown;
+    if (typeof given === 'number') return Math.max(1, given);
+    return typeof paged.defaultValue === 'number' ? paged.defaultValue : DEFAULT_PAGE;
+  }
+  if (!isListType(getNullableType(field.type))) return 1;
+  if (type.name.endsWith('Connection')) return 1;
+  return LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE;
 }
 
 /**
- * Depth and cost of an operation. Cost counts every field once, times the page size of each
- * enclosing list field that takes `first` (its literal, or its default): a query asking for 50
- * payments with 50 deposits each costs ~2,500, not 3. Introspection fields are free so tooling
- * keeps working.
+ * Every field costs 1, and a field's selection costs as many times as the items its list can
+ * hold: `{ payments(first: 50) { nodes { deposits { id } } } }` is 1 + 50 * (1 + 1 + 20 * 1).
+ * Introspection is free so tooling keeps working (it is bounded by depth and tokens instead).
  */
-function walk(
-  schema: GraphQLSchema,
-  type: GraphQLNamedType | undefined,
-  set: SelectionSetNode,
-  fragments: Record<string, FragmentDefinitionNode>,
-  seen: Set<string>,
-): Walk {
-  let depth = 0;
-  let cost = 0;
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) {
-      if (sel.name.value.startsWith('__')) continue;
-      const r = fieldWalk(schema, type, sel, fragments, seen);
-      depth = Math.max(depth, r.depth);
-      cost += r.cost;
-    } else {
-      const frag = sel.kind === Kind.INLINE_FRAGMENT ? sel : fragments[sel.name.value];
-      if (!frag || (sel.kind === Kind.FRAGMENT_SPREAD && seen.has(sel.name.value))) continue;
-      const nextSeen = sel.kind === Kind.FRAGMENT_SPREAD ? new Set([...seen, sel.name.value]) : seen;
-      const cond = frag.typeCondition ? (schema.getType(frag.typeCondition.name.value) ?? type) : type;
-      const r = walk(schema, cond, frag.selectionSet, fragments, nextSeen);
-      depth = Math.max(depth, r.depth);
-      cost += r.cost;
-    }
-  }
-  return { depth, cost };
+function estimate(a: ComplexityEstimatorArgs): number {
+  if (a.type.name.startsWith('__') || a.field.name.startsWith('__')) return 0;
+  return 1 + listSize(a) * a.childComplexity;
 }
 
-function fieldWalk(
-  schema: GraphQLSchema,
-  parent: GraphQLNamedType | undefined,
-  field: FieldNode,
-  fragments: Record<string, FragmentDefinitionNode>,
-  seen: Set<string>,
-): Walk {
-  const def = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
-  let multiplier = 1;
-  const firstArg = def?.args.find((a) => a.name === 'first');
-  if (firstArg) {
-    const given = field.arguments?.find((a) => a.name.value === 'first');
-    if (given?.value.kind === Kind.INT) multiplier = Math.max(1, Number(given.value.value));
-    else if (given?.value.kind === Kind.VARIABLE) multiplier = VARIABLE_PAGE;
-    else if (typeof firstArg.defaultValue === 'number') multiplier = firstArg.defaultValue;
+/**
+ * Cost of the operation that would run, with its variables (so `first: $n` costs what `$n` says)
+ * and @skip/@include applied. Throws a BAD_USER_INPUT GraphQLError when the arguments cannot be
+ * read (a bad variable).
+ */
+export function operationCost(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown>, operationName?: string | null): number {
+  try {
+    return getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [estimate] });
+  } catch (err) {
+    throw new GraphQLError(err instanceof Error ? err.message : 'cannot compute the query cost', { extensions: { code: 'BAD_USER_INPUT' } });
   }
-  if (!field.selectionSet) return { depth: 1, cost: 1 };
-  const inner = walk(schema, def ? getNamedType(def.type) : undefined, field.selectionSet, fragments, seen);
-  return { depth: inner.depth + 1, cost: 1 + multiplier * inner.cost };
 }
 
-export function queryLimitsRule(maxDepth: number, maxCost: number) {
-  return (context: ValidationContext): ASTVisitor => ({
-    OperationDefinition(node) {
-      const fragments: Record<string, FragmentDefinitionNode> = {};
-      for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
-      const schema = context.getSchema();
-      const root = node.operation === 'query' ? schema.getQueryType() : node.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-      const { depth, cost } = walk(schema, root ?? undefined, node.selectionSet, fragments, new Set());
-      if (depth > maxDepth) {
-        context.reportError(
-          new GraphQLError(`query is too deep: depth ${depth} exceeds the limit of ${maxDepth}`, {
-            nodes: [node],
-            extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_DEEP' },
-          }),
-        );
-      }
-      if (cost > maxCost) {
-        context.reportError(
-          new GraphQLError(`query is too expensive: cost ${cost} exceeds the limit of ${maxCost}; ask for smaller pages`, {
-            nodes: [node],
-            extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_COSTLY' },
-          }),
-        );
-      }
-    },
+/** The refusal of an operation whose cost is above the limit. */
+export function costError(cost: number, maxCost: number): GraphQLError {
+  return new GraphQLError(`query is too expensive: cost ${cost} exceeds the limit of ${maxCost}; ask for smaller pages or fewer nested lists`, {
+    extensions: { code: 'BAD_USER_INPUT', reason: 'QUERY_TOO_COSTLY', cost, maxCost, http: { status: 400 } },
   });
+}
+
+function reporter(reason: string, what: string) {
+  return (context: ValidationContext | null, error: GraphQLError) => {
+    // graphql-armor words every refusal as a "Syntax Error"; ours says which limit it was.
+    const detail = error.message.replace(/^Syntax Error: /, '');
+    context?.reportError(new GraphQLError(`${what}: ${detail}`, { extensions: { code: 'BAD_USER_INPUT', reason } }));
+  };
+}
+
+/**
+ * Shape limits checked at validation, before any subgraph is asked: depth, aliases (each alias
+ * re-runs a field, so thousands of them multiply work without deepening the query) and
+ * directives. Rules from graphql-armor; their refusals are re-worded into our error codes.
+ */
+export function shapeRules(limits: Pick<QueryLimits, 'maxDepth' | 'maxAliases' | 'maxDirectives'>): ValidationRule[] {
+  return [
+    maxDepthRule({ n: limits.maxDepth, onReject: [reporter('QUERY_TOO_DEEP', 'query is too deep')], propagateOnRejection: false }),
+    maxAliasesRule({ n: limits.maxAliases, onReject: [reporter('TOO_MANY_ALIASES', 'too many aliases')], propagateOnRejection: false }),
+    maxDirectivesRule({ n: limits.maxDirectives, onReject: [reporter('TOO_MANY_DIRECTIVES', 'too many directives')], propagateOnRejection: false }),
+  ] as ValidationRule[];
+}
+
+/**
+ * graphql-js appends `Did you mean "x"?` to unknown field, argument, type and enum value errors:
+ * with introspection off that would still hand out the schema one guess at a time.
+ */
+export function hideSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean [^?]*\?/g, '');
 }

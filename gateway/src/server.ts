@@ -12,8 +12,9 @@ import { mountHealth } from '@cpg/shared/http';
 import { type Logger, createLogger, withLogContext } from '@cpg/shared/logger';
 import { Authenticator } from './auth';
 import { composeSupergraph, loadSubgraphDefs } from './compose';
-import { queryLimitsRule } from './limits';
-import { RateLimiter } from './rate-limit';
+import { clientIp, ipBucket } from './client-ip';
+import { type ChargedContext, Guard, costPlugin } from './guard';
+import { hideSuggestions, shapeRules } from './limits';
 import { type GatewayContext, SignedDataSource } from './signed-data-source';
 import { serveSubscriptions } from './subscriptions';
 
@@ -39,7 +40,8 @@ export function subgraphUrls(config: GatewayConfig): Record<string, string> {
 }
 
 function errorBody(err: AppError) {
-  return { errors: [{ message: err.message, extensions: { code: err.code } }] };
+  const { http: _http, ...extensions } = err.extensions as Record<string, unknown>;
+  return { errors: [{ message: err.message, extensions: { ...extensions, code: err.code } }] };
 }
 
 /**
@@ -62,19 +64,33 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     pass: config.NATS_PASSWORD,
   });
   const auth = new Authenticator(bus, config.OPERATOR_TOKEN, config.API_KEY_CACHE_MS, log);
-  const limiter = new RateLimiter(config.RATE_LIMIT_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS * 1000);
+  const guard = new Guard(config);
+  const production = config.NODE_ENV === 'production';
+  // Off in production unless asked for: the contract is published (shared/api), so introspection
+  // only helps tooling, and hides nothing an operator cannot re-enable (docs/limits.md).
+  const introspection = config.GRAPHQL_INTROSPECTION ? config.GRAPHQL_INTROSPECTION === 'true' : !production;
 
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => new SignedDataSource(name, url!, config.GATEWAY_SECRET),
   });
-  const apollo = new ApolloServer<GatewayContext>({
+  const apollo = new ApolloServer<ChargedContext>({
     gateway,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (runUntilSignal): Apollo's own signal handler would race it and re-raise.
     stopOnTerminationSignals: false,
-    validationRules: [queryLimitsRule(config.MAX_QUERY_DEPTH, config.MAX_QUERY_COST)],
-    formatError: (formatted) => formatAppError(formatted, (message) => log.error({ err: message }, 'internal error')) as typeof formatted,
+    introspection,
+    // The parser stops at this many tokens: a megabyte of aliases is refused before it is a tree.
+    parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
+    validationRules: shapeRules(guard.limits),
+    plugins: [costPlugin(guard)],
+    formatError: (formatted) => {
+      const out = formatAppError(formatted, (message) => log.error({ err: message }, 'internal error')) as typeof formatted;
+      // Apollo re-codes our validation refusals GRAPHQL_VALIDATION_FAILED; keep the limit's own reason.
+      const ownReason = formatted.extensions?.reason;
+      if (typeof ownReason === 'string' && out.extensions) out.extensions.reason = ownReason;
+      return production ? { ...out, message: hideSuggestions(out.message) } : out;
+    },
   });
   await apollo.start();
 
@@ -101,24 +117,38 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     '/graphql',
     async (req, res, next) => {
       try {
-        const identity = await auth.identify(req.headers.authorization);
-        const bucket = identity.kind === 'merchant' ? `key:${identity.keyId}` : identity.kind === 'operator' ? 'operator' : `ip:${req.ip}`;
-        const waitMs = limiter.take(bucket);
-        if (waitMs > 0) {
-          res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
-          throw new AppError('RATE_LIMITED', `rate limit exceeded; retry in ${Math.ceil(waitMs / 1000)} s`);
+        const ipKey = ipBucket(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']));
+        const authorization = req.headers.authorization;
+        // An address that keeps failing is refused before its credential is even looked up, so a
+        // stream of made-up keys costs the merchant service nothing.
+        if (authorization) guard.checkAuthFailures(ipKey);
+        let identity: Identity;
+        try {
+          identity = await auth.identify(authorization);
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'UNAUTHENTICATED') guard.authFailed(ipKey);
+          throw err;
         }
+        const bucket = Guard.bucket(identity, ipKey);
+        guard.chargeRequest(bucket);
         res.locals.identity = identity;
+        res.locals.rateBucket = bucket;
         next();
       } catch (err) {
         if (!(err instanceof AppError)) return next(err);
+        const retry = err.extensions.retryAfterSeconds;
+        if (typeof retry === 'number') res.setHeader('Retry-After', String(retry));
         const status = err.code === 'RATE_LIMITED' ? 429 : err.code === 'UNAVAILABLE' ? 503 : 401;
         res.status(status).json(errorBody(err));
       }
     },
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => ({ identity: res.locals.identity as Identity, requestId: String(res.locals.requestId) }),
+      context: async ({ res }) => ({
+        identity: res.locals.identity as Identity,
+        requestId: String(res.locals.requestId),
+        rateBucket: res.locals.rateBucket as string,
+      }),
     }),
   );
 
@@ -134,11 +164,13 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     apollo,
     schema: () => gateway.schema,
     auth,
-    limiter,
+    guard,
     bus,
     log,
-    maxDepth: config.MAX_QUERY_DEPTH,
-    maxCost: config.MAX_QUERY_COST,
+    hideSuggestions: production,
+    maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
+    maxPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    maxConnectionsPerIp: config.WS_MAX_CONNECTIONS_PER_IP,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

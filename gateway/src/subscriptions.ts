@@ -28,8 +28,9 @@ import { WebSocketServer } from 'ws';
 import type { Authenticator } from './auth';
 import { EventStream, SharedFeeds } from './event-stream';
 import { type ForwardTarget, type ForwardedQuery, buildForwardedQuery } from './forwarded-query';
-import { queryLimitsRule } from './limits';
-import type { RateLimiter } from './rate-limit';
+import { clientIp, ipBucket } from './client-ip';
+import { Guard } from './guard';
+import { hideSuggestions, operationCost, shapeRules } from './limits';
 import type { GatewayContext } from './signed-data-source';
 
 export interface SubscriptionServerOptions {
@@ -39,13 +40,17 @@ export interface SubscriptionServerOptions {
   /** The API schema the HTTP endpoint serves (undefined until the gateway has loaded). */
   schema: () => GraphQLSchema | undefined;
   auth: Authenticator;
-  limiter: RateLimiter;
+  guard: Guard;
   bus: Bus;
   log: Logger;
-  maxDepth: number;
-  maxCost: number;
+  /** Drop graphql-js's "Did you mean" hints from errors (production). */
+  hideSuggestions?: boolean;
+  /** Largest message (bytes) a client may send; a bigger one closes the socket with 1009. */
+  maxMessageBytes?: number;
   /** Operations one socket may hold open at once; a client needs a handful, not hundreds. */
   maxPerConnection?: number;
+  /** Sockets one client IP (IPv6: one /64) may hold open at once. */
+  maxConnectionsPerIp?: number;
   /** Event re-reads in flight at once across all subscribers of this process. */
   maxConcurrentReads?: number;
 }
@@ -111,6 +116,7 @@ const HIDDEN = new Set(['NOT_FOUND', 'FORBIDDEN']);
  */
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_TRY_AGAIN = 1013;
+const CLOSE_RATE_LIMITED = 4429;
 
 const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -150,9 +156,11 @@ function codeOf(e: { extensions?: Record<string, unknown> }): string | undefined
  * returns the current state, so the next event catches the subscriber up.
  */
 export function serveSubscriptions(opts: SubscriptionServerOptions): SubscriptionServer {
-  const { apollo, auth, limiter, bus, log } = opts;
+  const { apollo, auth, guard, bus, log } = opts;
   const maxPerConnection = opts.maxPerConnection ?? 20;
-  const rules = [...specifiedRules, queryLimitsRule(opts.maxDepth, opts.maxCost)];
+  const maxConnectionsPerIp = opts.maxConnectionsPerIp ?? 100;
+  const rules = [...specifiedRules, ...shapeRules(guard.limits)];
+  const connectionsPerIp = new Map<string, number>();
   let active = 0;
 
   // Apollo Server wraps every field resolver of the schema it serves (for plugins), and those
@@ -166,8 +174,11 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
     return copied.schema;
   };
 
-  const format = (e: GraphQLError): GraphQLFormattedError =>
-    formatAppError(e.toJSON(), (message) => log.error({ err: message }, 'internal error in a subscription')) as GraphQLFormattedError;
+  const format = (e: GraphQLError): GraphQLFormattedError => {
+    const out = formatAppError(e.toJSON(), (message) => log.error({ err: message }, 'internal error in a subscription')) as GraphQLFormattedError;
+    const { http: _http, ...extensions } = (out.extensions ?? {}) as Record<string, unknown>;
+    return { ...out, extensions, message: opts.hideSuggestions ? hideSuggestions(out.message) : out.message };
+  };
 
   async function run(ctx: GatewayContext, query: string, variables: Record<string, unknown>, operationName?: string) {
     const res = await apollo.executeOperation({ query, variables, operationName }, { contextValue: { identity: ctx.identity, requestId: ctx.requestId } });
@@ -442,18 +453,52 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
     return pick(source, ctx, info);
   };
 
-  const wss = new WebSocketServer({ server: opts.server, path: opts.path });
+  const ipKeyOf = (request: http.IncomingMessage) => ipBucket(clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for']));
+
+  const wss = new WebSocketServer({
+    server: opts.server,
+    path: opts.path,
+    // ws's default is 100 MiB per message; graphql-ws messages are a query and its variables.
+    maxPayload: opts.maxMessageBytes ?? 65_536,
+    // Counted on the TCP socket before the handshake completes (its close event fires whether
+    // the upgrade succeeds or not), so concurrent handshakes cannot all slip under the cap.
+    verifyClient: (info: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      const key = ipKeyOf(info.req);
+      const open = connectionsPerIp.get(key) ?? 0;
+      if (open >= maxConnectionsPerIp) {
+        done(false, 429, `at most ${maxConnectionsPerIp} connections per client`);
+        return;
+      }
+      connectionsPerIp.set(key, open + 1);
+      info.req.socket.once('close', () => {
+        const n = (connectionsPerIp.get(key) ?? 1) - 1;
+        if (n <= 0) connectionsPerIp.delete(key);
+        else connectionsPerIp.set(key, n);
+      });
+      done(true);
+    },
+  });
   const disposable = useServer<ConnectionParams>(
     {
       onConnect: async (ctx) => {
+        const ipKey = ipKeyOf(ctx.extra.request);
+        const authorization = authorizationOf(ctx.connectionParams);
         try {
-          await auth.identify(authorizationOf(ctx.connectionParams));
+          if (authorization !== undefined) guard.checkAuthFailures(ipKey);
+          try {
+            await auth.identify(authorization);
+          } catch (err) {
+            if (err instanceof AppError && err.code === 'UNAUTHENTICATED') guard.authFailed(ipKey);
+            throw err;
+          }
           return true;
         } catch (err) {
-          const unavailable = err instanceof AppError && err.code === 'UNAVAILABLE';
+          const code = err instanceof AppError ? err.code : undefined;
           const message = err instanceof AppError ? err.message : 'cannot authenticate';
-          // Close ourselves: graphql-ws's refusal (4403 "Forbidden") cannot say why.
-          ctx.extra.socket.close(unavailable ? CLOSE_TRY_AGAIN : CLOSE_UNAUTHORIZED, Buffer.from(message).subarray(0, 120).toString());
+          // Close ourselves: graphql-ws's refusal (4403 "Forbidden") cannot say why. 4429 is
+          // graphql-ws's own "too many requests" close.
+          const close = code === 'UNAVAILABLE' ? CLOSE_TRY_AGAIN : code === 'RATE_LIMITED' ? CLOSE_RATE_LIMITED : CLOSE_UNAUTHORIZED;
+          ctx.extra.socket.close(close, Buffer.from(message).subarray(0, 120).toString());
           return false;
         }
       },
@@ -465,10 +510,12 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
         } catch (err) {
           return [err instanceof GraphQLError ? err : new AppError('UNAVAILABLE', 'cannot authenticate right now')];
         }
-        const bucket =
-          identity.kind === 'merchant' ? `key:${identity.keyId}` : identity.kind === 'operator' ? 'operator' : `ip:${ctx.extra.request.socket.remoteAddress}`;
-        const waitMs = limiter.take(bucket);
-        if (waitMs > 0) return [new AppError('RATE_LIMITED', `rate limit exceeded; retry in ${Math.ceil(waitMs / 1000)} s`)];
+        const bucket = Guard.bucket(identity, ipKeyOf(ctx.extra.request));
+        try {
+          guard.chargeRequest(bucket);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
         // graphql-ws has registered this operation already, hence ">".
         if (Object.keys(ctx.subscriptions).length > maxPerConnection) {
           return [new AppError('RATE_LIMITED', `at most ${maxPerConnection} operations per connection`, { reason: 'TOO_MANY_SUBSCRIPTIONS' })];
@@ -488,6 +535,13 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
         // Coerced here so a bad variable is the caller's error, not a masked internal one.
         const coerced = getVariableValues(schema, (operation as OperationDefinitionNode).variableDefinitions ?? [], payload.variables ?? {});
         if (coerced.errors) return coerced.errors.map((e) => new AppError('BAD_USER_INPUT', e.message));
+        // The same cost rule and budget as over HTTP: a subscription's selection is re-read on
+        // every event, so its cost is what each event will cost.
+        try {
+          guard.checkCost(operationCost(schema, document, payload.variables ?? {}, payload.operationName), bucket);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
         const contextValue: OperationContext = { identity, requestId: randomUUID(), authorization, query: payload.query };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables ?? {}, contextValue };
       },

@@ -77,11 +77,34 @@ export const gatewayConfig = z
     SUBGRAPH_PAYMENT_URL: z.string().url(),
     SUBGRAPH_WITHDRAWAL_URL: z.string().url(),
     SUBGRAPH_COMPLIANCE_URL: z.string().url(),
+    // Query limits (docs/limits.md): checked before anything reaches a subgraph.
     MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+    /** Estimated work: every field 1, times the page or maximum size of each enclosing list. */
     MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
-    /** Requests per key per window; a burst above it answers RATE_LIMITED. */
+    MAX_QUERY_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
+    /** Lexical tokens of the whole document (parser limit), so a huge document is not even parsed. */
+    MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
+    MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
+    /** Schema introspection; unset: on, except with NODE_ENV=production. */
+    GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+    /** Requests per caller (API key, operator, or client IP) per window; above it: RATE_LIMITED. */
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(1).default(300),
+    /** Query cost per caller per window: each request is charged its computed cost. */
+    RATE_LIMIT_COST: z.coerce.number().int().min(1).default(100_000),
     RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+    /** Failed authentications per client IP per window; then that IP's credentials get RATE_LIMITED. */
+    AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
+    /** Callers tracked at once by each limiter; the least recently seen is forgotten first. */
+    RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).default(50_000),
+    /** graphql-ws: largest message accepted (bytes); a bigger one closes the socket (1009). */
+    WS_MAX_MESSAGE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(65_536),
+    WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(20),
+    WS_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
     /** How long a verified API key is trusted without asking the merchant service again. */
     API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
   })
