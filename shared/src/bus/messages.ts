@@ -46,6 +46,25 @@ export const eventSchemas = {
     coins: z.array(z.string()),
   }),
 
+  /**
+   * A merchant's COLD wallet (a destination outside the hot side) was registered or its status
+   * changed (key = addressId). Published by the address subgraph through its outbox; the collector
+   * keeps the status (it forwards only to an ACTIVE wallet, or a COOLING_OFF one whose `usableFrom`
+   * has passed) and the merchant's webhook dispatcher announces it (`cold_wallet.*`).
+   */
+  'address.cold_wallet_updated': z.object({
+    addressId: z.string().uuid(),
+    merchantId: z.string().uuid(),
+    networkId: z.string(),
+    address: z.string(),
+    /** registered (screened, stored), approved (by the operator), rejected (by the operator) */
+    event: z.enum(['registered', 'approved', 'rejected']),
+    status: z.enum(['PENDING_REVIEW', 'COOLING_OFF', 'ACTIVE', 'REJECTED']),
+    /** When a COOLING_OFF wallet becomes usable; null while under review or once decided. */
+    usableFrom: z.string().nullable(),
+    at: z.string(),
+  }),
+
   // Chain events: subject `chain.<network>.transfer.<kind>.<key>` (see subjectStem). One message
   // id per (network, txHash, index, kind, blockHash), so re-emission after a crash is dropped.
   'chain.transfer.seen': chainTransfer,
@@ -473,6 +492,8 @@ export const rpcSchemas = {
           externalChain: z.string(),
           externalFees: z.string(),
           collectionFees: z.string(),
+          /** In cold storage: moved out of available by confirmed cold forwards (outside the hot side). */
+          custody: z.string().optional(),
         }),
       ),
     }),
@@ -499,6 +520,9 @@ export const rpcSchemas = {
         /** Normalised form, as stored. */
         address: z.string(),
         type: z.enum(['USER', 'HOT', 'COLD', 'TOKENS_COLLECTOR']),
+        /** COLD only: its status, and whether funds may be forwarded to it now (ACTIVE, or cooled off). */
+        coldWalletStatus: z.enum(['PENDING_REVIEW', 'COOLING_OFF', 'ACTIVE', 'REJECTED']).optional(),
+        coldWalletUsable: z.boolean().optional(),
       }),
     ]),
   },

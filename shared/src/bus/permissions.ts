@@ -58,9 +58,11 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
       { durable: 'merchant-compliance-holds', types: ['compliance.deposit_hold'] },
       { durable: 'merchant-withdrawal-ledger', types: ['withdrawal.ledger'] },
       { durable: 'merchant-collection-fee-ledger', types: ['collection.fee'] },
+      { durable: 'merchant-cold-forward-ledger', types: ['collection.sweep_updated'] },
       { durable: 'merchant-webhooks', types: ['payment.updated'] },
       { durable: 'merchant-webhooks-withdrawals', types: ['withdrawal.updated'] },
       { durable: 'merchant-webhooks-compliance', types: ['compliance.alert'] },
+      { durable: 'merchant-webhooks-cold-wallets', types: ['address.cold_wallet_updated'] },
     ],
     answers: ['merchant.verify_api_key', 'ledger.hold', 'ledger.balances'],
     asks: ['payment.snapshot', 'withdrawal.snapshot'],
@@ -68,14 +70,15 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
     kvBuckets: [],
   },
   address: {
-    publishes: ['address.created', 'collection.policy_updated'],
+    publishes: ['address.created', 'address.cold_wallet_updated', 'collection.policy_updated'],
     consumes: [
       { durable: 'address-merchant-settings', types: ['merchant.created', 'merchant.settings_updated'] },
       { durable: 'address-network-status', types: ['chain.status'] },
       { durable: 'address-sweeps', types: ['collection.sweep_updated'] },
     ],
     answers: ['address.allocate', 'address.ensure_hot', 'address.describe', 'address.lookup'],
-    asks: ['signer.account_xpub', 'signer.create_key', 'ledger.balances'],
+    // compliance.screen: a COLD wallet is a destination of funds, screened like a withdrawal's.
+    asks: ['signer.account_xpub', 'signer.create_key', 'ledger.balances', 'compliance.screen'],
     listens: [],
     kvBuckets: [],
   },
@@ -136,6 +139,7 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
     consumes: [
       { durable: 'collector-addresses', types: ['address.created'] },
       { durable: 'collector-policies', types: ['collection.policy_updated'] },
+      { durable: 'collector-cold-wallets', types: ['address.cold_wallet_updated'] },
       { durable: 'collector-holds', types: ['compliance.deposit_hold'] },
       { durable: 'collector-deposits', types: ['chain.transfer.confirmed'], filter: 'chain.*.transfer.confirmed.>' },
     ],

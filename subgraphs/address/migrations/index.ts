@@ -1,3 +1,4 @@
+import { allNetworks } from '@cpg/shared/chains';
 import { Migration, type MigrationDef } from '@cpg/shared/db';
 
 export const SCHEMA = 'address';
@@ -139,9 +140,64 @@ class AddressLookup extends Migration {
   }
 }
 
+/**
+ * One owner per address (issue 15). An address string is a key holder: the same EVM address on two
+ * EVM networks (or a CROSS address on all of them) is one holder, so ownership is keyed by the
+ * network family and the codec-normalised address. `address_owners` has one row per holder; a
+ * trigger claims it on every insert into `addresses` and refuses another merchant's row with a
+ * unique violation (concurrent claims wait on the primary key, so one wins). The same merchant may
+ * hold the address on several networks of the family.
+ *
+ * COLD wallets (destinations outside the hot side) carry a status: PENDING_REVIEW (screening said
+ * REVIEW: the operator decides), COOLING_OFF (usable from `usable_from`), ACTIVE (the operator
+ * approved), REJECTED. Cold wallets registered before this migration were never screened: they wait
+ * for the operator (PENDING_REVIEW).
+ */
+class OneOwnerAndColdWallets extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table "${SCHEMA}".addresses add column family text`);
+    for (const n of allNetworks()) {
+      this.addSql(`update "${SCHEMA}".addresses set family = '${n.family}' where network_id = '${n.id.replace(/'/g, '')}'`);
+    }
+    // A network no longer configured keeps its own key space.
+    this.addSql(`update "${SCHEMA}".addresses set family = 'NETWORK:' || network_id where family is null`);
+    this.addSql(`alter table "${SCHEMA}".addresses alter column family set not null`);
+    this.addSql(`create table "${SCHEMA}".address_owners (
+      family text not null,
+      address text not null,
+      merchant_id uuid not null,
+      created_at timestamptz not null default now(),
+      primary key (family, address)
+    )`);
+    // Rows from before: the first registration keeps the address.
+    this.addSql(`insert into "${SCHEMA}".address_owners (family, address, merchant_id, created_at)
+      select distinct on (family, address) family, address, merchant_id, created_at from "${SCHEMA}".addresses order by family, address, created_at, id`);
+    this.addSql(`create function "${SCHEMA}".claim_address_owner() returns trigger language plpgsql as $fn$
+      declare owner uuid;
+      begin
+        insert into "${SCHEMA}".address_owners (family, address, merchant_id) values (new.family, new.address, new.merchant_id)
+          on conflict (family, address) do nothing;
+        select o.merchant_id into owner from "${SCHEMA}".address_owners o where o.family = new.family and o.address = new.address;
+        if owner is distinct from new.merchant_id then
+          raise exception 'address already has an owner' using errcode = 'unique_violation', constraint = 'address_owners_pkey';
+        end if;
+        return new;
+      end $fn$`);
+    this.addSql(`create trigger addresses_one_owner before insert or update of family, address, merchant_id on "${SCHEMA}".addresses
+      for each row execute function "${SCHEMA}".claim_address_owner()`);
+    this.addSql(`alter table "${SCHEMA}".addresses add column cold_status text check (cold_status in ('PENDING_REVIEW','COOLING_OFF','ACTIVE','REJECTED'))`);
+    this.addSql(`alter table "${SCHEMA}".addresses add column usable_from timestamptz`);
+    this.addSql(`alter table "${SCHEMA}".addresses add column cold_reasons text[]`);
+    this.addSql(`alter table "${SCHEMA}".addresses add column cold_decided_at timestamptz`);
+    this.addSql(`update "${SCHEMA}".addresses set cold_status = 'PENDING_REVIEW' where type = 'COLD'`);
+    this.addSql(`alter table "${SCHEMA}".addresses add constraint addresses_cold_status check ((type = 'COLD') = (cold_status is not null))`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_addresses', class: Addresses },
   { name: '0002_payment_allocations', class: PaymentAllocations },
   { name: '0003_collection', class: Collection },
   { name: '0004_address_lookup', class: AddressLookup },
+  { name: '0005_one_owner_cold_wallets', class: OneOwnerAndColdWallets },
 ];

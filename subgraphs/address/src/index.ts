@@ -2,7 +2,9 @@ import { loadConfigOrExit, subgraphServerConfig } from '@cpg/shared/config';
 import { runUntilSignal } from '@cpg/shared/http';
 import { createLogger } from '@cpg/shared/logger';
 import { startAddressSubgraph } from './server';
+import { addressConfigModel } from './config';
 
 const config = loadConfigOrExit(subgraphServerConfig);
+const own = loadConfigOrExit(addressConfigModel);
 const log = createLogger('address', config.LOG_LEVEL);
-runUntilSignal(() => startAddressSubgraph(config, log), log);
+runUntilSignal(() => startAddressSubgraph(config, log, undefined, undefined, own), log);

@@ -18,6 +18,7 @@ import { serveAddressAllocation } from './rpc/allocate';
 import { serveEnsureHot } from './rpc/ensure-hot';
 import { serveAddressDescribe } from './rpc/describe';
 import { serveAddressLookup } from './rpc/lookup';
+import { type AddressConfig, loadAddressConfig } from './config';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
@@ -36,7 +37,9 @@ export function startAddressSubgraph(
   log?: Logger,
   catalogue = new Catalogue(),
   transportFor: TransportFor = pooledTransports(),
+  own: AddressConfig = loadAddressConfig(),
 ): Promise<RunningService> {
+  const options = { coolingOffHours: own.COLD_WALLET_COOLING_OFF_HOURS, screenTimeoutMs: own.COLD_WALLET_SCREEN_TIMEOUT_MS };
   return startSubgraphService<AddressContext>({
     name: 'address',
     schema: SCHEMA,
@@ -51,7 +54,7 @@ export function startAddressSubgraph(
       return {
         ...base,
         catalogue,
-        addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log),
+        addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log, options),
         networkStatus: new NetworkStatusReader(em),
         collection: new CollectionService(em, catalogue, transportFor, () => deps.relay.kick(), base.log),
         reconciliation: new ReconciliationService(em, catalogue, deps.bus, transportFor, base.log),

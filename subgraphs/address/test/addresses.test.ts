@@ -30,6 +30,8 @@ function scriptedSigner(answers: ((req: Record<string, unknown>) => unknown)[] =
       const scripted = answers.shift();
       if (scripted) return scripted(req);
       if (name === 'signer.account_xpub') return { xpub: ANVIL_XPUB, path: "m/44'/60'/0'" };
+      // Compliance stands in here as it answers a clean destination.
+      if (name === 'compliance.screen') return { assessmentId: randomUUID(), decision: 'ALLOW', score: 0, level: 'LOW', reasons: [] };
       return { keyId: randomUUID(), address: HOT_ADDRESS.toLowerCase() };
     },
   } as unknown as Pick<Bus, 'request'>;
@@ -48,6 +50,12 @@ const codeOf = async (p: Promise<unknown>) =>
 beforeAll(async () => {
   env = await createTestEnv();
   orm = await openOrm({ databaseUrl: env.databaseUrl, schema: SCHEMA, entities, migrations, log: env.log, poolMax: 4 });
+});
+// Every merchant here derives from one test xpub and the scripted signer hands out fixed
+// addresses, so the same string comes back for many merchants: each test starts with no owners
+// (in production every merchant has its own keys, and one owner per address holds).
+beforeEach(async () => {
+  await orm.em.fork().execute(`delete from "${SCHEMA}".address_owners`);
 });
 afterAll(async () => {
   await orm?.close();
@@ -72,7 +80,10 @@ describe('USER addresses', () => {
     const cold = await service(bus).registerColdWallet(m, { networkId: 'dev-evm', address: ANVIL_0 });
     expect(await codeOf(service(bus).createAddress(m, { networkId: 'dev-evm', coinId: 'dev-evm:ETH' }))).toBe('internal');
     expect(await sql(`select next_index from "${SCHEMA}".derivation_counters where merchant_id = ?`, [m.merchantId])).toEqual([]);
-    expect(await sql(`select type from "${SCHEMA}".outbox where payload->>'merchantId' = ?`, [m.merchantId])).toEqual([{ type: 'address.created' }]);
+    expect(await sql(`select type from "${SCHEMA}".outbox where payload->>'merchantId' = ? order by type`, [m.merchantId])).toEqual([
+      { type: 'address.cold_wallet_updated' },
+      { type: 'address.created' },
+    ]);
 
     await sql(`delete from "${SCHEMA}".addresses where id = ?`, [cold.id]);
     const user = await service(bus).createAddress(m, { networkId: 'dev-evm', coinId: 'dev-evm:ETH' });

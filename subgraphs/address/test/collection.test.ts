@@ -40,6 +40,8 @@ let transportFor: TransportFor;
 const signerBus = {
   request: async (name: string) => {
     if (name === 'signer.account_xpub') return { xpub: ANVIL_XPUB, path: "m/44'/60'/0'" };
+    // Compliance stands in here as it answers a clean destination.
+    if (name === 'compliance.screen') return { assessmentId: randomUUID(), decision: 'ALLOW', score: 0, level: 'LOW', reasons: [] };
     return { keyId: randomUUID(), address: Wallet.createRandom().address };
   },
 } as unknown as Pick<Bus, 'request'>;
@@ -62,6 +64,12 @@ beforeAll(async () => {
   catalogue = new Catalogue({ DEV_EVM_RPC_URL: anvil.rpcUrl });
   pool = createRpcPool(catalogue.network('dev-evm')!.rpc);
   transportFor = (n) => (n.id === 'dev-evm' ? pool : dead);
+});
+// Every merchant here derives from one test xpub and the scripted signer hands out fixed
+// addresses, so the same string comes back for many merchants: each test starts with no owners
+// (in production every merchant has its own keys, and one owner per address holds).
+beforeEach(async () => {
+  await orm.em.fork().execute(`delete from "${SCHEMA}".address_owners`);
 });
 afterAll(async () => {
   await orm?.close();
@@ -282,8 +290,14 @@ describe('through the subgraph schema', () => {
     });
 
   it('setCollectionPolicy, collectionPolicies and walletBalances resolve their types; errors carry stable codes', async () => {
-    const m = merchant();
+    const m: MerchantIdentity = { ...merchant(), scopes: ['READ', 'ADDRESSES_WRITE', 'WITHDRAWALS_WRITE'] };
     const cold = await addresses().registerColdWallet(m, { networkId: 'dev-evm', address: Wallet.createRandom().address });
+    // Pointing a policy at a cold wallet sends funds out of the hot side: ADDRESSES_WRITE alone is not enough.
+    const addressesOnly = await run(
+      `mutation { setCollectionPolicy(input: { coinId: "dev-evm:USDT", collectThreshold: "2.5", hotTarget: "0", coldWalletId: "${cold.id}" }) { hotTarget } }`,
+      { ...m, scopes: ['READ', 'ADDRESSES_WRITE'] },
+    );
+    expect(addressesOnly.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const set = await run(
       `mutation { setCollectionPolicy(input: { coinId: "dev-evm:USDT", collectThreshold: "2.5", hotTarget: "50", coldWalletId: "${cold.id}", maxFeeRatio: "0.03" }) {
         coin { id decimals } collectThreshold hotTarget maxFeeRatio coldWallet { id address type network { id } } } }`,

@@ -1,4 +1,5 @@
 import { Migration, type MigrationDef } from '@cpg/shared/db';
+import { ACCOUNT_KINDS } from '../src/ledger/postings';
 
 export const SCHEMA = 'merchant';
 
@@ -180,9 +181,22 @@ class ApiKeyProofs extends Migration {
   }
 }
 
+/**
+ * The `custody` account: what confirmed cold forwards moved out of the hot side (issue 15). The
+ * kinds allowed come from ACCOUNT_KINDS, so the check always matches the code's list.
+ */
+class CustodyAccount extends Migration {
+  override async up(): Promise<void> {
+    const s = `"${SCHEMA}"`;
+    this.addSql(`alter table ${s}.ledger_accounts drop constraint if exists ledger_accounts_kind_check`);
+    this.addSql(`alter table ${s}.ledger_accounts add constraint ledger_accounts_kind_check check (kind in (${ACCOUNT_KINDS.map((k) => `'${k}'`).join(',')}))`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_merchants_and_api_keys', class: Merchants },
   { name: '0002_ledger', class: Ledger },
   { name: '0003_webhooks', class: Webhooks },
   { name: '0004_api_key_proofs', class: ApiKeyProofs },
+  { name: '0005_custody_account', class: CustodyAccount },
 ];

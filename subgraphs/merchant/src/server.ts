@@ -13,6 +13,7 @@ import { startDepositLedgerConsumer, startWithdrawalLedgerConsumer } from './con
 import { serveLedgerHold } from './rpc/ledger-hold';
 import { serveLedgerBalances } from './rpc/ledger-balances';
 import { startCollectionFeeLedgerConsumer } from './consumers/collection-fee-ledger';
+import { startColdForwardLedgerConsumer } from './consumers/cold-forward-ledger';
 import { MerchantService } from './services/merchants';
 import { SecretBox, WebhookDispatcher, WebhookService, loadWebhookConfig, startWebhookConsumer } from './webhooks';
 
@@ -59,6 +60,7 @@ export async function startMerchantSubgraph(
       await startWithdrawalLedgerConsumer(deps);
       serveLedgerBalances(deps.bus, deps.orm);
       await startCollectionFeeLedgerConsumer(deps);
+      await startColdForwardLedgerConsumer(deps);
       dispatcher = new WebhookDispatcher({ orm: deps.orm, log: deps.log.child({ component: 'webhooks' }), config: webhookConfig, box });
       dispatcher.start();
       await startWebhookConsumer(deps, kick);

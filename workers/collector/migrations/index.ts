@@ -105,7 +105,26 @@ class Holds extends Migration {
   }
 }
 
+/**
+ * The status of the merchants' COLD wallets (address.cold_wallet_updated): a cold forward is
+ * planned only to a wallet that is ACTIVE, or COOLING_OFF with its `usable_from` passed.
+ */
+class ColdWallets extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table "${SCHEMA}".cold_wallets (
+      address_id uuid primary key,
+      merchant_id uuid not null,
+      network_id text not null,
+      address text not null,
+      status text not null check (status in ('PENDING_REVIEW','COOLING_OFF','ACTIVE','REJECTED')),
+      usable_from timestamptz,
+      updated_at timestamptz not null
+    )`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_collector', class: CollectorTables },
   { name: '0002_holds', class: Holds },
+  { name: '0003_cold_wallets', class: ColdWallets },
 ];

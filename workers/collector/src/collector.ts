@@ -125,6 +125,23 @@ export class Collector {
     };
   }
 
+  /**
+   * The policy as it may be carried out now: a cold wallet that is not usable yet (under review,
+   * cooling off) or rejected is left out, so the surplus stays on the hot side. The signer checks
+   * the same again before it signs (address.lookup).
+   */
+  private async usablePolicy(merchantId: string, network: NetworkConfig, policy: StoredPolicy): Promise<StoredPolicy> {
+    if (!policy.coldWalletAddress) return policy;
+    const [row] = await this.em.execute<{ usable: boolean }[]>(
+      `select (status = 'ACTIVE' or (status = 'COOLING_OFF' and usable_from <= now())) as usable from "${SCHEMA}".cold_wallets
+        where merchant_id = ? and network_id = ? and address = ?`,
+      [merchantId, network.id, policy.coldWalletAddress],
+    );
+    if (row?.usable) return policy;
+    this.deps.log.debug({ merchantId, network: network.id }, 'the cold wallet is not usable yet (review, cooling-off or rejected): nothing is forwarded to it');
+    return { ...policy, coldWalletAddress: null };
+  }
+
   private async wallet(merchantId: string, networkId: string, type: 'HOT' | 'TOKENS_COLLECTOR'): Promise<AddressRow | undefined> {
     const [row] = await this.em.execute<AddressRow[]>(
       `select * from "${SCHEMA}".addresses where merchant_id = ? and type = ? and ? = any(networks) order by created_at, address_id limit 1`,
@@ -149,7 +166,7 @@ export class Collector {
     const hot = await this.wallet(merchantId, network.id, 'HOT');
     if (!hot) return null;
     const collector = network.family !== 'BITCOIN' ? await this.wallet(merchantId, network.id, 'TOKENS_COLLECTOR') : undefined;
-    const policy = await this.policyOf(merchantId, coin);
+    const policy = await this.usablePolicy(merchantId, network, await this.policyOf(merchantId, coin));
     const users = await this.em.execute<AddressRow[]>(
       `select * from "${SCHEMA}".addresses where merchant_id = ? and type = 'USER' and ? = any(networks) and ? = any(coins) order by created_at, address_id limit 2000`,
       [merchantId, network.id, coin.id],

@@ -117,6 +117,20 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
           },
         }),
         await bus.consume({
+          durable: 'collector-cold-wallets',
+          types: ['address.cold_wallet_updated'],
+          handler: async (event) => {
+            const c = event.data;
+            // Newest wins: a replayed older status never overwrites a newer one.
+            await orm.em.fork().execute(
+              `insert into "${SCHEMA}".cold_wallets (address_id, merchant_id, network_id, address, status, usable_from, updated_at) values (?, ?, ?, ?, ?, ?, ?)
+               on conflict (address_id) do update set status = excluded.status, usable_from = excluded.usable_from, updated_at = excluded.updated_at
+               where cold_wallets.updated_at <= excluded.updated_at`,
+              [c.addressId, c.merchantId, c.networkId, c.address, c.status, c.usableFrom ? new Date(c.usableFrom) : null, new Date(c.at)],
+            );
+          },
+        }),
+        await bus.consume({
           durable: 'collector-holds',
           types: ['compliance.deposit_hold'],
           handler: async (event) => {
@@ -166,7 +180,7 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
       // Plan from copies that are current: wait (bounded) until the address, policy and hold
       // consumers have taken in what the stream already holds.
       const deadline = Date.now() + (opts.catchUpMs ?? 10_000);
-      for (const durable of ['collector-addresses', 'collector-policies', 'collector-holds']) {
+      for (const durable of ['collector-addresses', 'collector-policies', 'collector-cold-wallets', 'collector-holds']) {
         for (;;) {
           const info = await bus.jsm.consumers.info(bus.streamName, durable).catch(() => null);
           if (!info || (info.num_pending === 0 && info.num_ack_pending === 0) || Date.now() > deadline) break;

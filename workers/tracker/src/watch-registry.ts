@@ -35,7 +35,23 @@ export class WatchRegistry {
 
   /** Called when an address.created was applied here: the map learns it without a query. Idempotent. */
   add(address: string, entry: WatchEntry, networks: string[]): void {
-    for (const id of networks) this.lists.get(id)?.add(address, entry);
+    for (const id of networks) {
+      if (this.lists.get(id)?.add(address, entry) === false) {
+        this.log.error(
+          { network: id, address, addressId: entry.addressId, merchantId: entry.merchantId },
+          'watch list: the address has another owner; the first one keeps it',
+        );
+      }
+    }
+  }
+
+  /** Another merchant already watched for `address` on one of `networks` (an address has one owner). */
+  ownedByAnother(address: string, merchantId: string, networks: string[]): { network: string; merchantId: string } | null {
+    for (const id of networks) {
+      const e = this.lists.get(id)?.get(address);
+      if (e && e.merchantId !== merchantId) return { network: id, merchantId: e.merchantId };
+    }
+    return null;
   }
 
   /** Called at start (full load, paged) and before each scan batch (new rows only). Idempotent. */

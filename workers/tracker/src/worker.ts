@@ -7,7 +7,7 @@ import { createRpcPool } from '@cpg/shared/chains/rpc/index';
 import { TronWatcher } from '@cpg/shared/chains/tron/watcher';
 import type { WorkerConfig } from '@cpg/shared/config';
 import { applyOnce } from '@cpg/shared/db';
-import { type RunningWorker, startWorkerService } from '@cpg/shared/http';
+import { type RunningWorker, countEvent, startWorkerService } from '@cpg/shared/http';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA, migrations } from '../migrations';
 import { entities } from './entities';
@@ -74,6 +74,17 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
         types: ['address.created'],
         handler: async (event) => {
           const a = event.data;
+          // An address has one owner: the address subgraph refuses a second one, and a later
+          // address.created naming another merchant for a watched address never re-assigns it.
+          const owner = registry.ownedByAnother(a.address, a.merchantId, a.networks);
+          if (owner) {
+            countEvent('tracker.address.second_owner_refused');
+            log.error(
+              { addressId: a.addressId, address: a.address, merchantId: a.merchantId, owner: owner.merchantId, network: owner.network },
+              'address.created refused: the address is already watched for another merchant',
+            );
+            return;
+          }
           await applyOnce(orm.em, SCHEMA, 'tracker-watch-list', event.id, async (tx) => {
             await tx.execute(
               `insert into "${SCHEMA}".watched_addresses (address_id, merchant_id, address, type, networks) values (?, ?, ?, ?, ?::text[])

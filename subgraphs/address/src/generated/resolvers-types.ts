@@ -23,11 +23,15 @@ export type Address = {
   address: Scalars['String']['output'];
   /** SINGLE: one coin; COMMON: all of the network's coins; CROSS: all coins of every compatible network. */
   coins: Array<Coin>;
+  /** COLD only (null otherwise): whether funds may be forwarded to it now. */
+  coldWalletStatus?: Maybe<ColdWalletStatus>;
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   label?: Maybe<Scalars['String']['output']>;
   network: Network;
   type: AddressType;
+  /** COLD in COOLING_OFF only: when it becomes usable. */
+  usableFrom?: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type AddressConnection = {
@@ -69,6 +73,19 @@ export type Coin = {
   symbol: Scalars['String']['output'];
 };
 
+/**
+ * A COLD wallet's standing as a destination of funds. PENDING_REVIEW: compliance screening asked
+ * for a review, the operator decides. COOLING_OFF: screened, usable from `usableFrom`
+ * (COLD_WALLET_COOLING_OFF_HOURS after registration, default 24 h). ACTIVE: the collector may
+ * forward to it. REJECTED: the operator refused it; it is never used.
+ */
+export enum ColdWalletStatus {
+  Active = 'ACTIVE',
+  CoolingOff = 'COOLING_OFF',
+  PendingReview = 'PENDING_REVIEW',
+  Rejected = 'REJECTED'
+}
+
 /** Collection (sweeps) per merchant and coin: where received funds go, and when. */
 export type CollectionPolicy = {
   __typename?: 'CollectionPolicy';
@@ -88,9 +105,20 @@ export type CreateAddressInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Operator only: the cold wallet is usable at once (ends a review or the cooling-off period). */
+  approveColdWallet: Address;
   createAddress: Address;
+  /** Needs WITHDRAWALS_WRITE: a cold wallet is where funds leave the hot side. Screened; usable after the cooling-off period or the operator's approval. */
   registerColdWallet: Address;
+  /** Operator only: the cold wallet is never used; a policy pointing at it forwards nothing. */
+  rejectColdWallet: Address;
+  /** ADDRESSES_WRITE; with a coldWalletId also WITHDRAWALS_WRITE (the policy then forwards funds out of the hot side). */
   setCollectionPolicy: CollectionPolicy;
+};
+
+
+export type MutationApproveColdWalletArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -101,6 +129,11 @@ export type MutationCreateAddressArgs = {
 
 export type MutationRegisterColdWalletArgs = {
   input: RegisterColdWalletInput;
+};
+
+
+export type MutationRejectColdWalletArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -198,9 +231,10 @@ export type QueryWalletBalancesArgs = {
 };
 
 /**
- * One coin of one merchant: the on-chain balances of all the merchant's addresses on the coin's
- * network (USER, HOT, TOKENS_COLLECTOR and COLD) against the ledger. `ledger` is the sum of
- * available, pending, held and debt; `inFlight` is what the chain already shows and the ledger has not booked yet (minus
+ * One coin of one merchant: the on-chain balances of the merchant's hot-side addresses on the coin's
+ * network (USER, HOT, TOKENS_COLLECTOR; COLD wallets hold no keys here and are not read) against the
+ * ledger. `ledger` is the sum of available, pending, held and debt (`custody`, what was forwarded to
+ * cold storage, is reported apart); `inFlight` is what the chain already shows and the ledger has not booked yet (minus
  * the fees of sweep steps final on chain whose fee is not yet charged); `difference` is
  * onChain - ledger - inFlight, zero when the books match the chain. While `openSweeps` > 0 (or a
  * deposit or withdrawal is between the chain and the ledger) the difference may move.
@@ -209,6 +243,8 @@ export type ReconciliationLine = {
   __typename?: 'ReconciliationLine';
   addresses: Scalars['Int']['output'];
   coin: Coin;
+  /** In cold storage per the ledger (confirmed cold forwards): outside the hot side, so neither in onChain nor in ledger. */
+  custody: Scalars['Amount']['output'];
   difference: Scalars['Amount']['output'];
   inFlight: Scalars['Amount']['output'];
   ledger: Scalars['Amount']['output'];
@@ -373,6 +409,7 @@ export type ResolversTypes = ResolversObject<{
   Amount: ResolverTypeWrapper<Scalars['Amount']['output']>;
   Coin: ResolverTypeWrapper<Coin>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ColdWalletStatus: ColdWalletStatus;
   CollectionPolicy: ResolverTypeWrapper<CollectionPolicy>;
   CreateAddressInput: CreateAddressInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -422,11 +459,13 @@ export type AddressResolvers<ContextType = any, ParentType extends ResolversPare
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Address']> | FederationReferenceType, FederationReferenceType, ContextType>;
   address?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   coins?: Resolver<Array<ResolversTypes['Coin']>, ParentType, ContextType>;
+  coldWalletStatus?: Resolver<Maybe<ResolversTypes['ColdWalletStatus']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   label?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   network?: Resolver<ResolversTypes['Network'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AddressType'], ParentType, ContextType>;
+  usableFrom?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 }>;
 
 export type AddressConnectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['AddressConnection'] = ResolversParentTypes['AddressConnection']> = ResolversObject<{
@@ -468,8 +507,10 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  approveColdWallet?: Resolver<ResolversTypes['Address'], ParentType, ContextType, RequireFields<MutationApproveColdWalletArgs, 'id'>>;
   createAddress?: Resolver<ResolversTypes['Address'], ParentType, ContextType, RequireFields<MutationCreateAddressArgs, 'input'>>;
   registerColdWallet?: Resolver<ResolversTypes['Address'], ParentType, ContextType, RequireFields<MutationRegisterColdWalletArgs, 'input'>>;
+  rejectColdWallet?: Resolver<ResolversTypes['Address'], ParentType, ContextType, RequireFields<MutationRejectColdWalletArgs, 'id'>>;
   setCollectionPolicy?: Resolver<ResolversTypes['CollectionPolicy'], ParentType, ContextType, RequireFields<MutationSetCollectionPolicyArgs, 'input'>>;
 }>;
 
@@ -513,6 +554,7 @@ export type QueryResolvers<ContextType = any, ParentType extends ResolversParent
 export type ReconciliationLineResolvers<ContextType = any, ParentType extends ResolversParentTypes['ReconciliationLine'] = ResolversParentTypes['ReconciliationLine']> = ResolversObject<{
   addresses?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   coin?: Resolver<ResolversTypes['Coin'], ParentType, ContextType>;
+  custody?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   difference?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   inFlight?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   ledger?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;

@@ -1,5 +1,6 @@
 import type { AddressContext } from '../context';
 import type { AddressRow } from '../entities';
+import { effectiveColdStatus, isColdWalletStatus } from '../domain/cold-wallets';
 import { addressId, ownerOnly, resolveAddressReference } from './projection';
 
 export const Address = {
@@ -16,4 +17,10 @@ export const Address = {
   // Coins dropped from configuration since the address was made are no longer served.
   coins: (a: AddressRow, _: unknown, ctx: AddressContext) => a.coins.flatMap((id) => ctx.catalogue.coin(id) ?? []),
   label: ownerOnly('Address.label', (a) => a.label ?? null),
+  coldWalletStatus: ownerOnly('Address.coldWalletStatus', (a: AddressRow) =>
+    a.type === 'COLD' && isColdWalletStatus(a.coldStatus) ? effectiveColdStatus(a.coldStatus, a.usableFrom ?? null, new Date()) : null,
+  ),
+  usableFrom: ownerOnly('Address.usableFrom', (a: AddressRow) =>
+    a.type === 'COLD' && a.coldStatus === 'COOLING_OFF' && a.usableFrom && a.usableFrom.getTime() > Date.now() ? a.usableFrom : null,
+  ),
 };

@@ -10,13 +10,15 @@ import { reconciliation } from './Query/reconciliation';
 import { createAddress } from './Mutation/createAddress';
 import { registerColdWallet } from './Mutation/registerColdWallet';
 import { setCollectionPolicy } from './Mutation/setCollectionPolicy';
+import { approveColdWallet } from './Mutation/approveColdWallet';
+import { rejectColdWallet } from './Mutation/rejectColdWallet';
 import { Network } from './Network';
 import { Coin } from './Coin';
 import { Address } from './Address';
 
 export const resolvers = {
   Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances, reconciliation },
-  Mutation: { createAddress, registerColdWallet, setCollectionPolicy },
+  Mutation: { createAddress, registerColdWallet, setCollectionPolicy, approveColdWallet, rejectColdWallet },
   Network,
   Coin,
   Address,

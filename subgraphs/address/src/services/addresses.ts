@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Bus } from '@cpg/shared/bus';
 import { codecFor } from '@cpg/shared/chains/codecs';
 import { type EntityManager, writeOutbox } from '@cpg/shared/db';
-import { type Identity, type MerchantIdentity, badInput, conflict, unavailable } from '@cpg/shared/graphql';
+import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/shared/graphql';
 import type { Logger } from '@cpg/shared/logger';
 import { SCHEMA } from '../../migrations';
 import { AddressEntity, type AddressRow } from '../entities';
 import type { Catalogue, CatalogueNetwork } from '../domain/catalogue';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
+import {
+  type ColdWalletStatus,
+  type OperatorAction,
+  effectiveColdStatus,
+  initialColdStatus,
+  isColdWalletStatus,
+  operatorDecision,
+} from '../domain/cold-wallets';
 import {
   type AddressMode,
   type AddressType,
@@ -35,6 +43,15 @@ export interface RegisterColdWalletInput {
 
 // Creating a merchant's seed on first ask may take the signer a moment; a caller may retry.
 const SIGNER_TIMEOUT_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface AddressServiceOptions {
+  /** How long a screened-ALLOW cold wallet waits before it is usable (COLD_WALLET_COOLING_OFF_HOURS). */
+  coolingOffHours: number;
+  screenTimeoutMs: number;
+}
+
+export const DEFAULT_ADDRESS_OPTIONS: AddressServiceOptions = { coolingOffHours: 24, screenTimeoutMs: 5000 };
 
 type KeyPurpose = 'HOT' | 'TOKENS_COLLECTOR';
 
@@ -50,6 +67,7 @@ export class AddressService {
     private readonly bus: Pick<Bus, 'request'>,
     private readonly onCommitted: () => void = () => undefined,
     private readonly log?: Logger,
+    private readonly options: AddressServiceOptions = DEFAULT_ADDRESS_OPTIONS,
   ) {}
 
   enabledNetwork(networkId: string): CatalogueNetwork {
@@ -69,6 +87,20 @@ export class AddressService {
   }
 
   async createAddress(caller: MerchantIdentity, input: CreateAddressInput): Promise<AddressRow> {
+    try {
+      return await this.createAddressOnce(caller, input);
+    } catch (err) {
+      // A derived or generated address that someone already holds (e.g. registered as their COLD
+      // wallet) is never given a second owner; nothing was stored (the counter rolled back too).
+      if (err instanceof UniqueConstraintViolationException && /address already has an owner/.test(err.message)) {
+        this.log?.error({ network: input.networkId, merchantId: caller.merchantId }, 'a new address is already held by another merchant; refused');
+        throw conflict('this address is already registered on this gateway');
+      }
+      throw err;
+    }
+  }
+
+  private async createAddressOnce(caller: MerchantIdentity, input: CreateAddressInput): Promise<AddressRow> {
     const network = this.enabledNetwork(input.networkId);
     const label = normaliseLabel(input.label);
     const type = input.type ?? 'USER';
@@ -110,6 +142,7 @@ export class AddressService {
         id: randomUUID(),
         merchantId,
         networkId: network.id,
+        family: network.family,
         address: checked.normalized ?? derived.address,
         type: 'USER',
         mode: served.mode,
@@ -201,6 +234,7 @@ export class AddressService {
         id: randomUUID(),
         merchantId,
         networkId: network.id,
+        family: network.family,
         address: checked.normalized ?? reply.address,
         type: purpose,
         mode: served.mode,
@@ -237,6 +271,15 @@ export class AddressService {
     return rows[0].id;
   }
 
+  /**
+   * A COLD wallet is where the collector forwards funds out of the hot side, so it is registered
+   * like a withdrawal destination (the resolver requires WITHDRAWALS_WRITE): the address must not
+   * belong to anyone else (CONFLICT), compliance screens it as an outgoing destination (BLOCK:
+   * FORBIDDEN with the reasons, nothing stored; REVIEW: stored PENDING_REVIEW for the operator;
+   * no answer: UNAVAILABLE, nothing stored), and it is usable only after the cooling-off period or
+   * the operator's approval. The registration is announced (`address.cold_wallet_updated`, which
+   * the merchant's webhooks send as `cold_wallet.registered`).
+   */
   async registerColdWallet(caller: MerchantIdentity, input: RegisterColdWalletInput): Promise<AddressRow> {
     const network = this.enabledNetwork(input.networkId);
     const label = normaliseLabel(input.label);
@@ -246,17 +289,25 @@ export class AddressService {
     const normalized = checked.normalized ?? input.address.trim();
     const served = servedByWallet(network);
     const key = { merchantId: caller.merchantId, networkId: network.id, address: normalized };
-    const existingOrConflict = (row: AddressRow) => {
-      if (row.type !== 'COLD') throw conflict(`this address is already one of your ${row.type} addresses`);
-      return row;
-    };
+
+    // Known already: answered before anything is screened or stored.
+    const known = await this.knownHolder(caller.merchantId, network, normalized);
+    if (known) return known;
+
+    const id = randomUUID();
+    const screening = await this.screenDestination(caller.merchantId, network, normalized, id);
+    if (screening.decision === 'BLOCK') {
+      const reasons = screening.reasons.length ? screening.reasons : ['blocked by compliance screening'];
+      throw new AppError('FORBIDDEN', `this address may not receive funds: ${reasons.join('; ')}`, { field: 'address', reasons });
+    }
+    const now = new Date();
+    const start = initialColdStatus(screening.decision, now, this.options.coolingOffHours)!;
     try {
-      const result = await this.em.fork().transactional(async (tx) => {
-        const existing = await tx.findOne(AddressEntity, key);
-        if (existing) return { row: existingOrConflict(existing), created: false };
+      const row = await this.em.fork().transactional(async (tx) => {
         const row = tx.create(AddressEntity, {
-          id: randomUUID(),
+          id,
           ...key,
+          family: network.family,
           type: 'COLD',
           mode: served.mode,
           networks: served.networks,
@@ -266,21 +317,109 @@ export class AddressService {
           derivationIndex: null,
           keyRequestId: null,
           signerKeyId: null,
-          createdAt: new Date(),
+          createdAt: now,
+          coldStatus: start.status,
+          usableFrom: start.usableFrom,
+          coldReasons: screening.reasons,
+          coldDecidedAt: null,
         });
         await tx.flush();
         await this.announce(tx, row);
-        return { row, created: true };
+        await this.announceColdWallet(tx, row, 'registered', now);
+        return row;
       });
-      if (result.created) this.onCommitted();
-      return result.row;
+      this.onCommitted();
+      return row;
     } catch (err) {
-      // A concurrent registration of the same address won the insert: answer with its row.
+      // A concurrent registration of the same address won the insert: answer as if it had come first.
       if (!(err instanceof UniqueConstraintViolationException)) throw err;
-      const winner = await this.em.fork().findOne(AddressEntity, key);
+      const winner = await this.knownHolder(caller.merchantId, network, normalized);
       if (!winner) throw err;
-      return existingOrConflict(winner);
+      return winner;
     }
+  }
+
+  /**
+   * The caller's existing COLD row for this address on this network (a repeat registration), or
+   * null when the address is new; CONFLICT when anyone else holds it, or the caller holds it as a
+   * wallet with keys here (not a cold wallet).
+   */
+  private async knownHolder(merchantId: string, network: CatalogueNetwork, address: string): Promise<AddressRow | null> {
+    const em = this.em.fork();
+    const [owner] = await em.execute<{ merchant_id: string }[]>(`select merchant_id from "${SCHEMA}".address_owners where family = ? and address = ?`, [
+      network.family,
+      address,
+    ]);
+    if (!owner) return null;
+    // Deliberately the same answer whoever holds it: which merchant is nobody else's business.
+    if (owner.merchant_id !== merchantId) throw conflict('this address is already registered on this gateway', { field: 'address' });
+    const mine = await em.find(AddressEntity, { merchantId, family: network.family, address }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const keyed = mine.find((r) => r.type !== 'COLD');
+    if (keyed) throw conflict(`this address is already one of your ${keyed.type} addresses`, { field: 'address' });
+    return mine.find((r) => r.networkId === network.id) ?? null;
+  }
+
+  /** Compliance screens the wallet as an outgoing destination; no answer refuses the registration. */
+  private async screenDestination(merchantId: string, network: CatalogueNetwork, address: string, addressId: string) {
+    try {
+      return await this.bus.request(
+        'compliance.screen',
+        {
+          merchantId,
+          networkId: network.id,
+          address,
+          direction: 'OUT',
+          coinId: network.nativeCoin.id,
+          amount: '0',
+          subjectRef: `cold_wallet:${addressId}`,
+        },
+        this.options.screenTimeoutMs,
+      );
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message, network: network.id }, 'cold wallet screening failed');
+      throw unavailable('compliance screening is not available right now; the cold wallet was not registered, try again shortly');
+    }
+  }
+
+  /** The operator approves (usable at once) or rejects a COLD wallet; announced like a registration. */
+  async decideColdWallet(id: string, action: OperatorAction): Promise<AddressRow> {
+    if (!UUID.test(id)) throw notFound('cold wallet');
+    const now = new Date();
+    const result = await this.em.fork().transactional(async (tx) => {
+      const row = await tx.findOne(AddressEntity, { id: id.toLowerCase() }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!row || row.type !== 'COLD' || !isColdWalletStatus(row.coldStatus)) throw notFound('cold wallet');
+      const current = effectiveColdStatus(row.coldStatus, row.usableFrom ?? null, now);
+      const decision = operatorDecision(current, action);
+      if (!decision.ok) throw badInput(decision.reason, { field: 'id' });
+      if (!decision.changed && row.coldStatus === decision.status) return { row, changed: false };
+      row.coldStatus = decision.status;
+      row.usableFrom = null;
+      row.coldDecidedAt = now;
+      await tx.flush();
+      await this.announceColdWallet(tx, row, action === 'approve' ? 'approved' : 'rejected', now);
+      return { row, changed: true };
+    });
+    if (result.changed) this.onCommitted();
+    return result.row;
+  }
+
+  private async announceColdWallet(tx: EntityManager, a: AddressRow, event: 'registered' | 'approved' | 'rejected', at: Date): Promise<void> {
+    await writeOutbox(
+      tx,
+      SCHEMA,
+      'address.cold_wallet_updated',
+      {
+        addressId: a.id,
+        merchantId: a.merchantId,
+        networkId: a.networkId,
+        address: a.address,
+        event,
+        status: a.coldStatus as ColdWalletStatus,
+        usableFrom: a.usableFrom ? a.usableFrom.toISOString() : null,
+        at: at.toISOString(),
+      },
+      { key: a.id },
+    );
   }
 
   private async announce(tx: EntityManager, a: AddressRow): Promise<void> {

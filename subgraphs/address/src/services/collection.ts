@@ -115,6 +115,7 @@ export class CollectionService {
       if (!found || found.merchantId !== caller.merchantId) throw notFound('cold wallet');
       if (found.type !== 'COLD')
         throw badInput(`coldWalletId must be a COLD address (registerColdWallet); this one is ${found.type}`, { field: 'coldWalletId' });
+      if (found.coldStatus === 'REJECTED') throw badInput('this cold wallet was rejected by the operator; register another', { field: 'coldWalletId' });
       if (found.networkId !== network.id && !found.networks.includes(network.id)) {
         throw badInput(`the cold wallet is on ${found.networkId}, not on ${network.id}`, { field: 'coldWalletId' });
       }

@@ -17,16 +17,19 @@ const LEDGER_TIMEOUT_MS = 5_000;
 /** One coin of one merchant: the chain against the books, in base units. */
 export interface ReconciliationFigures {
   coinId: string;
-  /** Sum of the balances of every address of the merchant on the coin's network (USER, HOT, TOKENS_COLLECTOR, COLD). */
+  /** Sum of the balances of the merchant's hot-side addresses on the coin's network (USER, HOT, TOKENS_COLLECTOR). */
   onChain: bigint;
   /** available + pending + held + debt (debt is zero or negative). */
   ledger: bigint;
   /**
    * What the chain already shows and the books do not yet: minus the fees of collector steps that
    * are final on chain (reported by `collection.sweep_updated`) but not yet charged to the ledger
-   * (`collection.fee` not yet consumed).
+   * (`collection.fee` not yet consumed), and minus cold forwards confirmed on chain but not yet
+   * moved to custody in the ledger.
    */
   inFlight: bigint;
+  /** The ledger's custody account: what confirmed cold forwards moved out of the hot side. */
+  custody: bigint;
   /** onChain - (ledger + inFlight); zero when the books match the chain. */
   difference: bigint;
   /** Collector steps of the coin (or paying their fee in it) not yet final: while any are open the difference may move. */
@@ -43,15 +46,17 @@ export interface ReconciliationLineView {
   difference: string;
   openSweeps: number;
   addresses: number;
+  custody: string;
 }
 
 type LedgerRow = RpcReply<'ledger.balances'>['balances'][number];
 
 /**
- * Reconciliation of one merchant's books with the chain, per coin: the on-chain balances of every
- * address the merchant owns (COLD included: it holds no keys here, but what is forwarded to it is
- * still the merchant's and the ledger keeps owing it) against the ledger read from the merchant
- * subgraph over `ledger.balances`.
+ * Reconciliation of one merchant's books with the chain, per coin: the on-chain balances of the
+ * hot side (every address the merchant owns with keys here: USER, HOT, TOKENS_COLLECTOR) against
+ * available + pending + held + debt, read from the merchant subgraph over `ledger.balances`. COLD
+ * wallets are outside: what was forwarded there sits in the ledger's `custody` account, reported
+ * apart (the merchant may move it on from the cold wallet without us knowing).
  */
 export class ReconciliationService {
   constructor(
@@ -66,7 +71,7 @@ export class ReconciliationService {
     if (!UUID.test(merchantId)) throw badInput('merchantId must be a UUID', { field: 'merchantId' });
     const em = this.em.fork();
     const addressRows = await em.execute<{ address: string; network_id: string; networks: string[] }[]>(
-      `select address, network_id, networks from "${SCHEMA}".addresses where merchant_id = ?`,
+      `select address, network_id, networks from "${SCHEMA}".addresses where merchant_id = ? and type <> 'COLD'`,
       [merchantId],
     );
     const ledgerReply = await this.bus.request('ledger.balances', { merchantId }, LEDGER_TIMEOUT_MS).catch((err: Error) => {
@@ -80,6 +85,12 @@ export class ReconciliationService {
       [merchantId],
     );
     const feesOnChain = new Map(fees.map((f) => [f.fee_coin_id, BigInt(f.fee)]));
+    const forwards = await em.execute<{ coin_id: string; amount: string }[]>(
+      `select coin_id, coalesce(sum(amount), 0)::text as amount from "${SCHEMA}".sweeps
+        where merchant_id = ? and kind = 'cold_forward' and status = 'CONFIRMED' group by coin_id`,
+      [merchantId],
+    );
+    const forwarded = new Map(forwards.map((f) => [f.coin_id, BigInt(f.amount)]));
     const open = await em.execute<{ coin_id: string; fee_coin_id: string }[]>(
       `select coin_id, fee_coin_id from "${SCHEMA}".sweeps where merchant_id = ? and status in ('PLANNED', 'BROADCAST')`,
       [merchantId],
@@ -122,10 +133,12 @@ export class ReconciliationService {
         }
         const l = ledgerOf.get(coin.id);
         const ledger = l ? BigInt(l.available) + BigInt(l.pending) + BigInt(l.held) + BigInt(l.debt) : 0n;
-        const inFlight = -((feesOnChain.get(coin.id) ?? 0n) - BigInt(l?.collectionFees ?? '0'));
+        const custody = BigInt(l?.custody ?? '0');
+        // Left the hot side on chain, not yet in custody (or fees not yet charged): the books follow.
+        const inFlight = -((feesOnChain.get(coin.id) ?? 0n) - BigInt(l?.collectionFees ?? '0')) - ((forwarded.get(coin.id) ?? 0n) - custody);
         const openSweeps = open.filter((o) => o.coin_id === coin.id || o.fee_coin_id === coin.id).length;
         if (!l && onChain === 0n && inFlight === 0n && openSweeps === 0) continue;
-        out.push({ coinId: coin.id, onChain, ledger, inFlight, difference: onChain - ledger - inFlight, openSweeps, addresses: list.length });
+        out.push({ coinId: coin.id, onChain, ledger, inFlight, difference: onChain - ledger - inFlight, openSweeps, addresses: list.length, custody });
       }
     }
     return out;
@@ -144,6 +157,7 @@ export class ReconciliationService {
         difference: formatAmount(f.difference, d),
         openSweeps: f.openSweeps,
         addresses: f.addresses,
+        custody: formatAmount(f.custody, d),
       };
     });
   }

@@ -55,6 +55,8 @@ export type Balance = {
   /** Spendable: what a withdrawal may take. */
   available: Scalars['Amount']['output'];
   coin: Coin;
+  /** Forwarded to the merchant's cold wallets by the collector (confirmed cold forwards): outside the hot side, never withdrawable here. */
+  custody: Scalars['Amount']['output'];
   /** Not spendable: reserved for withdrawals in flight, under a compliance hold, or pendingScreening. */
   held: Scalars['Amount']['output'];
   /** Seen on chain, not yet final by the network's confirmations. */
@@ -484,6 +486,7 @@ export type ApiKeyResolvers<ContextType = any, ParentType extends ResolversParen
 export type BalanceResolvers<ContextType = any, ParentType extends ResolversParentTypes['Balance'] = ResolversParentTypes['Balance']> = ResolversObject<{
   available?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   coin?: Resolver<ResolversTypes['Coin'], ParentType, ContextType>;
+  custody?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   held?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   pending?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
   pendingScreening?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;

@@ -27,6 +27,7 @@ export function toBalanceNode(b: CoinBalance & { pendingScreening?: bigint }) {
     available: formatAmount(b.available, d),
     pending: formatAmount(b.pending, d),
     held: formatAmount(b.held, d),
+    custody: formatAmount(b.custody, d),
     pendingScreening: formatAmount(b.pendingScreening ?? 0n, d),
   };
 }

@@ -49,6 +49,8 @@ export interface CoinBalance {
   held: bigint;
   /** Zero or negative: what a reversal after crediting could not take from available. */
   debt: bigint;
+  /** Forwarded to the merchant's cold wallets (outside the hot side): shown, never spendable here. */
+  custody: bigint;
 }
 
 /** Every account of one merchant for one coin, and the collection fees charged to it (reconciliation). */
@@ -288,8 +290,8 @@ export class LedgerService {
     );
     const out = new Map<string, CoinBalance>();
     for (const r of rows) {
-      const b = out.get(r.coin_id) ?? { coinId: r.coin_id, pending: 0n, available: 0n, held: 0n, debt: 0n };
-      b[r.kind as 'pending' | 'available' | 'held' | 'debt'] = BigInt(r.balance);
+      const b = out.get(r.coin_id) ?? { coinId: r.coin_id, pending: 0n, available: 0n, held: 0n, debt: 0n, custody: 0n };
+      b[r.kind as 'pending' | 'available' | 'held' | 'debt' | 'custody'] = BigInt(r.balance);
       out.set(r.coin_id, b);
     }
     return [...out.values()];
@@ -485,6 +487,7 @@ export class LedgerService {
         pending: 0n,
         held: 0n,
         debt: 0n,
+        custody: 0n,
         externalChain: 0n,
         externalFees: 0n,
         collectionFees: 0n,

@@ -7,6 +7,7 @@ import {
   accountKey,
   accountsOf,
   assertPosting,
+  coldForward,
   depositConfirmed,
   depositReorgedAfterCredit,
   depositReorgedBeforeCredit,
@@ -232,5 +233,26 @@ describe('random sequences', () => {
       for (const [, t] of totals) expect(t).toBe(0n);
     }
     expect(applied).toBeGreaterThan(100);
+  });
+});
+
+describe('cold forward', () => {
+  it('moves a confirmed cold forward from available to custody, once per step; a withdrawal hold then cannot take it', () => {
+    const book = new Book();
+    book.apply(depositConfirmed({ merchantId: M, coinId: COIN, deposit: dep, amount: 90n, wasSeen: false }));
+    const step = '33333333-3333-4333-8333-333333333333';
+    expect(book.apply(coldForward({ merchantId: M, coinId: COIN, stepId: step, amount: 40n }))).not.toBeNull();
+    expect(book.apply(coldForward({ merchantId: M, coinId: COIN, stepId: step, amount: 40n }))).toBeNull();
+    expect([book.bal(ref('available')), book.bal(ref('custody'))]).toEqual([50n, 40n]);
+    expect(book.apply(holdForWithdrawal({ merchantId: M, coinId: COIN, withdrawalId: 'w1', amount: 60n }))).toBeNull();
+    expect(book.apply(holdForWithdrawal({ merchantId: M, coinId: COIN, withdrawalId: 'w2', amount: 50n }))).not.toBeNull();
+    expect(ALLOW_NEGATIVE.custody).toBe(false);
+  });
+
+  it('is never refused: money already gone that available cannot cover becomes debt', () => {
+    const book = new Book();
+    book.apply(depositConfirmed({ merchantId: M, coinId: COIN, deposit: dep, amount: 10n, wasSeen: false }));
+    expect(book.apply(coldForward({ merchantId: M, coinId: COIN, stepId: '44444444-4444-4444-8444-444444444444', amount: 15n }))).not.toBeNull();
+    expect([book.bal(ref('available')), book.bal(ref('custody')), book.bal(ref('debt'))]).toEqual([0n, 15n, -5n]);
   });
 });

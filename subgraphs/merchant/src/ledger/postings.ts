@@ -20,11 +20,11 @@
  */
 import { badInput } from '@cpg/shared/graphql';
 
-export const ACCOUNT_KINDS = ['pending', 'available', 'held', 'debt', 'external_chain', 'external_fees'] as const;
+export const ACCOUNT_KINDS = ['pending', 'available', 'held', 'debt', 'custody', 'external_chain', 'external_fees'] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 
 /** The merchant's own accounts: what balances and history show. The external ones are the gateway's view of the chain. */
-export const MERCHANT_SIDE_KINDS: readonly AccountKind[] = ['pending', 'available', 'held', 'debt'];
+export const MERCHANT_SIDE_KINDS: readonly AccountKind[] = ['pending', 'available', 'held', 'debt', 'custody'];
 
 /** Which accounts may go below zero. Debt is the only merchant account that may, and only downwards. */
 export const ALLOW_NEGATIVE: Record<AccountKind, boolean> = {
@@ -32,6 +32,7 @@ export const ALLOW_NEGATIVE: Record<AccountKind, boolean> = {
   available: false,
   held: false,
   debt: true,
+  custody: false,
   external_chain: true,
   external_fees: true,
 };
@@ -482,6 +483,30 @@ export function chargeCollectionFee(i: CollectionFeeInput): Posting {
     'available',
     'external_fees',
     { idempotencyKey: collectionFeeKey(i.stepId), kind: 'collection_fee', reference: collectionReference(i.stepId) },
+    { shortfall: true },
+  );
+}
+
+/** Key of a cold forward's custody posting: one per collector step, whatever message carries it. */
+export function coldForwardKey(stepId: string): string {
+  return `${collectionReference(stepId)}:custody`;
+}
+
+/**
+ * A cold forward (the collector's step from the merchant's USER addresses to its COLD wallet) is
+ * confirmed on chain: the amount left the hot side for cold storage, which holds no keys here. It
+ * moves from available to `custody`, which the merchant sees but no withdrawal can take (a hold
+ * takes from available only). Never refused: the money has already left, so what available cannot
+ * cover becomes debt (it was held or pending in the books while the chain still had it).
+ * Reversing a cold forward after a reorg is not handled (the collector reports a step once final).
+ */
+export function coldForward(i: { merchantId: string; coinId: string; stepId: string; amount: bigint }): Posting {
+  return move(
+    i,
+    positive(i.amount),
+    'available',
+    'custody',
+    { idempotencyKey: coldForwardKey(i.stepId), kind: 'cold_forward', reference: collectionReference(i.stepId) },
     { shortfall: true },
   );
 }

@@ -19,6 +19,7 @@ export function serveLedgerBalances(bus: Bus, orm: MikroORM): void {
         externalChain: b.externalChain.toString(),
         externalFees: b.externalFees.toString(),
         collectionFees: b.collectionFees.toString(),
+        custody: b.custody.toString(),
       })),
     };
   });

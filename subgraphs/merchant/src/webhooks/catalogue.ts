@@ -18,14 +18,17 @@ export const WEBHOOK_EVENTS = [
   'withdrawal.completed',
   'withdrawal.failed',
   'compliance.alert',
+  'cold_wallet.registered',
+  'cold_wallet.approved',
+  'cold_wallet.rejected',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 export const WEBHOOK_API_VERSION = '2026-11-01';
 
-/** Accepts catalogue names and the `withdrawal.*` wildcard. */
+/** Accepts catalogue names and the `withdrawal.*` and `cold_wallet.*` wildcards. */
 export function isKnownEvent(name: string): boolean {
-  return name === 'withdrawal.*' || (WEBHOOK_EVENTS as readonly string[]).includes(name);
+  return name === 'withdrawal.*' || name === 'cold_wallet.*' || (WEBHOOK_EVENTS as readonly string[]).includes(name);
 }
 
 /** Whether an endpoint's list (null = everything) asks for `type`. */

@@ -8,7 +8,11 @@ import { type EndpointRow, W, liveEndpoints } from './store';
 
 export const WEBHOOK_CONSUMER = 'merchant-webhooks';
 
-type WebhookSource = Envelope<EventData<'payment.updated'>> | Envelope<EventData<'withdrawal.updated'>> | Envelope<EventData<'compliance.alert'>>;
+type WebhookSource =
+  | Envelope<EventData<'payment.updated'>>
+  | Envelope<EventData<'withdrawal.updated'>>
+  | Envelope<EventData<'compliance.alert'>>
+  | Envelope<EventData<'address.cold_wallet_updated'>>;
 
 /** What one event becomes: its webhook type, and how to read the body's data (null: nothing to send). */
 function webhookOf(bus: Bus, event: WebhookSource): { type: WebhookEventType; merchantId: string; data: () => Promise<unknown | null> } | null {
@@ -45,6 +49,23 @@ function webhookOf(bus: Bus, event: WebhookSource): { type: WebhookEventType; me
       // The alert itself is the body: it carries everything the merchant may see of it.
       return { type: 'compliance.alert', merchantId: e.merchantId, data: async () => ({ object: 'compliance_alert', ...e }) };
     }
+    case 'address.cold_wallet_updated': {
+      // A new destination for the merchant's funds: announced so a registration the merchant did
+      // not make is noticed during the cooling-off period.
+      const e = event.data as EventData<'address.cold_wallet_updated'>;
+      return {
+        type: `cold_wallet.${e.event}`,
+        merchantId: e.merchantId,
+        data: async () => ({
+          object: 'cold_wallet',
+          addressId: e.addressId,
+          networkId: e.networkId,
+          address: e.address,
+          status: e.status,
+          usableFrom: e.usableFrom,
+        }),
+      };
+    }
     default:
       return null;
   }
@@ -69,6 +90,7 @@ export async function startWebhookConsumer(
     { durable: WEBHOOK_CONSUMER, types: ['payment.updated'] as const },
     { durable: `${WEBHOOK_CONSUMER}-withdrawals`, types: ['withdrawal.updated'] as const },
     { durable: `${WEBHOOK_CONSUMER}-compliance`, types: ['compliance.alert'] as const },
+    { durable: `${WEBHOOK_CONSUMER}-cold-wallets`, types: ['address.cold_wallet_updated'] as const },
   ];
   const consumers: RunningConsumer[] = [];
   for (const source of sources) {

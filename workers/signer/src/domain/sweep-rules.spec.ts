@@ -2,7 +2,7 @@ import { type AddressType, type Owner, type TransferFacts, consolidationRefusal,
 
 const M = '11111111-1111-4111-8111-111111111111';
 const OTHER = '22222222-2222-4222-8222-222222222222';
-const own = (type: AddressType, merchantId = M, networkId = 'dev-evm'): Owner => ({
+const own = (type: AddressType, merchantId = M, networkId = 'dev-evm'): Extract<Owner, { found: true }> => ({
   found: true,
   merchantId,
   networkId,
@@ -20,8 +20,26 @@ const sweep: TransferFacts = {
 };
 
 describe('transferRefusal', () => {
-  it('lets a USER address sweep into the merchant HOT, TOKENS_COLLECTOR or COLD wallet', () => {
-    for (const type of ['HOT', 'TOKENS_COLLECTOR', 'COLD'] as const) expect(transferRefusal({ ...sweep, destination: own(type) })).toBeNull();
+  it('lets a USER address sweep into the merchant HOT, TOKENS_COLLECTOR or (usable) COLD wallet', () => {
+    for (const type of ['HOT', 'TOKENS_COLLECTOR'] as const) expect(transferRefusal({ ...sweep, destination: own(type) })).toBeNull();
+    expect(transferRefusal({ ...sweep, destination: { ...own('COLD'), coldUsable: true, coldStatus: 'ACTIVE' } })).toBeNull();
+  });
+
+  it('refuses a COLD destination that is not usable yet (cooling off, under review, rejected, unknown)', () => {
+    for (const coldStatus of ['COOLING_OFF', 'PENDING_REVIEW', 'REJECTED']) {
+      expect(transferRefusal({ ...sweep, destination: { ...own('COLD'), coldUsable: false, coldStatus } })).toMatch(
+        new RegExp(`COLD wallet not usable yet \\(${coldStatus}\\)`),
+      );
+    }
+    expect(transferRefusal({ ...sweep, destination: own('COLD') })).toMatch(/COLD wallet not usable yet/);
+    expect(
+      consolidationRefusal({
+        merchantId: M,
+        networkId: 'dev-evm',
+        sources: [{ address: 'u', owner: own('USER') }],
+        destinations: [{ address: 'c', owner: own('COLD') }],
+      }),
+    ).toMatch(/COLD wallet not usable yet/);
   });
 
   it('refuses an outside address, another merchant wallet, another network, and USER to USER', () => {
@@ -57,7 +75,7 @@ describe('consolidationRefusal', () => {
   };
   it('accepts the merchant USER outputs into its wallets', () => {
     expect(consolidationRefusal(facts)).toBeNull();
-    expect(consolidationRefusal({ ...facts, destinations: [{ address: 'c', owner: own('COLD', M, 'dev-ltc') }] })).toBeNull();
+    expect(consolidationRefusal({ ...facts, destinations: [{ address: 'c', owner: { ...own('COLD', M, 'dev-ltc'), coldUsable: true } }] })).toBeNull();
   });
 
   it('refuses any outside or foreign destination, and a source that is not the merchant USER address', () => {

@@ -9,7 +9,17 @@
 
 export type AddressType = 'USER' | 'HOT' | 'COLD' | 'TOKENS_COLLECTOR';
 
-export type Owner = { found: false } | { found: true; merchantId: string; networkId: string; type: AddressType };
+export type Owner =
+  | { found: false }
+  | {
+      found: true;
+      merchantId: string;
+      networkId: string;
+      type: AddressType;
+      /** COLD only: whether funds may go to it now (screened and cooled off, or approved), and its status. */
+      coldUsable?: boolean;
+      coldStatus?: string;
+    };
 
 const WALLETS: readonly AddressType[] = ['HOT', 'TOKENS_COLLECTOR', 'COLD'];
 const KEYED: readonly AddressType[] = ['HOT', 'TOKENS_COLLECTOR'];
@@ -60,5 +70,9 @@ function ownedBy(owner: Owner, merchantId: string, networkId: string, types: rea
   if (owner.merchantId !== merchantId) return `${what} belongs to another merchant`;
   if (owner.networkId !== networkId) return `${what} is not on ${networkId}`;
   if (!types.includes(owner.type)) return `${what} is a ${owner.type} address, not ${types.join(' / ')}`;
+  // A cold wallet is outside the hot side: nothing goes there before its cooling-off or approval.
+  if (owner.type === 'COLD' && what.startsWith('destination') && owner.coldUsable !== true) {
+    return `${what} is a COLD wallet not usable yet (${owner.coldStatus ?? 'status unknown'})`;
+  }
   return null;
 }

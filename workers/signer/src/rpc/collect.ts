@@ -70,7 +70,9 @@ export function serveCollectSign(
   /** Who owns `address` on the network, according to the address subgraph (a timeout throws: transient). */
   const ownerOf = async (network: NetworkConfig, address: string, merchantId: string): Promise<Owner> => {
     const r = await bus.request('address.lookup', { networkId: network.id, address, merchantId }, VERIFY_TIMEOUT_MS);
-    return r.found ? { found: true, merchantId: r.merchantId, networkId: r.networkId, type: r.type } : { found: false };
+    return r.found
+      ? { found: true, merchantId: r.merchantId, networkId: r.networkId, type: r.type, coldUsable: r.coldWalletUsable, coldStatus: r.coldWalletStatus }
+      : { found: false };
   };
 
   const refuse = (req: Request, reason: string): never => {

@@ -55,8 +55,12 @@ export class WatchList {
     return this.rows;
   }
 
-  /** Idempotent: adding an address again overwrites its entry. */
-  add(address: string, entry: WatchEntry): void {
+  /**
+   * Idempotent: adding an address again overwrites its entry, for the same merchant only. An
+   * address has one owner: another merchant's entry for a watched address is refused (false) and
+   * the first owner keeps it.
+   */
+  add(address: string, entry: WatchEntry): boolean {
     const key = watchKey(this.network, address);
     if (key.length === 0 || key.length > 255) throw new Error(`address of ${key.length} characters cannot be watched`);
     for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 127) throw new Error(`address ${key} is not ASCII`);
@@ -73,6 +77,8 @@ export class WatchList {
       this.hashes[row] = h;
       if (this.rows > this.slots.length * 0.6) this.rehash(this.slots.length * 2);
       else this.place(row, h);
+    } else if (this.merchantIds[this.merchants[row]!] !== entry.merchantId) {
+      return false;
     }
     packUuid(entry.addressId, this.ids, row * 16);
     let m = this.merchantIndex.get(entry.merchantId);
@@ -83,6 +89,7 @@ export class WatchList {
     }
     this.merchants[row] = m;
     this.types[row] = TYPES.indexOf(entry.type);
+    return true;
   }
 
   /** Lookup with a key already normalised (the scan loop's hot path normalises once). */

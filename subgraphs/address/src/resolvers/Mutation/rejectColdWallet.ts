@@ -1,0 +1,7 @@
+import { requireOperator } from '@cpg/shared/graphql';
+import type { AddressContext } from '../../context';
+
+export async function rejectColdWallet(_: unknown, args: { id: string }, ctx: AddressContext) {
+  requireOperator(ctx.identity);
+  return ctx.addresses.decideColdWallet(args.id, 'reject');
+}
