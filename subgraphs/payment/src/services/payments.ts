@@ -112,6 +112,8 @@ export class PaymentService {
         if (err instanceof MoneyError) throw badInput(err.message, { field: 'amount' });
         throw err;
       }
+      // An open amount is null, never zero: the status machine refuses 0 as a programming error.
+      if (amount <= 0n) throw badInput('amount must be greater than zero; leave it out for an open amount', { field: 'amount' });
     }
     let price: Validated['price'] = null;
     if (hasPrice) {
