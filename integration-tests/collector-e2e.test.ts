@@ -84,8 +84,11 @@ async function wallet(m: Merchant, networkId: string, type: 'HOT' | 'TOKENS_COLL
   return d.createAddress;
 }
 
+/** A cold wallet the operator approved at once (otherwise it cools off for 24 h before anything is forwarded to it). */
 async function cold(m: Merchant, networkId: string, address: string): Promise<{ id: string; address: string }> {
   const d = await as(m, 'mutation($i: RegisterColdWalletInput!) { registerColdWallet(input: $i) { id address } }', { i: { networkId, address } });
+  const approved = await stack.operator('mutation($id: ID!) { approveColdWallet(id: $id) { coldWalletStatus } }', { id: d.registerColdWallet.id });
+  expect(approved.data?.approveColdWallet.coldWalletStatus).toBe('ACTIVE');
   return d.registerColdWallet;
 }
 
@@ -112,9 +115,9 @@ async function sweeps(m: Merchant): Promise<SweepNode[]> {
   return d.sweeps.nodes;
 }
 
-async function balances(m: Merchant): Promise<Map<string, { available: string; pending: string; held: string }>> {
-  const d = await as(m, '{ me { balances { coin { id } available pending held } } }');
-  return new Map(d.me.balances.map((b: { coin: { id: string }; available: string; pending: string; held: string }) => [b.coin.id, b]));
+async function balances(m: Merchant): Promise<Map<string, { available: string; pending: string; held: string; custody: string }>> {
+  const d = await as(m, '{ me { balances { coin { id } available pending held custody } } }');
+  return new Map(d.me.balances.map((b: { coin: { id: string }; available: string; pending: string; held: string; custody: string }) => [b.coin.id, b]));
 }
 
 const usdtOf = async (a: string) =>
@@ -186,14 +189,17 @@ describe('collection end to end, reconciled with the ledger', () => {
     // Fees: every confirmed step's fee was charged to the merchant's ETH, nothing else moved.
     const feeWei = all.reduce((a, s) => a + (s.fee ? BigInt(Math.round(Number(s.fee) * 1e9)) * 10n ** 9n : 0n), 0n);
     expect(feeWei).toBeGreaterThan(0n);
+    // The hot side holds 50 and the books say so; the 40 forwarded to COLD sit in custody.
     const usdt = lines.get('dev-evm:USDT')!;
-    expect([usdt.onChain, usdt.ledger, usdt.difference]).toEqual(['90', '90', '0']);
+    expect([usdt.onChain, usdt.ledger, usdt.difference]).toEqual(['50', '50', '0']);
+    await eventually(async () => (await balances(m)).get('dev-evm:USDT')?.custody === '40', 'USDT custody 40', 30_000, 200);
+    expect((await balances(m)).get('dev-evm:USDT')).toMatchObject({ available: '50', custody: '40' });
     const eth = lines.get('dev-evm:ETH')!;
     expect(eth.difference).toBe('0');
     expect(eth.onChain).toBe(eth.ledger);
-    // The ledger's ETH is the payments less the fees, to the wei.
+    // The ledger's ETH (available and custody) is the payments less the fees, to the wei.
     const bal = await balances(m);
-    const ethLedger = BigInt(Math.round(Number(bal.get('dev-evm:ETH')!.available) * 1e9)) * 10n ** 9n;
+    const ethLedger = BigInt(Math.round((Number(bal.get('dev-evm:ETH')!.available) + Number(bal.get('dev-evm:ETH')!.custody)) * 1e9)) * 10n ** 9n;
     const paid = ethPaid.reduce((a, b) => a + b, 0n);
     expect(paid - ethLedger).toBeGreaterThan(0n);
     expect(paid - ethLedger).toBeLessThan(ETH / 100n);
