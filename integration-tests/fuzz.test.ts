@@ -126,13 +126,13 @@ function hostile(type: GraphQLInputType, name: string, foreign: Foreign): unknow
   const named = getNamedType(type);
   const out: unknown[] = [];
   if (!isNonNullType(type)) out.push(null);
-  let inner = isNonNullType(type) ? type.ofType : type;
+  const inner = isNonNullType(type) ? type.ofType : type;
   if (isListType(inner)) {
+    const item = inner.ofType as GraphQLInputType;
     out.push(
-      Array.from({ length: 10_000 }, () => baseline(inner.ofType as GraphQLInputType, name)),
+      Array.from({ length: 10_000 }, () => baseline(item, name)),
       [],
     );
-    inner = isNonNullType(inner.ofType) ? inner.ofType.ofType : inner.ofType;
   }
   if (isEnumType(named)) return [...out, 'NOT_A_VALUE', ''];
   if (!isScalarType(named)) return out;
