@@ -22,6 +22,7 @@ import {
   stepsOf,
   stopWorld,
   trackerWatches,
+  approvedColdWallet,
 } from './helpers';
 
 jest.setTimeout(180_000);
@@ -74,7 +75,7 @@ async function setUp(n: number, policy: { collectThreshold: string; hotTarget: s
   const svc = addresses(world);
   const hot = await svc.createAddress(m, { networkId: 'dev-evm', type: 'HOT' });
   const tc = await svc.createAddress(m, { networkId: 'dev-evm', type: 'TOKENS_COLLECTOR' });
-  const cold = await svc.registerColdWallet(m, { networkId: 'dev-evm', address: Wallet.createRandom().address });
+  const cold = await approvedColdWallet(world, m, 'dev-evm', Wallet.createRandom().address);
   const users = [];
   for (let i = 0; i < n; i++) users.push(await svc.createAddress(m, { networkId: 'dev-evm', coinId: USDT_ID }));
   await collection(world).setPolicy(m, { coinId: USDT_ID, coldWalletId: cold.id, ...policy });
@@ -304,13 +305,16 @@ async function signerCounter(name: string): Promise<number> {
 }
 
 describe('the signer re-checks every step against the address subgraph and the collector', () => {
-  it('address.lookup: the owner of any spelling, the asking merchant first for a COLD string two merchants registered, nothing for outside addresses', async () => {
+  it('address.lookup: the one owner of any spelling (a second merchant cannot register it), a cooling-off cold wallet reported not usable, nothing for outside addresses', async () => {
     const a = merchant();
     const b = merchant();
     const hotA = await addresses(world).createAddress(a, { networkId: 'dev-evm', type: 'HOT' });
     const shared = Wallet.createRandom().address;
     const coldA = await addresses(world).registerColdWallet(a, { networkId: 'dev-evm', address: shared });
-    const coldB = await addresses(world).registerColdWallet(b, { networkId: 'dev-evm', address: shared.toLowerCase() });
+    // One owner per address: B cannot register A's cold wallet, in any spelling.
+    await expect(addresses(world).registerColdWallet(b, { networkId: 'dev-evm', address: shared.toLowerCase() })).rejects.toMatchObject({
+      extensions: { code: 'CONFLICT' },
+    });
     const lookup = (address: string, merchantId?: string, networkId = 'dev-evm') =>
       world.client.request('address.lookup', { networkId, address, ...(merchantId ? { merchantId } : {}) }, 5_000);
     expect(await lookup(hotA.address.toLowerCase())).toEqual({
@@ -321,8 +325,22 @@ describe('the signer re-checks every step against the address subgraph and the c
       address: hotA.address,
       type: 'HOT',
     });
-    expect(await lookup(shared, b.merchantId)).toMatchObject({ found: true, addressId: coldB.id, merchantId: b.merchantId, type: 'COLD' });
-    expect(await lookup(shared, a.merchantId)).toMatchObject({ found: true, addressId: coldA.id, merchantId: a.merchantId, type: 'COLD' });
+    // The owner, whoever asks; a cold wallet still cooling off is reported as not usable.
+    expect(await lookup(shared, b.merchantId)).toMatchObject({
+      found: true,
+      addressId: coldA.id,
+      merchantId: a.merchantId,
+      type: 'COLD',
+      coldWalletUsable: false,
+    });
+    expect(await lookup(shared, a.merchantId)).toMatchObject({
+      found: true,
+      addressId: coldA.id,
+      merchantId: a.merchantId,
+      type: 'COLD',
+      coldWalletStatus: 'COOLING_OFF',
+      coldWalletUsable: false,
+    });
     expect(await lookup(Wallet.createRandom().address, a.merchantId)).toEqual({ found: false });
     expect(await lookup('not an address')).toEqual({ found: false });
     expect(await lookup(hotA.address, a.merchantId, 'nowhere')).toEqual({ found: false });
@@ -359,7 +377,7 @@ describe('the signer re-checks every step against the address subgraph and the c
     expect(await usdtBalance(outside)).toBe(0n);
   });
 
-  it('a forged policy naming an outside address as COLD wallet: the collector plans the sweep, the signer refuses it, the step fails for good and the funds stay', async () => {
+  it('a forged policy and cold-wallet status naming an outside address: the collector plans the sweep, the signer refuses it, the step fails for good and the funds stay', async () => {
     const m = merchant();
     const svc = addresses(world);
     const hot = await svc.createAddress(m, { networkId: 'dev-evm', type: 'HOT' });
@@ -371,7 +389,23 @@ describe('the signer re-checks every step against the address subgraph and the c
     collector = await startCollector(world, { passMs: 600_000 });
     await collectorKnows(collector, [hot.id, tc.id, user.id]);
     const outside = Wallet.createRandom().address;
-    // What a publisher able to forge collection.policy_updated (or write the collector's copy) could set.
+    const forgedColdId = randomUUID();
+    // What a publisher able to forge collection.policy_updated and address.cold_wallet_updated (or
+    // write the collector's copies) could set: the collector's own check then lets it through.
+    await world.client.publish(
+      'address.cold_wallet_updated',
+      {
+        addressId: forgedColdId,
+        merchantId: m.merchantId,
+        networkId: 'dev-evm',
+        address: outside,
+        event: 'approved',
+        status: 'ACTIVE',
+        usableFrom: null,
+        at: new Date().toISOString(),
+      },
+      { id: randomUUID(), key: forgedColdId },
+    );
     await world.client.publish(
       'collection.policy_updated',
       {
@@ -380,7 +414,7 @@ describe('the signer re-checks every step against the address subgraph and the c
         coinId: USDT_ID,
         collectThreshold: (5n * USDT).toString(),
         hotTarget: '0',
-        coldWalletId: randomUUID(),
+        coldWalletId: forgedColdId,
         coldWalletAddress: outside,
         maxFeeRatio: '0.05',
         updatedAt: new Date().toISOString(),
@@ -388,6 +422,12 @@ describe('the signer re-checks every step against the address subgraph and the c
       { id: randomUUID(), key: m.merchantId },
     );
     await collectorKnows(collector, [user.id], { merchantId: m.merchantId, coinId: USDT_ID });
+    await eventually(
+      async () => (await collector!.orm.em.fork().execute(`select 1 from collector.cold_wallets where address_id = ?`, [forgedColdId])).length > 0,
+      'the collector took the forged cold wallet status',
+      15_000,
+      50,
+    );
     const before = await signerCounter('signer.collect_sign.refused');
     await dev.fund(user.address, USDT_ID, 30n * USDT);
     await eventually(async () => (await plansOf(collector!, m.merchantId))[0]?.status === 'FAILED', 'the plan failed', 60_000, 200);

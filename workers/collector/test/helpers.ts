@@ -7,6 +7,7 @@ import { type TestEnv, eventually } from '@cpg/shared/testing';
 import { startTrackerWorker, type RunningTracker } from '../../tracker/src/worker';
 import { type RunningSigner, startSignerWorker } from '../../signer/src/worker';
 import { startAddressSubgraph } from '../../../subgraphs/address/src/server';
+import { startComplianceSubgraph } from '../../../subgraphs/compliance/src/server';
 import { Catalogue } from '../../../subgraphs/address/src/domain/catalogue';
 import { AddressService } from '../../../subgraphs/address/src/services/addresses';
 import { CollectionService } from '../../../subgraphs/address/src/services/collection';
@@ -60,6 +61,8 @@ export interface World {
   catalogue: Catalogue;
   signer: RunningSigner;
   address: RunningService;
+  /** Screens cold wallets as the address subgraph registers them. */
+  compliance: RunningService;
   tracker: RunningTracker;
   client: Bus;
   observed: Observed;
@@ -73,6 +76,7 @@ export async function startWorld(env: TestEnv, network: NetworkConfig): Promise<
   );
   const catalogue = new Catalogue(process.env);
   const address = await startAddressSubgraph(env.subgraphConfig(env.natsAuth('address')), env.log, catalogue);
+  const compliance = await startComplianceSubgraph(env.subgraphConfig(env.natsAuth('compliance')), env.log);
   const tracker = await startTrackerWorker(env.workerConfig(env.natsAuth('tracker')), {
     log: env.log,
     networks: [network],
@@ -82,7 +86,7 @@ export async function startWorld(env: TestEnv, network: NetworkConfig): Promise<
   const client = await Bus.connect({ url: env.natsUrl, namespace: env.namespace, name: 'collector-test', log: env.log });
   const observed = new Observed(client);
   await observed.start();
-  return { env, network, catalogue, signer, address, tracker, client, observed };
+  return { env, network, catalogue, signer, address, compliance, tracker, client, observed };
 }
 
 export async function stopWorld(w: Partial<World>): Promise<void> {
@@ -90,6 +94,7 @@ export async function stopWorld(w: Partial<World>): Promise<void> {
   await w.client?.close().catch(() => undefined);
   await w.tracker?.stop().catch(() => undefined);
   await w.address?.stop().catch(() => undefined);
+  await w.compliance?.stop().catch(() => undefined);
   await w.signer?.stop().catch(() => undefined);
 }
 
@@ -122,7 +127,7 @@ export async function startCollectorStoppingAfter(
 }
 
 export function merchant(): MerchantIdentity {
-  return { kind: 'merchant', merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ', 'ADDRESSES_WRITE'] };
+  return { kind: 'merchant', merchantId: randomUUID(), keyId: randomUUID(), scopes: ['READ', 'ADDRESSES_WRITE', 'WITHDRAWALS_WRITE'] };
 }
 
 export function addresses(w: World): AddressService {
@@ -188,4 +193,11 @@ export async function stepsOf(c: RunningCollector, merchantId: string): Promise<
 
 export async function plansOf(c: RunningCollector, merchantId: string): Promise<{ id: string; status: string; coin_id: string }[]> {
   return c.orm.em.fork().execute(`select id, status, coin_id from "${SCHEMA}".plans where merchant_id = ? order by created_at`, [merchantId]);
+}
+
+/** A cold wallet registered (screened) and approved by the operator, so the collector may forward to it at once. */
+export async function approvedColdWallet(w: World, m: MerchantIdentity, networkId: string, address: string) {
+  const svc = addresses(w);
+  const cold = await svc.registerColdWallet(m, { networkId, address });
+  return svc.decideColdWallet(cold.id, 'approve');
 }

@@ -23,6 +23,7 @@ import {
   stepsOf,
   stopWorld,
   trackerWatches,
+  approvedColdWallet,
 } from './helpers';
 
 jest.setTimeout(180_000);
@@ -104,7 +105,7 @@ describe('Bitcoin-family collection', () => {
     const m = merchant();
     const svc = addresses(world);
     const hot = await svc.createAddress(m, { networkId: 'dev-ltc', type: 'HOT' });
-    const cold = await svc.registerColdWallet(m, { networkId: 'dev-ltc', address: await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']) });
+    const cold = await approvedColdWallet(world, m, 'dev-ltc', await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']));
     const users = [];
     for (let i = 0; i < 6; i++) users.push(await svc.createAddress(m, { networkId: 'dev-ltc', coinId: LTC_ID }));
     await collection(world).setPolicy(m, { coinId: LTC_ID, collectThreshold: '0.01', hotTarget: '0.15', coldWalletId: cold.id, maxFeeRatio: '0.01' });
@@ -166,7 +167,7 @@ describe('Bitcoin-family collection', () => {
       await collectorKnows(collector, [hot.id, users[0]!.id]);
       // A pass has read the copies (one USER address, the default policy) and waits for the chain.
       await eventually(async () => waiting, 'a pass reading the chain', 15_000, 50);
-      const cold = await svc.registerColdWallet(m, { networkId: 'dev-ltc', address: await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']) });
+      const cold = await approvedColdWallet(world, m, 'dev-ltc', await node.walletTransport.call<string>('getnewaddress', ['', 'bech32']));
       for (let i = 0; i < 5; i++) users.push(await svc.createAddress(m, { networkId: 'dev-ltc', coinId: LTC_ID }));
       await collection(world).setPolicy(m, { coinId: LTC_ID, collectThreshold: '0.01', hotTarget: '0.15', coldWalletId: cold.id, maxFeeRatio: '0.01' });
       await collectorKnows(collector, [hot.id, ...users.map((u) => u.id)], { merchantId: m.merchantId, coinId: LTC_ID });
