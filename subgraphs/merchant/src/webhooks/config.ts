@@ -33,6 +33,13 @@ export const webhookConfigModel = z.object({
   WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_CONCURRENCY_PER_ENDPOINT: z.coerce.number().int().min(1).max(100).default(4),
+  /**
+   * Sends in flight for one merchant across all its endpoints (cluster-wide, like the per-endpoint
+   * cap): one merchant's slow endpoints hold at most this many of the sender's slots.
+   */
+  WEBHOOK_CONCURRENCY_PER_MERCHANT: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Sends in flight in one merchant-subgraph process. */
+  WEBHOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(64),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** An endpoint failing without a single success for this long is disabled. */
   WEBHOOK_DISABLE_AFTER_MS: z.coerce
@@ -61,6 +68,8 @@ export interface WebhookConfig {
   jitter: number;
   timeoutMs: number;
   concurrencyPerEndpoint: number;
+  concurrencyPerMerchant: number;
+  maxInFlight: number;
   pollMs: number;
   disableAfterMs: number;
   rotationOverlapSeconds: number;
@@ -78,6 +87,8 @@ export function loadWebhookConfig(env: Record<string, string | undefined>, nodeE
     jitter: c.WEBHOOK_RETRY_JITTER,
     timeoutMs: c.WEBHOOK_TIMEOUT_MS,
     concurrencyPerEndpoint: c.WEBHOOK_CONCURRENCY_PER_ENDPOINT,
+    concurrencyPerMerchant: c.WEBHOOK_CONCURRENCY_PER_MERCHANT,
+    maxInFlight: c.WEBHOOK_MAX_IN_FLIGHT,
     pollMs: c.WEBHOOK_POLL_MS,
     disableAfterMs: c.WEBHOOK_DISABLE_AFTER_MS,
     rotationOverlapSeconds: c.WEBHOOK_ROTATION_OVERLAP_SECONDS,

@@ -3,6 +3,7 @@ import type { MikroORM } from '@cpg/shared/db';
 import type { Logger } from '@cpg/shared/logger';
 import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, signatureHeader } from '@cpg/shared/webhooks';
 import { type WebhookConfig, retryDelayMs } from './config';
+import { type Candidate, pickFairly } from './fair-share';
 import type { SecretBox } from './secrets';
 import { type SendResult, sendWebhook } from './sender';
 import type { Resolver } from './ssrf';
@@ -32,9 +33,11 @@ export class WebhookDispatcher {
   private ticking = false;
   private again = false;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly maxInFlight = 64;
+  private readonly maxInFlight: number;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.maxInFlight = deps.config.maxInFlight;
+  }
 
   /** Called once at process start (onStart); polls until stop(). Not meant to be called twice. */
   start(): void {
@@ -99,32 +102,49 @@ export class WebhookDispatcher {
   private async claim(limit: number): Promise<Claimed[]> {
     const { config } = this.deps;
     return this.deps.orm.em.fork().transactional(async (tx) => {
-      const due = await tx.execute<{ id: string; endpoint_id: string }[]>(
-        `select d.id, d.endpoint_id from ${W}.webhook_deliveries d join ${W}.webhook_endpoints e on e.id = d.endpoint_id
-          where d.status in ('PENDING','RETRYING') and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
-            and e.enabled and e.deleted_at is null
-          order by d.next_attempt_at, d.seq limit ? for update of d skip locked`,
-        [limit * 4],
+      // Candidates ranked within their merchant and taken rank first: every merchant's oldest due
+      // delivery is a candidate before anyone's second, so a merchant with a large old backlog
+      // cannot fill the candidate list and hide everybody else's deliveries.
+      const ranked = await tx.execute<{ id: string }[]>(
+        `select id from (
+           select d.id, d.next_attempt_at, d.seq, row_number() over (partition by d.merchant_id order by d.next_attempt_at, d.seq) as rank
+             from ${W}.webhook_deliveries d join ${W}.webhook_endpoints e on e.id = d.endpoint_id
+            where d.status in ('PENDING','RETRYING') and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
+              and e.enabled and e.deleted_at is null) c
+          where rank <= ? order by rank, next_attempt_at, seq limit ?`,
+        [limit * 4, limit * 4],
       );
+      if (!ranked.length) return [];
+      const lockedRows = await tx.execute<{ id: string; endpoint_id: string; merchant_id: string }[]>(
+        `select id, endpoint_id, merchant_id from ${W}.webhook_deliveries
+          where id in (${placeholders(ranked.length)}) and status in ('PENDING','RETRYING') and next_attempt_at <= now()
+            and (lease_until is null or lease_until < now())
+          for update skip locked`,
+        ranked.map((r) => r.id),
+      );
+      const byId = new Map(lockedRows.map((r) => [r.id, r]));
+      const due: Candidate[] = ranked.flatMap((r) => {
+        const row = byId.get(r.id);
+        return row ? [{ id: row.id, endpointId: row.endpoint_id, merchantId: row.merchant_id }] : [];
+      });
       if (!due.length) return [];
-      const endpointIds = [...new Set(due.map((d) => d.endpoint_id))].sort();
-      // Locking the endpoints serialises claims per endpoint across replicas, so the in-flight
-      // count below cannot be read by two claimers at once and the limit holds cluster-wide.
-      await tx.execute(`select id from ${W}.webhook_endpoints where id in (${placeholders(endpointIds.length)}) order by id for update`, endpointIds);
-      const busy = await tx.execute<{ endpoint_id: string; n: string }[]>(
-        `select endpoint_id, count(*) as n from ${W}.webhook_deliveries
-          where endpoint_id in (${placeholders(endpointIds.length)}) and lease_until > now() and status in ('PENDING','RETRYING') group by endpoint_id`,
-        endpointIds,
+      const merchantIds = [...new Set(due.map((d) => d.merchantId))].sort();
+      // Locking the merchants' endpoints serialises claims per merchant across replicas, so the
+      // in-flight counts below cannot be read by two claimers at once and the caps hold cluster-wide.
+      await tx.execute(`select id from ${W}.webhook_endpoints where merchant_id in (${placeholders(merchantIds.length)}) order by id for update`, merchantIds);
+      const busy = await tx.execute<{ endpoint_id: string; merchant_id: string; n: string }[]>(
+        `select endpoint_id, merchant_id, count(*) as n from ${W}.webhook_deliveries
+          where merchant_id in (${placeholders(merchantIds.length)}) and lease_until > now() and status in ('PENDING','RETRYING')
+          group by endpoint_id, merchant_id`,
+        merchantIds,
       );
-      const used = new Map(busy.map((b) => [b.endpoint_id, Number(b.n)]));
-      const chosen: string[] = [];
-      for (const d of due) {
-        if (chosen.length >= limit) break;
-        const n = used.get(d.endpoint_id) ?? 0;
-        if (n >= config.concurrencyPerEndpoint) continue;
-        used.set(d.endpoint_id, n + 1);
-        chosen.push(d.id);
+      const byEndpoint = new Map<string, number>();
+      const byMerchant = new Map<string, number>();
+      for (const b of busy) {
+        byEndpoint.set(b.endpoint_id, Number(b.n));
+        byMerchant.set(b.merchant_id, (byMerchant.get(b.merchant_id) ?? 0) + Number(b.n));
       }
+      const chosen = pickFairly(due, byEndpoint, byMerchant, { perEndpoint: config.concurrencyPerEndpoint, perMerchant: config.concurrencyPerMerchant }, limit);
       if (!chosen.length) return [];
       const token = randomUUID();
       await tx.execute(
