@@ -10,6 +10,16 @@ import { type RunningGateway, startGateway } from '@cpg/gateway/src/server';
 import { type SubgraphName, type Stack, startStack } from './support/stack';
 import { subscribeWs, waitUntil, wsEndCode } from './support/ws';
 
+// Read by the merchant subgraph when the stack starts: a small dispatcher (8 sends at once, 4 per
+// merchant, 1 per endpoint) and a timeout longer than the test, so a hanging endpoint stays hung.
+Object.assign(process.env, {
+  WEBHOOK_MAX_IN_FLIGHT: '8',
+  WEBHOOK_CONCURRENCY_PER_MERCHANT: '4',
+  WEBHOOK_CONCURRENCY_PER_ENDPOINT: '1',
+  WEBHOOK_TIMEOUT_MS: '60000',
+  WEBHOOK_POLL_MS: '50',
+});
+
 /**
  * Bounded work at the gateway, on the real stack. A second gateway reaches the real subgraphs
  * through a counting pass-through proxy, so "refused before execution" is checked where it
@@ -22,6 +32,7 @@ let proxyUrls: Record<SubgraphName, string>;
 const gateways: RunningGateway[] = [];
 const clients: Client[] = [];
 const sockets: WebSocket[] = [];
+const servers: http.Server[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
@@ -62,6 +73,11 @@ afterAll(async () => {
   for (const s of sockets) s.terminate();
   for (const c of clients) await c.dispose();
   for (const g of gateways) await g.stop().catch(() => undefined);
+  // Hung webhook receivers first: the dispatcher waits for its sends when the stack stops.
+  for (const srv of servers) {
+    srv.closeAllConnections();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
   await new Promise<void>((resolve) => proxy?.close(() => resolve()));
   await stack?.stop();
 });
@@ -92,7 +108,7 @@ describe('query cost and shape are checked before any subgraph is asked', () => 
     expect(res.status).toBe(400);
     expect(code(res)).toBe('BAD_USER_INPUT');
     expect(reason(res)).toBe('QUERY_TOO_COSTLY');
-    expect(res.errors![0]!.message).toMatch(/cost \d+ exceeds the limit of 5000/);
+    expect(res.errors![0]!.message).toMatch(/cost \d+ exceeds the limit of 50000/);
     // Deeper still: refused by depth as well, and still nothing forwarded.
     const nest = (n: number): string => (n === 0 ? 'id' : `batch { withdrawals { ${nest(n - 1)} } }`);
     const deeper = `query($id: ID!) { withdrawal(id: $id) { ${nest(5)} } }`;
@@ -119,13 +135,16 @@ describe('query cost and shape are checked before any subgraph is asked', () => 
     expect(totalForwarded()).toBe(before);
   });
 
-  it('refuses an unpaginated list priced at its maximum: a page of payments each with their deposits and merchant api keys', async () => {
-    const res = await gql(gw.url, '{ payments(first: 100) { nodes { id deposits { id txHash } } } }', {}, merchant.secret);
-    // 1 + 100 * (1 + 1 + (1 + 20 * 2)) = 4301 is under 5000; with the merchant's keys nested it is not.
+  it('prices an unpaginated list at its documented maximum, and nested lists multiply', async () => {
+    // networks (50) x coins (50): 50 * (1 + 50) = 2550 objects at most, served.
+    const res = await gql(gw.url, '{ networks { id coins { id } } }', {}, merchant.secret);
     expect(res.errors).toBeUndefined();
+    expect(res.data.networks.length).toBeGreaterThan(0);
+    // One more level of the same lists: 50 * (1 + 50 * (1 + 1 + 50)) = 130,050, refused.
     const before = totalForwarded();
-    const heavy = await gql(gw.url, '{ payments(first: 100) { nodes { id deposits { id txHash } merchant { apiKeys { id } } } } }', {}, merchant.secret);
+    const heavy = await gql(gw.url, '{ networks { coins { network { coins { id } } } } }', {}, merchant.secret);
     expect(reason(heavy)).toBe('QUERY_TOO_COSTLY');
+    expect(heavy.errors![0]!.extensions).toMatchObject({ cost: 130_050, maxCost: 50_000 });
     expect(totalForwarded()).toBe(before);
   });
 
@@ -140,8 +159,8 @@ describe('query cost and shape are checked before any subgraph is asked', () => 
     expect(res.status).toBe(200);
     expect(body.errors).toBeUndefined();
     expect(body.data.me).toEqual({ id: merchant.id, name: 'Limits shop' });
-    // me 1 + id 1 + name 1, withdrawals 1 + 2 * (nodes 1 + id 1 + batch (1 + id 1 + withdrawals (1 + 1000)))
-    expect(Number(res.headers.get('x-query-cost'))).toBe(3 + 1 + 2 * (1 + 1 + 1 + 1 + 1 + 1000));
+    // me 1; withdrawals 1 + 2 * (a withdrawal 1 + its batch 1 + the batch's withdrawals 1000)
+    expect(Number(res.headers.get('x-query-cost'))).toBe(1 + 1 + 2 * (1 + 1 + 1000));
     expect(totalForwarded()).toBeGreaterThan(before);
   });
 
@@ -161,10 +180,10 @@ describe('query cost and shape are checked before any subgraph is asked', () => 
 describe('rate limits charge by cost and count failed authentication per client IP', () => {
   it('an expensive query drains the cost budget faster than a cheap one', async () => {
     // A long window, so refill during the test (under a unit a second) cannot blur the count.
-    const gw = await countedGateway({ RATE_LIMIT_COST: 3000, RATE_LIMIT_REQUESTS: 10_000, RATE_LIMIT_WINDOW_SECONDS: 3600 });
+    const gw = await countedGateway({ RATE_LIMIT_COST: 1000, RATE_LIMIT_REQUESTS: 10_000, RATE_LIMIT_WINDOW_SECONDS: 3600 });
     const cheapKey = await stack.newMerchant();
     const dearKey = await stack.newMerchant();
-    // { me { id } } costs 2; the page of payments costs 1 + 100 * (1 + 2) = 301.
+    // { me { id } } costs 1; the page of payments costs 1 + 100 * 1 = 101.
     const cheap = '{ me { id } }';
     const dear = '{ payments(first: 100) { nodes { id status } } }';
     let dearServed = 0;
@@ -184,7 +203,7 @@ describe('rate limits charge by cost and count failed authentication per client 
 
     const statuses = new Set<number>();
     for (let i = 0; i < 200; i++) statuses.add((await gql(gw.url, cheap, {}, cheapKey.secret)).status);
-    // 200 cheap requests (cost 400) still fit where 10 expensive ones did not.
+    // 200 cheap requests (cost 200) still fit where 10 expensive ones did not.
     expect([...statuses]).toEqual([200]);
   });
 
@@ -317,4 +336,66 @@ describe('graphql-ws limits', () => {
     }
     expect(again).toBe('open');
   });
+});
+
+describe('webhook dispatch is fair across merchants', () => {
+  async function listen(handler: http.RequestListener): Promise<string> {
+    const srv = http.createServer(handler);
+    servers.push(srv);
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  }
+
+  async function endpoint(secret: string, url: string): Promise<void> {
+    const res = await gql(
+      stack.url,
+      'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }',
+      { i: { url } },
+      secret,
+    );
+    if (!res.data) throw new Error(`createWebhookEndpoint failed: ${JSON.stringify(res.errors)}`);
+  }
+
+  async function payment(secret: string): Promise<string> {
+    const res = await gql(
+      stack.url,
+      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }',
+      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
+      secret,
+    );
+    if (!res.data) throw new Error(`createPayment failed: ${JSON.stringify(res.errors)}`);
+    return res.data.createPayment.id as string;
+  }
+
+  it("merchant B's webhook is delivered while merchant A's 20 endpoints hang", async () => {
+    // A's receiver takes every request and never answers.
+    const stuck: http.ServerResponse[] = [];
+    const hanging = await listen((_req, res) => void stuck.push(res));
+    const receivedByB: string[] = [];
+    const fine = await listen((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        receivedByB.push(Buffer.concat(chunks).toString('utf8'));
+        res.end('ok');
+      });
+    });
+
+    const a = await stack.newMerchant('Slow endpoints');
+    for (let i = 0; i < 20; i++) await endpoint(a.secret, `${hanging}/a/${i}`);
+    const b = await stack.newMerchant('Quick endpoint');
+    await endpoint(b.secret, `${fine}/b`);
+
+    // A's backlog is older than B's: 2 payments x 20 endpoints, more than the dispatcher's 8 slots.
+    await payment(a.secret);
+    await payment(a.secret);
+    await waitUntil(() => stuck.length >= 4, "A's sends to hang", 15_000);
+
+    const paymentOfB = await payment(b.secret);
+    await waitUntil(() => receivedByB.some((body) => body.includes(paymentOfB)), "B's webhook", 15_000);
+    // Delivered while every send to A is still hanging (none was answered), and A never held
+    // more than its share: 4 sends at once, whatever its backlog.
+    expect(stuck.every((res) => !res.writableEnded)).toBe(true);
+    expect(stuck).toHaveLength(4);
+  }, 40_000);
 });

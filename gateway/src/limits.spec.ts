@@ -54,18 +54,21 @@ describe('shape limits', () => {
 
 describe('operationCost', () => {
   it('multiplies nested pages: default, literal and variable page sizes', () => {
-    // items: 1 + 50 * (nodes: 1 + 1 * (id: 1))
-    expect(cost('{ items { nodes { id } } }')).toBe(101);
-    expect(cost('{ items(first: 2) { nodes { id } } }')).toBe(5);
-    expect(cost('query($n: Int) { items(first: $n) { nodes { id } } }', { n: 7 })).toBe(15);
+    // items: 1 (the connection) + 50 * nodes (1 per item; id comes with it)
+    expect(cost('{ items { nodes { id } } }')).toBe(51);
+    expect(cost('{ items(first: 2) { nodes { id } } }')).toBe(3);
+    expect(cost('query($n: Int) { items(first: $n) { nodes { id } } }', { n: 7 })).toBe(8);
     // An omitted variable leaves the schema default.
-    expect(cost('query($n: Int) { items(first: $n) { nodes { id } } }')).toBe(101);
+    expect(cost('query($n: Int) { items(first: $n) { nodes { id } } }')).toBe(51);
+    // Nested pages multiply: 1 + 50 * (1 + (1 + 10 * 1)).
+    expect(cost('{ items { nodes { id } } me { friends { nodes { id } } } }')).toBe(51 + 1 + 11);
   });
 
-  it('charges an unpaginated list of objects its documented (or default) size; scalar lists cost 1', () => {
+  it('charges an unpaginated list of objects its documented (or default) size; scalars come with their object', () => {
     // tags is not in LIST_SIZES: the default of 100 items.
-    expect(cost('{ tags { id } }')).toBe(101);
-    expect(cost('{ node { labels } }')).toBe(2);
+    expect(cost('{ tags { id } }')).toBe(100);
+    expect(cost('{ node { labels } }')).toBe(1);
+    expect(cost('{ me { id name } }')).toBe(1);
   });
 
   it('makes the cyclic batch <-> withdrawals nesting explode', () => {
@@ -74,8 +77,8 @@ describe('operationCost', () => {
   });
 
   it('counts aliased copies of a field each time and honours @skip', () => {
-    expect(cost('{ a: items(first: 10) { nodes { id } } b: items(first: 10) { nodes { id } } }')).toBe(42);
-    expect(cost('query($s: Boolean!) { items(first: 10) @skip(if: $s) { nodes { id } } me { id } }', { s: true })).toBe(2);
+    expect(cost('{ a: items(first: 10) { nodes { id } } b: items(first: 10) { nodes { id } } }')).toBe(22);
+    expect(cost('query($s: Boolean!) { items(first: 10) @skip(if: $s) { nodes { id } } me { id } }', { s: true })).toBe(1);
   });
 
   it('does not count introspection', () => {

@@ -1,15 +1,25 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { type DocumentNode, GraphQLError, type GraphQLSchema, type ValidationContext, type ValidationRule, isListType, getNullableType } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
+  getNamedType,
+  getNullableType,
+  isLeafType,
+  isListType,
+} from 'graphql';
 import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
 
 /**
- * How many items an unpaginated list field can hold, as far as cost goes (docs/limits.md). A list
- * with `first`/`last` costs its page size instead; a `*Connection.nodes` list costs 1 because its
- * connection field already counted the page; a list of scalars costs 1 (one value, no fan-out).
- * gateway/src/limits.spec.ts fails when a list field of the supergraph has no entry here, so a new
- * unpaginated list cannot slip in at the price of one item.
+ * How many items an unpaginated list of objects can hold, as far as cost goes (docs/limits.md). A
+ * list with `first`/`last` counts its page size instead; a `*Connection.nodes` list is multiplied
+ * by its connection's page size; a list of scalars comes with its object. gateway/src/limits.spec.ts
+ * fails when a list field of the supergraph has no entry here, so a new unpaginated list cannot
+ * slip in at the price of one item.
  */
 export const LIST_SIZES: Readonly<Record<string, number>> = {
   // Configured networks and coins: a handful each.
@@ -46,26 +56,44 @@ export interface QueryLimits {
   maxDirectives: number;
 }
 
-function listSize({ type, field, args }: ComplexityEstimatorArgs): number {
-  const paged = field.args.find((a) => a.name === 'first') ?? field.args.find((a) => a.name === 'last');
-  if (paged) {
-    const given = args[paged.name] as unknown;
-    if (typeof given === 'number') return Math.max(1, given);
-    return typeof paged.defaultValue === 'number' ? paged.defaultValue : DEFAULT_PAGE;
-  }
-  if (!isListType(getNullableType(field.type))) return 1;
-  if (type.name.endsWith('Connection')) return 1;
-  return LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE;
+function pageSize(a: ComplexityEstimatorArgs): number | undefined {
+  const paged = a.field.args.find((x) => x.name === 'first') ?? a.field.args.find((x) => x.name === 'last');
+  if (!paged) return undefined;
+  const given = a.args[paged.name] as unknown;
+  if (typeof given === 'number') return Math.max(1, given);
+  return typeof paged.defaultValue === 'number' ? paged.defaultValue : DEFAULT_PAGE;
 }
 
 /**
- * Every field costs 1, and a field's selection costs as many times as the items its list can
- * hold: `{ payments(first: 50) { nodes { deposits { id } } } }` is 1 + 50 * (1 + 1 + 20 * 1).
- * Introspection is free so tooling keeps working (it is bounded by depth and tokens instead).
+ * The most objects a field can return, itself and everything selected under it: the worst-case
+ * size of the answer, and so of the rows and resolvers behind it.
+ *
+ * - a scalar or enum costs nothing (it comes with its object), except at the root, where each
+ *   field is at least one subgraph request;
+ * - an object costs 1 plus its selection;
+ * - a list costs its size times (1 + the selection of one item): `first`/`last` when it has them,
+ *   else its LIST_SIZES maximum; a `*Connection.nodes` list counts 1 here because its connection
+ *   field multiplies it by the page size;
+ * - a paged field returning a connection costs 1 plus page size times its selection; the rest of a
+ *   connection (pageInfo) is free, so pagination adds no per-item charge;
+ * - introspection is free so tooling keeps working (depth and tokens bound it instead).
+ *
+ * So `{ payments(first: 50) { nodes { id deposits { id } } } }` is 1 + 50 * (1 + 20 * 1) = 1051.
  */
 function estimate(a: ComplexityEstimatorArgs): number {
-  if (a.type.name.startsWith('__') || a.field.name.startsWith('__')) return 0;
-  return 1 + listSize(a) * a.childComplexity;
+  const { type, field, childComplexity } = a;
+  if (type.name.startsWith('__') || field.name.startsWith('__')) return 0;
+  const named = getNamedType(field.type);
+  const root = type.name === 'Query' || type.name === 'Mutation' || type.name === 'Subscription';
+  if (isLeafType(named)) return root ? 1 : 0;
+  if (type.name.endsWith('Connection') && !isListType(getNullableType(field.type))) return 0;
+  const list = isListType(getNullableType(field.type));
+  const page = pageSize(a);
+  if (list) {
+    const size = page ?? (type.name.endsWith('Connection') ? 1 : (LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE));
+    return size * (1 + childComplexity);
+  }
+  return 1 + (page ?? 1) * childComplexity;
 }
 
 /**

@@ -79,8 +79,8 @@ export const gatewayConfig = z
     SUBGRAPH_COMPLIANCE_URL: z.string().url(),
     // Query limits (docs/limits.md): checked before anything reaches a subgraph.
     MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
-    /** Estimated work: every field 1, times the page or maximum size of each enclosing list. */
-    MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
+    /** The most objects an operation may return in the worst case: lists count their page or maximum size. */
+    MAX_QUERY_COST: z.coerce.number().int().min(10).default(50_000),
     MAX_QUERY_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
     /** Lexical tokens of the whole document (parser limit), so a huge document is not even parsed. */
     MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
@@ -90,7 +90,7 @@ export const gatewayConfig = z
     /** Requests per caller (API key, operator, or client IP) per window; above it: RATE_LIMITED. */
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(1).default(300),
     /** Query cost per caller per window: each request is charged its computed cost. */
-    RATE_LIMIT_COST: z.coerce.number().int().min(1).default(100_000),
+    RATE_LIMIT_COST: z.coerce.number().int().min(1).default(500_000),
     RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
     /** Failed authentications per client IP per window; then that IP's credentials get RATE_LIMITED. */
     AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),

@@ -119,7 +119,7 @@ export async function createTestEnv(): Promise<TestEnv> {
       SUBGRAPH_WITHDRAWAL_URL: urls.withdrawal,
       SUBGRAPH_COMPLIANCE_URL: urls.compliance,
       MAX_QUERY_DEPTH: 10,
-      MAX_QUERY_COST: 5000,
+      MAX_QUERY_COST: 50_000,
       MAX_QUERY_ALIASES: 30,
       MAX_QUERY_TOKENS: 2000,
       MAX_QUERY_DIRECTIVES: 20,
