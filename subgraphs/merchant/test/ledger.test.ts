@@ -72,7 +72,7 @@ describe('ledger', () => {
     expect(new Set(results.map((r) => r.transactionId)).size).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
     for (const r of results) expect(r.entries.map((e) => e.id)).toEqual(results[0]!.entries.map((e) => e.id));
-    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 1_500_000n, held: 0n, debt: 0n });
+    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 1_500_000n, held: 0n, debt: 0n, custody: 0n });
     const [{ n }] = await orm.em.execute<{ n: string }[]>(`select count(*)::text as n from "${SCHEMA}".ledger_transactions where reference = ?`, [
       'deposit:dev-evm:0xfeed:0',
     ]);
@@ -100,13 +100,13 @@ describe('ledger', () => {
       ['debt', -700n, -700n],
       ['external_chain', 1000n, 0n],
     ]);
-    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 0n, held: 700n, debt: -700n });
+    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 0n, held: 700n, debt: -700n, custody: 0n });
     // Posting the reversal again changes nothing.
     expect((await ledger.post(depositReorgedAfterCredit(b))).replayed).toBe(true);
     // The withdrawal settles from the hold; the next credit repays the debt before anything is spendable.
     await ledger.post(settleHold({ merchantId: m, coinId: USDT, withdrawalId: 'w-reorg', held: 700n, sent: 690n, fee: 10n }));
     await ledger.post(depositConfirmed({ merchantId: m, coinId: USDT, deposit: deposit(3), amount: 1000n, wasSeen: false }));
-    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 300n, held: 0n, debt: 0n });
+    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 300n, held: 0n, debt: 0n, custody: 0n });
     expect((await ledger.reconcile(m, USDT)).matches).toBe(true);
   });
 
@@ -118,7 +118,7 @@ describe('ledger', () => {
     );
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10);
     expect(outcomes.filter((o) => o === 'INSUFFICIENT_FUNDS')).toHaveLength(40);
-    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 0n, held: 1000n, debt: 0n });
+    expect(await balanceOf(m, USDT)).toEqual({ coinId: USDT, pending: 0n, available: 0n, held: 1000n, debt: 0n, custody: 0n });
     const report = await ledger.reconcile(m, USDT);
     expect(report.matches).toBe(true);
     // A refused hold left nothing behind, so the same withdrawal can be held once funds arrive.
