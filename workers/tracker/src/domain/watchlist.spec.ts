@@ -35,6 +35,14 @@ describe('WatchList', () => {
     expect(list.get('0x01')?.type).toBe('HOT');
   });
 
+  it('keeps the first owner: another merchant for a watched address is refused', () => {
+    const list = new WatchList(evm);
+    expect(list.add('0xAb01', a)).toBe(true);
+    const other = { ...a, addressId: '00000000-0000-4000-8000-0000000000ff', merchantId: '99999999-9999-4999-8999-999999999999' };
+    expect(list.add('0xab01', other)).toBe(false);
+    expect(list.get('0xAB01')).toEqual(a);
+  });
+
   it('grows past its initial capacity', () => {
     const list = new WatchList(evm);
     for (let i = 0; i < 5000; i++) list.add(`0x${i.toString(16)}`, { ...a, addressId: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}` });
