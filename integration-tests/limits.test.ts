@@ -315,6 +315,11 @@ describe('graphql-ws limits', () => {
     await costly.ended;
     expect(wsEndCode(costly)).toBe('BAD_USER_INPUT');
     expect(costly.error[0].extensions.reason).toBe('QUERY_TOO_COSTLY');
+    // The token cap holds on the socket as over HTTP.
+    const tokens = subscribeWs(client, `query { ${Array.from({ length: 700 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
+    await tokens.ended;
+    expect(wsEndCode(tokens)).toBe('BAD_USER_INPUT');
+    expect(tokens.error[0].message).toContain('tokens');
     expect(totalForwarded()).toBe(before);
   });
 

@@ -171,6 +171,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
     maxPerConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     maxConnectionsPerIp: config.WS_MAX_CONNECTIONS_PER_IP,
+    maxTokens: config.MAX_QUERY_TOKENS,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

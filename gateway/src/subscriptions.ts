@@ -51,6 +51,8 @@ export interface SubscriptionServerOptions {
   maxPerConnection?: number;
   /** Sockets one client IP (IPv6: one /64) may hold open at once. */
   maxConnectionsPerIp?: number;
+  /** Lexical tokens per operation document, as over HTTP. */
+  maxTokens?: number;
   /** Event re-reads in flight at once across all subscribers of this process. */
   maxConcurrentReads?: number;
 }
@@ -524,7 +526,7 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
         if (!schema) return [new AppError('UNAVAILABLE', 'the gateway is starting; retry shortly')];
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, { maxTokens: opts.maxTokens });
         } catch (err) {
           return [new AppError('BAD_USER_INPUT', (err as Error).message, { reason: 'GRAPHQL_PARSE_FAILED' })];
         }
