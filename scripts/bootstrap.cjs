@@ -74,10 +74,11 @@ if (needsInstall()) {
   }
 }
 
-var child = childProcess.spawn(tsxBin(), [path.join('scripts', cmd + '.ts')].concat(args), {
+// Node with tsx's loader, not the tsx CLI: the CLI relays a Ctrl-C and SIGKILLs its child 30 ms
+// later, in the middle of the runner's shutdown, which left Postgres and nats-server running.
+var child = childProcess.spawn(process.execPath, ['--import', 'tsx', path.join('scripts', cmd + '.ts')].concat(args), {
   cwd: root,
   stdio: 'inherit',
-  shell: process.platform === 'win32',
 });
 
 function forward(signal) {
@@ -93,12 +94,15 @@ function forward(signal) {
 process.on('SIGINT', function () {
   forward('SIGINT');
 });
+process.on('SIGHUP', function () {
+  forward('SIGHUP');
+});
 process.on('SIGTERM', function () {
   forward('SIGTERM');
 });
 
 child.on('error', function (err) {
-  console.error('could not run ' + tsxBin() + ': ' + err.message);
+  console.error('could not run scripts/' + cmd + '.ts: ' + err.message);
   process.exit(1);
 });
 child.on('exit', function (code, signal) {

@@ -155,7 +155,8 @@ function readResults(): JestResults | undefined {
 
 async function main(): Promise<number> {
   const dataDir = path.join(root, '.data');
-  const pg = await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log });
+  // The tests may use the machine's Postgres (each test file makes its own database and drops it).
+  const pg = await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log, machineDefault: true });
   started.push(pg);
   await abortIfSignalled();
   const nats = await startTestNats(dataDir);

