@@ -4,12 +4,25 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ensureNats, ensurePostgres, isTcpOpen, setPrefixWidth, sleep, spawnManaged, type EnsuredService, type ManagedProcess } from '../shared/src/services';
+import {
+  ensureNats,
+  ensurePostgres,
+  isTcpOpen,
+  reapRecordedChildren,
+  recordChildrenIn,
+  setPrefixWidth,
+  sleep,
+  spawnManaged,
+  type EnsuredService,
+  type ManagedProcess,
+} from '../shared/src/services';
 import { startDevChains } from './dev-chains';
+import { devChainMismatches, resetDevState } from './dev-state';
 import { processes, type ProcessSpec } from './processes';
 
 const root = path.resolve(__dirname, '..');
-const dataDir = path.join(root, '.data');
+// CPG_DATA_DIR: another home for the dev stack's state (the dev-stack test runs its own).
+const dataDir = process.env.CPG_DATA_DIR ? path.resolve(process.env.CPG_DATA_DIR) : path.join(root, '.data');
 const HOST = '127.0.0.1';
 const STOP_GRACE_MS = 10_000;
 const READY_TIMEOUT_MS = 60_000;
@@ -146,11 +159,19 @@ async function main(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(`start: missing entry point(s): ${missing.map((p) => p.entry).join(', ')}`);
   }
+  // Whatever an earlier run recorded and never stopped (its runner killed with SIGKILL, a closed
+  // terminal) is a leftover, unless that run is still alive; then its ports say so below.
+  mkdirSync(dataDir, { recursive: true });
+  const childrenFile = path.join(dataDir, 'children.json');
+  await reapRecordedChildren(childrenFile, log);
   for (const p of processes) {
     if (await isTcpOpen(HOST, p.port)) {
       throw new Error(`start: port ${p.port} (${p.name}) is already in use; is another \`npm start\` running?`);
     }
   }
+
+  if (process.argv.includes('--reset-dev')) resetDevState(dataDir, log);
+  recordChildrenIn(childrenFile);
 
   services.push(await ensurePostgres({ dataDir: path.join(dataDir, 'pg'), log }));
   if (shuttingDown) return;
@@ -160,7 +181,24 @@ async function main(): Promise<void> {
   if (shuttingDown) return;
   const pg = services[0]!;
   if (process.env.DEV_CHAINS !== '0' && process.env.DEV_CHAINS !== 'false') {
-    for (const chain of await startDevChains(dataDir, log)) services.push({ url: chain.name, started: true, stop: chain.stop });
+    const chains = await startDevChains(dataDir, log, { autoMine: true });
+    for (const chain of chains) services.push({ url: chain.name, started: true, stop: chain.stop });
+    if (shuttingDown) return;
+    const mismatches = await devChainMismatches(
+      pg.url,
+      chains.map((c) => c.name),
+    );
+    if (mismatches.length > 0) {
+      return shutdown(
+        1,
+        [
+          'start: the dev chains are not the chains this database remembers:',
+          ...mismatches.map((m) => `  - ${m}`),
+          'Scanning on would reverse payments and balances. Start over with empty chains and an empty database:',
+          '  npm start -- --reset-dev',
+        ].join('\n'),
+      );
+    }
   }
   if (shuttingDown) return;
 

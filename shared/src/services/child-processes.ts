@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 /**
  * Children we started are stopped by their PID when this process exits without stopping them
@@ -9,9 +9,89 @@ import { promises as fs } from 'node:fs';
 const killOnExit = new Map<number, NodeJS.Signals>();
 let exitHooked = false;
 
+/**
+ * Where the children this process started are written down (npm start: .data/children.json), so
+ * that a runner killed too hard to stop them (SIGKILL, a closed terminal) has its leftovers reaped
+ * by the next start. Each entry keeps the child's command line, so a PID the system has since
+ * given to another program is never signalled.
+ */
+let registryFile: string | undefined;
+const commandLines = new Map<number, string>();
+
+export function recordChildrenIn(file: string): void {
+  registryFile = file;
+  writeRegistry();
+}
+
+function writeRegistry(): void {
+  if (!registryFile) return;
+  const children = [...killOnExit].map(([pid, signal]) => ({ pid, signal, cmd: commandLines.get(pid) ?? '' }));
+  try {
+    if (children.length) writeFileSync(registryFile, `${JSON.stringify({ runner: { pid: process.pid, cmd: commandLineSync(process.pid) }, children })}\n`);
+    else rmSync(registryFile, { force: true });
+  } catch {
+    /* best effort: the data directory may be gone */
+  }
+}
+
+function commandLineSync(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Stops what an earlier run recorded and never stopped (same PID and same command line), SIGTERM
+ * then SIGKILL after `graceMs`; returns how many it stopped. Nothing is touched while the run that
+ * recorded them is still alive.
+ */
+export async function reapRecordedChildren(file: string, log: (line: string) => void, graceMs = 5000): Promise<number> {
+  type Row = { pid: number; signal: NodeJS.Signals; cmd: string };
+  let recorded: { runner?: { pid: number; cmd: string }; children?: Row[] };
+  try {
+    recorded = JSON.parse(readFileSync(file, 'utf8')) as typeof recorded;
+  } catch {
+    return 0;
+  }
+  // The run that wrote it is still alive: its children are not leftovers.
+  const runner = recorded.runner;
+  if (runner && runner.pid !== process.pid && pidAlive(runner.pid) && commandLineSync(runner.pid) === runner.cmd) return 0;
+  const rows = recorded.children ?? [];
+  let reaped = 0;
+  for (const row of rows) {
+    if (!Number.isInteger(row.pid) || row.pid <= 1 || !pidAlive(row.pid)) continue;
+    const cmd = commandLineSync(row.pid);
+    if (!cmd || cmd !== row.cmd) continue;
+    log(`start: stopping pid ${row.pid} left running by an earlier run (${cmd.slice(0, 80)})`);
+    try {
+      process.kill(row.pid, row.signal ?? 'SIGTERM');
+    } catch {
+      continue;
+    }
+    const until = Date.now() + graceMs;
+    while (pidAlive(row.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    if (pidAlive(row.pid)) {
+      try {
+        process.kill(row.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    reaped++;
+  }
+  rmSync(file, { force: true });
+  return reaped;
+}
+
 export function rememberChild(pid: number | undefined, signal: NodeJS.Signals = 'SIGTERM'): void {
   if (!pid) return;
   killOnExit.set(pid, signal);
+  if (registryFile) {
+    commandLines.set(pid, commandLineSync(pid));
+    writeRegistry();
+  }
   if (exitHooked) return;
   exitHooked = true;
   process.on('exit', () => {
@@ -26,7 +106,10 @@ export function rememberChild(pid: number | undefined, signal: NodeJS.Signals = 
 }
 
 export function forgetChild(pid: number | undefined): void {
-  if (pid) killOnExit.delete(pid);
+  if (!pid) return;
+  killOnExit.delete(pid);
+  commandLines.delete(pid);
+  writeRegistry();
 }
 
 export interface ExitInfo {

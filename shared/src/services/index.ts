@@ -24,3 +24,4 @@ export { spawnManaged, formatLogLine, setPrefixWidth, colorEnabled, type Managed
 export { aptInstall, findBinary } from './apt';
 export { type EnsuredNats } from './nats-server';
 export { type NatsCredentials, ALL_BUS_USERS, generateCredentials, loadOrCreateCredentials, natsServerConfig, hashPassword } from './nats-auth';
+export { recordChildrenIn, reapRecordedChildren } from './child-processes';

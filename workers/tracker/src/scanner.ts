@@ -78,6 +78,12 @@ export class NetworkScanner {
   private tip: number | null = null;
   private active = false;
   private stopped = true;
+  /**
+   * Set while the loop cannot go on without an operator (a reorg deeper than the network allows:
+   * e.g. a dev chain restarted empty under a database that remembers more): the tracker is then
+   * not ready, so nothing reports a network as healthy that is no longer being scanned.
+   */
+  halted: string | undefined;
   private failures = 0;
   private lastError: string | undefined;
   private lastStatusAt = 0;
@@ -178,6 +184,7 @@ export class NetworkScanner {
       }
       try {
         const idle = await this.step();
+        this.halted = undefined;
         if (this.failures > 0) this.log.info('chain reachable again');
         this.failures = 0;
         this.lastError = undefined;
@@ -467,7 +474,8 @@ export class NetworkScanner {
         { cursor: cursor.height, checkedDown: walk.checkedDown },
         'reorg deeper than the configured maximum: the loop stops here until an operator looks',
       );
-      throw new Error(`reorg deeper than ${network.maxReorgDepth} blocks below ${cursor.height}`);
+      this.halted = `reorg deeper than ${network.maxReorgDepth} blocks below ${cursor.height}`;
+      throw new Error(this.halted);
     }
     const ancestor = walk.height;
     const ancestorHash = ancestor >= 0 ? ((await watcher.getBlockRef(ancestor))?.hash ?? null) : null;

@@ -155,6 +155,8 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
         }
       }
       return {
+        // A network whose loop halted for an operator is reported, so /readyz is honest about it.
+        ready: async () => Object.fromEntries([...scanners].map(([id, scanner]) => [`scanning:${id}`, !scanner.halted])),
         stop: async () => {
           await consumer.stop();
           await Promise.all([...scanners.values()].map((s) => s.stop()));

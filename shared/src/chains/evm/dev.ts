@@ -53,9 +53,13 @@ export interface AnvilHandle {
  * Starts anvil on 127.0.0.1 (`port` 0 or absent: a free one) with automatic mining (a block per
  * transaction) and resolves once it answers JSON-RPC. The caller stops it by its handle.
  */
-export async function startAnvil(opts: { port?: number } = {}): Promise<AnvilHandle> {
+export async function startAnvil(opts: { port?: number; statePath?: string } = {}): Promise<AnvilHandle> {
   const port = opts.port || (await freePort());
-  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(DEV_EVM_CHAIN_ID), '--silent'], {
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(DEV_EVM_CHAIN_ID), '--silent'];
+  // The chain (blocks, hashes, balances) is loaded from and written back to statePath, every 2 s
+  // and on exit, so `npm start` finds the chain its database remembers; tests start empty.
+  if (opts.statePath) args.push('--state', opts.statePath, '--state-interval', '2');
+  const child = spawn(anvilBinary(), args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = exitOf(child);
@@ -130,7 +134,7 @@ export interface EnsuredDevEvm {
  * 127.0.0.1:8545, or DEV_EVM_RPC_URL) with chain id 31337, else starts one on that port; then
  * makes sure DevUSDT is deployed. Something else listening on the port is an error, never killed.
  */
-export async function ensureDevEvm(opts: { log: (line: string) => void; rpcUrl?: string }): Promise<EnsuredDevEvm> {
+export async function ensureDevEvm(opts: { log: (line: string) => void; rpcUrl?: string; statePath?: string }): Promise<EnsuredDevEvm> {
   const rpcUrl = opts.rpcUrl ?? process.env.DEV_EVM_RPC_URL ?? DEV_EVM_RPC;
   const { host, port } = hostPortOf(rpcUrl, 8545);
   if (await isTcpOpen(host, port)) {
@@ -148,14 +152,16 @@ export async function ensureDevEvm(opts: { log: (line: string) => void; rpcUrl?:
     return { rpcUrl, started: false, pid: null, stop: async () => undefined };
   }
   if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`dev-evm: nothing answers at ${rpcUrl}, and anvil is only started on 127.0.0.1`);
-  const anvil = await startAnvil({ port });
+  const anvil = await startAnvil({ port, statePath: opts.statePath });
   try {
     await deployDevUsdt(anvil.rpcUrl);
   } catch (err) {
     await anvil.stop();
     throw err;
   }
-  opts.log(`dev-evm: started anvil (pid ${anvil.pid}) at ${anvil.rpcUrl}; USDT at ${DEV_EVM_USDT_ADDRESS}`);
+  opts.log(
+    `dev-evm: started anvil (pid ${anvil.pid}) at ${anvil.rpcUrl}${opts.statePath ? `, state in ${opts.statePath}` : ''}; USDT at ${DEV_EVM_USDT_ADDRESS}`,
+  );
   return { rpcUrl: anvil.rpcUrl, started: true, pid: anvil.pid, stop: anvil.stop };
 }
 
