@@ -57,3 +57,16 @@ describe('payment config: the checkout-token key', () => {
     expect(() => loadPaymentConfig({ CHECKOUT_TOKEN_SECRET: 'short' })).toThrow(/CHECKOUT_TOKEN_SECRET/);
   });
 });
+
+describe('payment config: the price currencies', () => {
+  it('defaults to the currencies of the static table, so a default gateway prices in USD only', () => {
+    expect(loadPaymentConfig({}).priceCurrencies).toEqual(['USD']);
+    expect(loadPaymentConfig({ RATES_STATIC: 'BTC:USD=65000,BTC:eur=60000,ETH:EUR=2800' }).priceCurrencies).toEqual(['EUR', 'USD']);
+  });
+
+  it('takes PRICE_CURRENCIES in any casing and refuses what is not a three-letter code', () => {
+    expect(loadPaymentConfig({ PRICE_CURRENCIES: 'usd, EUR,usd' }).priceCurrencies).toEqual(['USD', 'EUR']);
+    expect(() => loadPaymentConfig({ PRICE_CURRENCIES: 'USD,EURO' })).toThrow(/PRICE_CURRENCIES/);
+    expect(() => loadPaymentConfig({ PRICE_CURRENCIES: ' , ' })).toThrow(/PRICE_CURRENCIES/);
+  });
+});

@@ -15,6 +15,8 @@
  *   COINGECKO_API_KEY (optional) and COINGECKO_API_KEY_HEADER (`x-cg-demo-api-key`, the default,
  *   or `x-cg-pro-api-key`).
  * - KRAKEN_BASE_URL (default https://api.kraken.com/0/public).
+ * - PRICE_CURRENCIES: the fiat currencies merchants may price in, "USD,EUR". Default: the fiat
+ *   currencies of RATES_STATIC (USD). Any other priceCurrency is BAD_USER_INPUT naming this list.
  *
  * Checkout and expiry:
  * - PUBLIC_CHECKOUT_URL: where the checkout widget is served; `checkoutUrl` is built on it.
@@ -61,6 +63,20 @@ const model = z.object({
       if (new Set(names).size !== names.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a provider is listed twice' });
       return names as RateProviderName[];
     }),
+  PRICE_CURRENCIES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const codes = v
+        .split(',')
+        .map((s) => s.trim().toUpperCase())
+        .filter(Boolean);
+      const bad = codes.filter((c) => !/^[A-Z]{3}$/.test(c));
+      if (bad.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not ISO 4217 codes: ${bad.join(', ')}` });
+      if (!codes.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'name at least one currency, e.g. USD' });
+      return [...new Set(codes)];
+    }),
   RATE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   COINGECKO_BASE_URL: z.string().url().optional(),
   COINGECKO_API_KEY: z.string().min(1).optional(),
@@ -77,17 +93,23 @@ const model = z.object({
 export type PaymentConfig = z.infer<typeof model>;
 
 /** Read once at start; a bad value stops the process naming the variable. */
-export function loadPaymentConfig(env: Record<string, string | undefined> = process.env): PaymentConfig & { rates: StaticRateProvider } {
+export function loadPaymentConfig(
+  env: Record<string, string | undefined> = process.env,
+): PaymentConfig & { rates: StaticRateProvider; priceCurrencies: string[] } {
   // parseConfig also reads X_FILE for the model's own variables (secrets as mounted files).
   const data = parseConfig(model, env);
   let rates: StaticRateProvider;
+  let table: Record<string, string>;
   try {
-    rates = new StaticRateProvider(parseRatesStatic(data.RATES_STATIC), { name: 'static' });
+    table = parseRatesStatic(data.RATES_STATIC);
+    rates = new StaticRateProvider(table, { name: 'static' });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError([`RATES_STATIC: ${(err as Error).message}`]);
   }
-  return { ...data, rates };
+  const priceCurrencies = data.PRICE_CURRENCIES ?? [...new Set(Object.keys(table).map((pair) => pair.split('/')[1]!))].sort();
+  if (!priceCurrencies.length) throw new ConfigError(['PRICE_CURRENCIES: RATES_STATIC names no currency; set PRICE_CURRENCIES, e.g. USD']);
+  return { ...data, rates, priceCurrencies };
 }
 
 /**

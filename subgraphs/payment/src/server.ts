@@ -42,6 +42,7 @@ export async function startPaymentSubgraph(
       payments: new PaymentService(deps.orm.em.fork(), {
         catalogue,
         rates,
+        priceCurrencies: paymentConfig.priceCurrencies,
         bus: deps.bus,
         tokenKey,
         checkoutBaseUrl: paymentConfig.PUBLIC_CHECKOUT_URL,

@@ -1,6 +1,6 @@
 import { AppError } from '@cpg/shared/graphql';
 import { MAX_UNITS } from '@cpg/shared/money';
-import { priceToAmount, type PriceRequest } from './pricing';
+import { priceCurrencyOf, priceToAmount, type PriceRequest } from './pricing';
 
 // Expected amounts are worked out by hand (price / rate * 10^decimals, rounded up) and written
 // as literals.
@@ -118,5 +118,26 @@ describe('priceToAmount: refusals', () => {
   it('never exceeds numeric(78,0)', () => {
     const { amount } = priceToAmount(req({ priceAmount: '1', rate: '1', coinDecimals: 77 }));
     expect(amount <= MAX_UNITS).toBe(true);
+  });
+});
+
+describe('priceCurrencyOf: the currencies this gateway prices in', () => {
+  it('accepts any casing of a configured code and returns it upper case', () => {
+    expect(priceCurrencyOf('usd', ['USD'])).toBe('USD');
+    expect(priceCurrencyOf(' Usd ', ['EUR', 'USD'])).toBe('USD');
+    expect(priceCurrencyOf('EUR', ['EUR', 'USD'])).toBe('EUR');
+  });
+
+  it('refuses a code that is not configured as BAD_USER_INPUT listing the configured ones', () => {
+    const err = errorOf(() => priceCurrencyOf('EUR', ['USD']));
+    expect(err.code).toBe('BAD_USER_INPUT');
+    expect(err.message).toBe('priceCurrency EUR is not configured on this gateway; use one of: USD');
+    expect(err.extensions).toMatchObject({ field: 'priceCurrency', currencies: ['USD'] });
+  });
+
+  it.each(['US', 'USDT', 'US1', '', null, 5])('refuses %p, also listing the configured codes', (given) => {
+    const err = errorOf(() => priceCurrencyOf(given, ['GBP', 'USD']));
+    expect(err.code).toBe('BAD_USER_INPUT');
+    expect(err.message).toContain('GBP, USD');
   });
 });

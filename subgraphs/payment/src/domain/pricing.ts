@@ -71,6 +71,24 @@ function parseRate(rate: string): DecimalRatio {
   return r;
 }
 
+/**
+ * The merchant's spelling of a price currency ("usd", " USD") -> the code as stored ("USD"), or
+ * BAD_USER_INPUT naming the currencies this gateway prices in. A currency outside that list is the
+ * caller's mistake, never an outage: asking the rate providers would answer UNAVAILABLE ("try
+ * again later") for a request that can never succeed.
+ */
+export function priceCurrencyOf(given: unknown, configured: readonly string[]): string {
+  const code = typeof given === 'string' ? given.trim().toUpperCase() : '';
+  const list = configured.join(', ');
+  if (!CURRENCY.test(code)) {
+    throw badInput(`priceCurrency must be an ISO 4217 code this gateway prices in: ${list}`, { field: 'priceCurrency', currencies: [...configured] });
+  }
+  if (!configured.includes(code)) {
+    throw badInput(`priceCurrency ${code} is not configured on this gateway; use one of: ${list}`, { field: 'priceCurrency', currencies: [...configured] });
+  }
+  return code;
+}
+
 /** Validates the fiat inputs and converts at the given rate. Pure; throws AppError. */
 export function priceToAmount(req: PriceRequest): PricedAmount {
   if (typeof req.priceCurrency !== 'string' || !CURRENCY.test(req.priceCurrency)) {

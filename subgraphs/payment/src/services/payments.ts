@@ -7,7 +7,7 @@ import type { Logger } from '@cpg/shared/logger';
 import { MoneyError, parseAmount } from '@cpg/shared/money';
 import { RateUnavailableError, type RateService } from '@cpg/shared/rates';
 import { canCancel } from '../domain/status-machine';
-import { priceToAmount } from '../domain/pricing';
+import { priceCurrencyOf, priceToAmount } from '../domain/pricing';
 import { checkoutToken, hashToken, isTokenShaped, newTokenSalt } from '../domain/checkout-token';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
 import { type CoinCatalogue, type CoinEntry } from './catalogue';
@@ -78,6 +78,8 @@ export class PaymentService {
     private readonly deps: {
       catalogue: CoinCatalogue;
       rates: RateService;
+      /** The fiat currencies merchants may price in (PRICE_CURRENCIES), upper case. */
+      priceCurrencies: readonly string[];
       bus: Pick<Bus, 'request'>;
       tokenKey: Buffer;
       checkoutBaseUrl: string;
@@ -118,7 +120,8 @@ export class PaymentService {
     let price: Validated['price'] = null;
     if (hasPrice) {
       // Checked at rate 1 only for the shape of the price; the real rate comes after the orderId check.
-      const probe = priceToAmount({ priceAmount: input.priceAmount!, priceCurrency: input.priceCurrency!, rate: '1', coinDecimals: entry.coin.decimals });
+      const priceCurrency = priceCurrencyOf(input.priceCurrency, this.deps.priceCurrencies);
+      const probe = priceToAmount({ priceAmount: input.priceAmount!, priceCurrency, rate: '1', coinDecimals: entry.coin.decimals });
       price = { priceAmount: probe.priceAmount, priceCurrency: probe.priceCurrency };
     }
     const expiresInMinutes = input.expiresInMinutes ?? null;
