@@ -283,7 +283,7 @@ describe('bad input gets a clear error with a stable code and writes nothing', (
 
   it('a malformed id is BAD_USER_INPUT, not a database error', async () => {
     const m = await stack.newMerchant();
-    const res = await gql(stack.url, 'mutation { revokeApiKey(id: "1; drop table") { id } }', {}, m.secret);
+    const res = await gql(stack.url, 'mutation { cancelPayment(id: "1; drop table") { id } }', {}, m.secret);
     expect(code(res)).toBe('BAD_USER_INPUT');
   });
 });

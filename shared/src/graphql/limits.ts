@@ -35,6 +35,8 @@ export interface StringLimit {
 
 export const STRING_LIMITS = {
   UUID: { max: 36, pattern: UUID, what: 'an id (UUID)' },
+  /** Not shape-checked: an id that names none of the caller's keys (a prefix, say) is NOT_FOUND, like an unknown UUID. */
+  API_KEY_ID: { max: 128, what: "an API key's id" },
   NETWORK_ID: { max: 64, what: 'a network id' },
   COIN_ID: { max: 128, what: 'a coin id ("<network>:<symbol>")' },
   ADDRESS: { max: 128, what: 'a blockchain address' },
@@ -68,6 +70,7 @@ export const SCALAR_LIMITS: Record<string, number> = { Amount: 100, DateTime: 64
 const BY_COORDINATE: Record<string, StringLimitKind> = {
   'Query.network.id': 'NETWORK_ID',
   'Query.coin.id': 'COIN_ID',
+  'Mutation.revokeApiKey.id': 'API_KEY_ID',
   'Query.checkout.token': 'CHECKOUT_TOKEN',
   'Subscription.paymentUpdated.checkoutToken': 'CHECKOUT_TOKEN',
   'Query.alerts.status': 'WORD',
