@@ -173,7 +173,7 @@ function PaymentView({
             <p>{s.networkDownHelp}</p>
           </div>
         )}
-        {state === 'waiting' && <p>{s.waitingHelp}</p>}
+        {state === 'waiting' && <p>{p.amount === null ? s.waitingOpenHelp : s.waitingHelp}</p>}
         {partial && p.amountDue && <p>{s.partialHelp(p.amountDue, symbol)}</p>}
         {state === 'confirming' && (
           <>

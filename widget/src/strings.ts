@@ -42,6 +42,7 @@ export const en = {
   } as Record<string, string>,
   statusLabel: 'Status',
   waitingHelp: 'Scan the QR code with your wallet, or copy the address and the exact amount.',
+  waitingOpenHelp: 'Scan the QR code with your wallet, or copy the address, and send the amount you choose.',
   partialHelp: (due: string, symbol: string) => `We received part of the payment. Send the remaining ${due} ${symbol} to the same address.`,
   confirmingHelp: 'We see your payment. It is final after enough network confirmations; you can close this page.',
   confirmations: (n: number, m: number) => `${n} of ${m} confirmations`,

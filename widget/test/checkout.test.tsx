@@ -222,9 +222,11 @@ describe('details', () => {
     }
   });
 
-  it('an open amount (null) reads "any amount"', async () => {
+  it('an open amount (null) reads "any amount" and asks for no exact amount', async () => {
     await show(payment({ amount: null, amountDue: null }));
     expect(screen.getByTestId('amount').textContent).toBe(`${en.openAmount} USDT`);
+    expect(screen.getByText(en.waitingOpenHelp)).toBeTruthy();
+    expect(document.body.textContent).not.toMatch(/exact amount/);
   });
 
   it('api: endpoint from ?api=, then the build setting, then same-origin; jittered capped backoff', () => {
