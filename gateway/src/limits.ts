@@ -31,6 +31,8 @@ export const LIST_SIZES: Readonly<Record<string, number>> = {
   'Query.walletBalances': 50,
   'Query.withdrawalLimits': 50,
   'Query.reconciliation': 100,
+  // MAX_AWAITING in the address subgraph (services/collection.ts).
+  'Query.awaitingCollection': 500,
   'Merchant.apiKeys': 50,
   // MAX_ENDPOINTS_PER_MERCHANT in the merchant subgraph.
   'Merchant.webhookEndpoints': 20,

@@ -267,6 +267,33 @@ export const eventSchemas = {
     createdAt: z.string(),
   }),
   /**
+   * What of one merchant's coin the collector leaves at USER addresses for now, and why (key =
+   * merchantId): the whole list for (merchantId, coinId), replacing the previous one (empty: nothing
+   * waits). Published when an address, its reason or amount changes, or its fee estimate moves by
+   * more than a tenth. `reason` is a sentence with the figures (fee against amount and maxFeeRatio,
+   * threshold, gas top-up); `estimatedFee` is in base units of `feeCoinId` (the native coin).
+   * Newest `at` wins. The address subgraph serves it as `awaitingCollection`.
+   */
+  'collection.awaiting_updated': z.object({
+    merchantId: z.string().uuid(),
+    networkId: z.string(),
+    coinId: z.string(),
+    feeCoinId: z.string(),
+    entries: z
+      .array(
+        z.object({
+          addressId: z.string().uuid(),
+          address: z.string(),
+          amount: baseUnits,
+          code: z.enum(['below_threshold', 'fee_ratio', 'dust', 'funder_short', 'held', 'gas_topup_pending', 'no_hot_wallet', 'no_price', 'node_unavailable']),
+          reason: z.string().max(2000),
+          estimatedFee: baseUnits.nullable(),
+        }),
+      )
+      .max(2000),
+    at: z.string(),
+  }),
+  /**
    * The network fee one collector step's transaction paid (key = stepId), published once the step
    * is final on chain: CONFIRMED, or FAILED after it was mined (a reverted transaction still burns
    * its gas). `fee` is exact (EVM: gasUsed x effectiveGasPrice from the receipt; Bitcoin family:

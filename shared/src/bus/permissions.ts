@@ -75,6 +75,7 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
       { durable: 'address-merchant-settings', types: ['merchant.created', 'merchant.settings_updated'] },
       { durable: 'address-network-status', types: ['chain.status'] },
       { durable: 'address-sweeps', types: ['collection.sweep_updated'] },
+      { durable: 'address-awaiting-collection', types: ['collection.awaiting_updated'] },
     ],
     answers: ['address.allocate', 'address.ensure_hot', 'address.describe', 'address.lookup'],
     // compliance.screen: a COLD wallet is a destination of funds, screened like a withdrawal's.
@@ -135,7 +136,7 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
     kvBuckets: [],
   },
   collector: {
-    publishes: ['collection.sweep_updated', 'collection.fee'],
+    publishes: ['collection.sweep_updated', 'collection.fee', 'collection.awaiting_updated'],
     consumes: [
       { durable: 'collector-addresses', types: ['address.created'] },
       { durable: 'collector-policies', types: ['collection.policy_updated'] },

@@ -194,10 +194,29 @@ class OneOwnerAndColdWallets extends Migration {
   }
 }
 
+/**
+ * What the collector leaves at USER addresses for now and why (collection.awaiting_updated): the
+ * collector's whole list per merchant and coin, newest report wins. Served as `awaitingCollection`.
+ */
+class AwaitingCollection extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table "${SCHEMA}".awaiting_collection (
+      merchant_id uuid not null,
+      coin_id text not null,
+      network_id text not null,
+      fee_coin_id text not null,
+      entries jsonb not null,
+      reported_at timestamptz not null,
+      primary key (merchant_id, coin_id)
+    )`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_addresses', class: Addresses },
   { name: '0002_payment_allocations', class: PaymentAllocations },
   { name: '0003_collection', class: Collection },
   { name: '0004_address_lookup', class: AddressLookup },
   { name: '0005_one_owner_cold_wallets', class: OneOwnerAndColdWallets },
+  { name: '0006_awaiting_collection', class: AwaitingCollection },
 ];

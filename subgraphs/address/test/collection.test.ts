@@ -111,9 +111,9 @@ describe('setCollectionPolicy', () => {
       maxFeeRatio: '0.01',
     });
 
-    // A second call replaces the policy (no cold wallet, default ratio) and publishes again.
+    // A second call replaces the policy (no cold wallet, default ratio: a dev network's 0.5) and publishes again.
     const again = await collection().setPolicy(m, { coinId: 'dev-evm:USDT', collectThreshold: '1', hotTarget: '0' });
-    expect(again).toMatchObject({ collectThreshold: '1', hotTarget: '0', coldWallet: null, maxFeeRatio: '0.02' });
+    expect(again).toMatchObject({ collectThreshold: '1', hotTarget: '0', coldWallet: null, maxFeeRatio: '0.5' });
     expect(await sql(`select 1 from "${SCHEMA}".outbox where type = 'collection.policy_updated' and payload->>'merchantId' = ?`, [m.merchantId])).toHaveLength(
       2,
     );
@@ -160,13 +160,14 @@ describe('collectionPolicies', () => {
     const list = await collection().listPolicies(m.merchantId);
     const byCoin = Object.fromEntries(list.map((p) => [p.coin.coin.id, { t: p.collectThreshold, h: p.hotTarget, r: p.maxFeeRatio, c: p.coldWallet }]));
     expect(byCoin['dev-evm:ETH']).toEqual({ t: '0.5', h: '2', r: '0.05', c: null });
-    // Defaults: threshold 10 x minDeposit, hot target 1,000,000 x minDeposit, 2% fee cap.
-    expect(byCoin['dev-evm:USDT']).toEqual({ t: '0.1', h: '10000', r: '0.02', c: null });
-    expect(byCoin['dev-ltc:LTC']).toEqual({ t: '0.001', h: '100', r: '0.02', c: null });
+    // Dev networks' defaults: threshold 1 x minDeposit, hot target 1,000,000 x minDeposit, 50% fee cap
+    // (mainnets: 10 x minDeposit and 2%, see defaultPolicy).
+    expect(byCoin['dev-evm:USDT']).toEqual({ t: '0.01', h: '10000', r: '0.5', c: null });
+    expect(byCoin['dev-ltc:LTC']).toEqual({ t: '0.0001', h: '100', r: '0.5', c: null });
     expect(byCoin['ethereum:USDT']).toBeUndefined();
     // Another merchant sees only defaults.
     const other = await collection().listPolicies(merchant().merchantId);
-    expect(other.find((p) => p.coin.coin.id === 'dev-evm:ETH')).toMatchObject({ collectThreshold: '0.001', hotTarget: '100' });
+    expect(other.find((p) => p.coin.coin.id === 'dev-evm:ETH')).toMatchObject({ collectThreshold: '0.0001', hotTarget: '100' });
   });
 });
 

@@ -123,8 +123,27 @@ class ColdWallets extends Migration {
   }
 }
 
+/**
+ * What the collector last published as waiting per merchant and coin (collection.awaiting_updated):
+ * compared with each new list so the event and the log line go out when something changed, not
+ * on every pass.
+ */
+class Awaiting extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table "${SCHEMA}".awaiting (
+      merchant_id uuid not null,
+      coin_id text not null,
+      network_id text not null,
+      entries jsonb not null,
+      updated_at timestamptz not null default now(),
+      primary key (merchant_id, coin_id)
+    )`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_collector', class: CollectorTables },
   { name: '0002_holds', class: Holds },
   { name: '0003_cold_wallets', class: ColdWallets },
+  { name: '0004_awaiting', class: Awaiting },
 ];

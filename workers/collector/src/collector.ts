@@ -18,6 +18,20 @@ import {
   withinRatio,
 } from './domain/planner';
 import { type StoredPolicy, defaultPolicy, nativeToCoin, plannerPolicy } from './domain/policy';
+import {
+  type AwaitingEntry,
+  type AwaitingWire,
+  type DescribeContext,
+  awaitingChanged,
+  describeWaiting,
+  fromWire,
+  gasTopUpPending,
+  newReasons,
+  noHotWallet,
+  noPrice,
+  nodeUnavailable,
+  toWire,
+} from './domain/waiting';
 import { type StepClaim, stepMismatch } from './domain/verify-step';
 
 /** A step that failed this many times in a row is given up (FAILED); its plan then ends. */
@@ -111,12 +125,12 @@ export class Collector {
     return rows.filter((r) => this.deps.networks.has(r.network_id)).map((r) => ({ merchantId: r.merchant_id, networkId: r.network_id, coinId: r.coin_id }));
   }
 
-  async policyOf(merchantId: string, coin: CoinConfig): Promise<StoredPolicy> {
+  async policyOf(merchantId: string, coin: CoinConfig, dev = false): Promise<StoredPolicy> {
     const [row] = await this.em.execute<{ collect_threshold: string; hot_target: string; cold_wallet_address: string | null; max_fee_ratio: string }[]>(
       `select collect_threshold::text, hot_target::text, cold_wallet_address, max_fee_ratio from "${SCHEMA}".policies where merchant_id = ? and coin_id = ?`,
       [merchantId, coin.id],
     );
-    if (!row) return defaultPolicy(coin);
+    if (!row) return defaultPolicy(coin, dev);
     return {
       collectThreshold: BigInt(row.collect_threshold),
       hotTarget: BigInt(row.hot_target),
@@ -130,16 +144,23 @@ export class Collector {
    * cooling off) or rejected is left out, so the surplus stays on the hot side. The signer checks
    * the same again before it signs (address.lookup).
    */
-  private async usablePolicy(merchantId: string, network: NetworkConfig, policy: StoredPolicy): Promise<StoredPolicy> {
-    if (!policy.coldWalletAddress) return policy;
-    const [row] = await this.em.execute<{ usable: boolean }[]>(
-      `select (status = 'ACTIVE' or (status = 'COOLING_OFF' and usable_from <= now())) as usable from "${SCHEMA}".cold_wallets
+  private async usablePolicy(merchantId: string, network: NetworkConfig, policy: StoredPolicy): Promise<{ policy: StoredPolicy; coldNote: string | null }> {
+    if (!policy.coldWalletAddress) return { policy, coldNote: null };
+    const [row] = await this.em.execute<{ usable: boolean; status: string; usable_from: Date | null }[]>(
+      `select (status = 'ACTIVE' or (status = 'COOLING_OFF' and usable_from <= now())) as usable, status, usable_from from "${SCHEMA}".cold_wallets
         where merchant_id = ? and network_id = ? and address = ?`,
       [merchantId, network.id, policy.coldWalletAddress],
     );
-    if (row?.usable) return policy;
+    if (row?.usable) return { policy, coldNote: null };
     this.deps.log.debug({ merchantId, network: network.id }, 'the cold wallet is not usable yet (review, cooling-off or rejected): nothing is forwarded to it');
-    return { ...policy, coldWalletAddress: null };
+    const status = !row
+      ? 'not known to the collector yet'
+      : row.status === 'COOLING_OFF' && row.usable_from
+        ? `cooling off until ${new Date(row.usable_from).toISOString()}`
+        : row.status === 'PENDING_REVIEW'
+          ? 'waiting for the operator’s review'
+          : 'rejected by the operator';
+    return { policy: { ...policy, coldWalletAddress: null }, coldNote: `the policy's cold wallet ${policy.coldWalletAddress} is ${status}` };
   }
 
   private async wallet(merchantId: string, networkId: string, type: 'HOT' | 'TOKENS_COLLECTOR'): Promise<AddressRow | undefined> {
@@ -166,12 +187,16 @@ export class Collector {
     const hot = await this.wallet(merchantId, network.id, 'HOT');
     if (!hot) return null;
     const collector = network.family !== 'BITCOIN' ? await this.wallet(merchantId, network.id, 'TOKENS_COLLECTOR') : undefined;
-    const policy = await this.usablePolicy(merchantId, network, await this.policyOf(merchantId, coin));
-    const users = await this.em.execute<AddressRow[]>(
+    const { policy, coldNote } = await this.usablePolicy(merchantId, network, await this.policyOf(merchantId, coin, network.dev === true));
+    const users = await this.usersOf(merchantId, network, coin);
+    return { hot, collector, policy, coldNote, users };
+  }
+
+  private usersOf(merchantId: string, network: NetworkConfig, coin: CoinConfig): Promise<AddressRow[]> {
+    return this.em.execute<AddressRow[]>(
       `select * from "${SCHEMA}".addresses where merchant_id = ? and type = 'USER' and ? = any(networks) and ? = any(coins) order by created_at, address_id limit 2000`,
       [merchantId, network.id, coin.id],
     );
-    return { hot, collector, policy, users };
   }
 
   /** Builds and stores a plan for one merchant and coin; null when there is nothing worth doing. */
@@ -180,11 +205,8 @@ export class Collector {
     const coin = network?.coins.find((c) => c.id === coinId);
     if (!network || !coin) return null;
     const log = this.deps.log.child({ merchantId, coin: coinId });
+    // Without a price the chain is still read: what waits is reported with the reason.
     const ratio = this.ratioFor(network, coin);
-    if (!ratio) {
-      log.warn('no price for the native coin or the token: gas cannot be weighed against the amount, not collecting');
-      return null;
-    }
     const chain = this.deps.chainFor(network);
     // The copies (addresses, policy) are read before the chain, and reading the chain can take a
     // while (a Bitcoin node runs one UTXO scan at a time: other readers make it wait). Balances
@@ -197,10 +219,11 @@ export class Collector {
       const before = copies ?? (await this.copiesOf(merchantId, network, coin));
       if (!before) {
         log.debug('no HOT wallet on this network yet: nothing to collect into');
+        await this.reportNoHot(merchantId, network, coin, chain, log);
         return null;
       }
       if (before.users.length === 0) return null;
-      read = await this.readChain(chain, network, coin, before);
+      read = await this.unlessUnavailable(merchantId, network, coin, log, () => this.readChain(chain, network, coin, before));
       copies = await this.copiesOf(merchantId, network, coin);
       if (copies && sameCopies(before, copies)) break;
       if (attempt === MAX_PLAN_READS - 1) {
@@ -210,7 +233,7 @@ export class Collector {
       read = null;
     }
     if (!copies || !read) return null;
-    const { hot, collector, policy, users } = copies;
+    const { hot, collector, policy, coldNote, users } = copies;
     const { balances, hotBalance, funderNativeBalance, natives, utxos, tron } = read;
     const holds = await this.em.execute<{ address_id: string; amount: string }[]>(
       `select address_id, sum(amount)::text as amount from "${SCHEMA}".holds where merchant_id = ? and coin_id = ? and state <> 'RELEASE' group by address_id`,
@@ -232,8 +255,57 @@ export class Collector {
         s.balance = s.utxos.reduce((a, u) => a + u.value, 0n);
       }
     }
+    const funder = collector ? { role: 'TOKENS_COLLECTOR' as const, address: collector.address } : { role: 'HOT' as const, address: hot.address };
+    const ctx: DescribeContext = {
+      coin: units(coin),
+      native: units(network.nativeCoin),
+      collectThreshold: policy.collectThreshold,
+      maxFeeRatio: policy.maxFeeRatio,
+      funder,
+      coldNote,
+    };
+    const idOf = new Map(sources.map((s) => [s.address, s.addressId]));
+    const belowThreshold = (s: SourceAddress): AwaitingEntry => ({
+      addressId: s.addressId,
+      address: s.address,
+      amount: s.balance,
+      code: 'below_threshold',
+      reason: describeWaiting({ address: s.address, reason: 'below_threshold', amount: s.balance }, ctx),
+      estimatedFee: null,
+    });
+    const worth = (s: SourceAddress) => s.balance >= policy.collectThreshold && s.balance > 0n;
+    if (!ratio) {
+      log.warn('no price for the native coin or the token: gas cannot be weighed against the amount, not collecting');
+      await this.reportAwaiting(
+        merchantId,
+        network,
+        coin,
+        sources
+          .filter((s) => s.balance > 0n)
+          .map((s) =>
+            worth(s)
+              ? {
+                  addressId: s.addressId,
+                  address: s.address,
+                  amount: s.balance,
+                  code: 'no_price',
+                  reason: noPrice(s.balance, ctx.coin, ctx.native),
+                  estimatedFee: null,
+                }
+              : belowThreshold(s),
+          ),
+        log,
+      );
+      return null;
+    }
     // Nothing at or above the threshold: no need to ask for fees.
-    if (!sources.some((s) => s.balance >= policy.collectThreshold && s.balance > 0n)) return null;
+    if (!sources.some(worth)) {
+      await this.reportAwaiting(merchantId, network, coin, sources.filter((s) => s.balance > 0n).map(belowThreshold), log);
+      return null;
+    }
+    const [evmFees, bitcoinFees] = await this.unlessUnavailable(merchantId, network, coin, log, () =>
+      Promise.all([network.family === 'EVM' ? chain.evmFees() : undefined, network.family === 'BITCOIN' ? chain.bitcoinFees() : undefined]),
+    );
     const planId = randomUUID();
     const plan = planSweep({
       planId,
@@ -251,15 +323,125 @@ export class Collector {
       funderNativeBalance,
       sources,
       nativeToCoin: ratio,
-      evm: network.family === 'EVM' ? await chain.evmFees() : undefined,
-      bitcoin: network.family === 'BITCOIN' ? await chain.bitcoinFees() : undefined,
+      evm: evmFees,
+      bitcoin: bitcoinFees,
       tron: tron?.fees,
     });
-    if (plan.waiting.length) log.debug({ waiting: plan.waiting }, 'addresses left for a later plan');
-    if (plan.steps.length === 0) return null;
+    const waiting: AwaitingEntry[] = plan.waiting
+      .filter((w) => (w.amount ?? 0n) > 0n)
+      .map((w) => ({
+        addressId: idOf.get(w.address)!,
+        address: w.address,
+        amount: w.amount!,
+        code: w.reason,
+        reason: describeWaiting(w, ctx),
+        estimatedFee: w.fee ?? (w.reason === 'funder_short' ? (w.need ?? null) : null),
+      }));
+    // A token sweep behind a gas top-up waits for the top-up to confirm: shown until the plan ends.
+    for (const t of plan.steps.filter((st) => st.kind === 'gas_topup')) {
+      const src = sources.find((x) => x.address === t.to.address);
+      if (!src) continue;
+      const fees = plan.steps.filter((st) => st.to.address === src.address || st.from.some((f) => f.address === src.address)).reduce((a, st) => a + st.fee, 0n);
+      waiting.push({
+        addressId: src.addressId,
+        address: src.address,
+        amount: src.balance,
+        code: 'gas_topup_pending',
+        reason: gasTopUpPending(src.balance, t.amount, ctx),
+        estimatedFee: fees,
+      });
+    }
+    if (plan.steps.length === 0) {
+      await this.reportAwaiting(merchantId, network, coin, waiting, log);
+      return null;
+    }
     const stored = await this.store(merchantId, network, plan);
-    if (stored) log.info({ planId, steps: plan.steps.length, toHot: plan.toHot.toString(), toRest: plan.toRest.toString() }, 'sweep planned');
+    if (stored) {
+      log.info({ planId, steps: plan.steps.length, toHot: plan.toHot.toString(), toRest: plan.toRest.toString() }, 'sweep planned');
+      await this.reportAwaiting(merchantId, network, coin, waiting, log);
+    }
     return stored ? plan : null;
+  }
+
+  // --- what waits, and why ---------------------------------------------------------------------
+
+  /**
+   * Publishes the list of what waits for (merchant, coin) when it changed (collection.awaiting_updated,
+   * through the outbox) and logs each address whose reason is new: once per change, not per pass.
+   */
+  private async reportAwaiting(merchantId: string, network: NetworkConfig, coin: CoinConfig, entries: AwaitingEntry[], log: Logger): Promise<void> {
+    const changed = await this.em.transactional(async (tx) => {
+      const [row] = await tx.execute<{ entries: AwaitingWire[] }[]>(
+        `select entries from "${SCHEMA}".awaiting where merchant_id = ? and coin_id = ? for update`,
+        [merchantId, coin.id],
+      );
+      const prev = (row?.entries ?? []).map(fromWire);
+      for (const e of newReasons(prev, entries)) {
+        log.info(
+          { address: e.address, code: e.code, amount: e.amount.toString(), estimatedFee: e.estimatedFee?.toString() ?? null },
+          `collection waits at ${e.address}: ${e.reason}`,
+        );
+      }
+      if (!row && entries.length === 0) return false;
+      if (row && !awaitingChanged(prev, entries)) return false;
+      const wire = entries.map(toWire);
+      await tx.execute(
+        `insert into "${SCHEMA}".awaiting (merchant_id, coin_id, network_id, entries, updated_at) values (?, ?, ?, ?::jsonb, now())
+         on conflict (merchant_id, coin_id) do update set entries = excluded.entries, updated_at = now()`,
+        [merchantId, coin.id, network.id, JSON.stringify(wire)],
+      );
+      await writeOutbox(
+        tx,
+        SCHEMA,
+        'collection.awaiting_updated',
+        { merchantId, networkId: network.id, coinId: coin.id, feeCoinId: network.nativeCoin.id, entries: wire, at: new Date().toISOString() },
+        { key: merchantId },
+      );
+      return true;
+    });
+    if (changed) this.deps.kickRelay();
+  }
+
+  /** Runs a chain read; when the node does not answer, what was waiting is reported as waiting for it. */
+  private async unlessUnavailable<T>(merchantId: string, network: NetworkConfig, coin: CoinConfig, log: Logger, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      const [row] = await this.em.execute<{ entries: AwaitingWire[] }[]>(`select entries from "${SCHEMA}".awaiting where merchant_id = ? and coin_id = ?`, [
+        merchantId,
+        coin.id,
+      ]);
+      const reason = nodeUnavailable(network.id, (err as Error).message ?? String(err));
+      const entries = (row?.entries ?? []).map(fromWire).map((e): AwaitingEntry => ({ ...e, code: 'node_unavailable', reason, estimatedFee: null }));
+      if (entries.length) await this.reportAwaiting(merchantId, network, coin, entries, log).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** No HOT wallet: nothing is collected, but what sits at USER addresses is reported. */
+  private async reportNoHot(merchantId: string, network: NetworkConfig, coin: CoinConfig, chain: CollectorChain, log: Logger): Promise<void> {
+    const users = await this.usersOf(merchantId, network, coin);
+    if (users.length === 0) return;
+    const addrs = users.map((u) => u.address);
+    const balances = await this.unlessUnavailable(merchantId, network, coin, log, async () => {
+      if (network.family !== 'BITCOIN') return chain.finalBalances(addrs, coin);
+      const utxos = await chain.utxos(addrs);
+      return addrs.map((a) => (utxos.get(a) ?? []).reduce((x, u) => x + u.value, 0n));
+    });
+    const entries: AwaitingEntry[] = [];
+    users.forEach((u, i) => {
+      const amount = balances[i]!;
+      if (amount > 0n)
+        entries.push({
+          addressId: u.address_id,
+          address: u.address,
+          amount,
+          code: 'no_hot_wallet',
+          reason: noHotWallet(amount, network.id, units(coin)),
+          estimatedFee: null,
+        });
+    });
+    await this.reportAwaiting(merchantId, network, coin, entries, log);
   }
 
   /** Balances the plan needs, read from the chain for the addresses of `copies`. */
@@ -480,7 +662,14 @@ export class Collector {
   }
 
   private async finish(planId: string, status: 'DONE' | 'FAILED'): Promise<'DONE' | 'FAILED'> {
-    await this.em.execute(`update "${SCHEMA}".plans set status = ?, finished_at = now() where id = ? and status = 'OPEN'`, [status, planId]);
+    await this.em.transactional(async (tx) => {
+      await tx.execute(`update "${SCHEMA}".plans set status = ?, finished_at = now() where id = ? and status = 'OPEN'`, [status, planId]);
+      // Planned again at the next tick: what still waits (and why) is reported afresh.
+      await tx.execute(
+        `insert into "${SCHEMA}".dirty (merchant_id, network_id, coin_id) select merchant_id, network_id, coin_id from "${SCHEMA}".plans where id = ? on conflict do nothing`,
+        [planId],
+      );
+    });
     this.deps.log.info({ planId, status }, 'sweep plan finished');
     return status;
   }
@@ -653,7 +842,7 @@ export class Collector {
     const coinId = p!.coin_id;
     const network = this.deps.networks.get(coinId.split(':')[0]!)!;
     const coin = network.coins.find((c) => c.id === coinId)!;
-    return plannerPolicy(await this.policyOf(p!.merchant_id, coin)).maxFeeRatio;
+    return plannerPolicy(await this.policyOf(p!.merchant_id, coin, network.dev === true)).maxFeeRatio;
   }
 }
 
@@ -677,6 +866,7 @@ interface Copies {
   hot: AddressRow;
   collector: AddressRow | undefined;
   policy: StoredPolicy;
+  coldNote: string | null;
   users: AddressRow[];
 }
 
@@ -702,6 +892,8 @@ function sameCopies(a: Copies, b: Copies): boolean {
     ]);
   return key(a) === key(b);
 }
+
+const units = (c: CoinConfig) => ({ id: c.id, symbol: c.symbol, decimals: c.decimals });
 
 function requireIndex(a: AddressRow): number {
   if (a.derivation_index === null || a.derivation_index === undefined) throw new ChainError(`USER address ${a.address} has no account index`, false);

@@ -7,6 +7,7 @@ import { reportedAt } from '../domain/status';
 const MERCHANT_CONSUMER = 'address-merchant-settings';
 const STATUS_CONSUMER = 'address-network-status';
 const SWEEP_CONSUMER = 'address-sweeps';
+const AWAITING_CONSUMER = 'address-awaiting-collection';
 
 /**
  * The address mode belongs to the merchant subgraph; this keeps a local copy so creating an
@@ -87,6 +88,23 @@ export async function startConsumers({ bus, orm }: ServiceDeps): Promise<void> {
           s.status,
           new Date(s.createdAt),
         ],
+      );
+    },
+  });
+
+  // The collector's list of what waits per merchant and coin replaces the previous one; an older
+  // report (a replay, a slower instance) never overwrites a newer one.
+  await bus.consume({
+    durable: AWAITING_CONSUMER,
+    types: ['collection.awaiting_updated'],
+    handler: async (event) => {
+      const a = event.data;
+      await orm.em.fork().execute(
+        `insert into "${SCHEMA}".awaiting_collection (merchant_id, coin_id, network_id, fee_coin_id, entries, reported_at) values (?, ?, ?, ?, ?::jsonb, ?)
+         on conflict (merchant_id, coin_id) do update set network_id = excluded.network_id, fee_coin_id = excluded.fee_coin_id, entries = excluded.entries,
+           reported_at = excluded.reported_at
+         where awaiting_collection.reported_at <= excluded.reported_at`,
+        [a.merchantId, a.coinId, a.networkId, a.feeCoinId, JSON.stringify(a.entries), new Date(a.at)],
       );
     },
   });

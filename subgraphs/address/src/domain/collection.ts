@@ -10,8 +10,11 @@ import { badInput } from '@cpg/shared/graphql';
  *   everything stays in the HOT wallet, ready for withdrawals, until the merchant sets a policy;
  * - coldWallet: none (a surplus goes to the TOKENS_COLLECTOR wallet, else stays in HOT);
  * - maxFeeRatio: "0.02" (never more than 2% of what moves is spent on fees).
+ * Dev networks (network.dev: anvil, litecoind regtest) default to a threshold of 1 x minDeposit
+ * and maxFeeRatio "0.5", so a typical dev payment is swept (mainnet defaults are unchanged).
  */
 export const DEFAULT_MAX_FEE_RATIO = '0.02';
+export const DEV_MAX_FEE_RATIO = '0.5';
 export const DEFAULT_THRESHOLD_MULTIPLIER = 10n;
 export const DEFAULT_HOT_TARGET_MULTIPLIER = 1_000_000n;
 /** Finer than 1 ppm is meaningless for a fee cap and keeps the stored text short. */
@@ -24,19 +27,22 @@ export interface PolicyValues {
   maxFeeRatio: string;
 }
 
-export function defaultPolicy(coin: Pick<CoinConfig, 'minDeposit'>): PolicyValues {
+export function defaultPolicy(coin: Pick<CoinConfig, 'minDeposit'>, dev = false): PolicyValues {
   const unit = coin.minDeposit > 0n ? coin.minDeposit : 1n;
   return {
-    collectThreshold: unit * DEFAULT_THRESHOLD_MULTIPLIER,
+    collectThreshold: dev ? unit : unit * DEFAULT_THRESHOLD_MULTIPLIER,
     hotTarget: unit * DEFAULT_HOT_TARGET_MULTIPLIER,
     coldWalletId: null,
-    maxFeeRatio: DEFAULT_MAX_FEE_RATIO,
+    maxFeeRatio: dev ? DEV_MAX_FEE_RATIO : DEFAULT_MAX_FEE_RATIO,
   };
 }
 
-/** A decimal fraction strictly between 0 and 1 with at most 6 decimals; returns its canonical form. */
-export function parseMaxFeeRatio(input: string | null | undefined): string {
-  if (input === null || input === undefined) return DEFAULT_MAX_FEE_RATIO;
+/**
+ * A decimal fraction strictly between 0 and 1 with at most 6 decimals; returns its canonical form.
+ * Omitted: `fallback` (the coin's default, see defaultPolicy).
+ */
+export function parseMaxFeeRatio(input: string | null | undefined, fallback = DEFAULT_MAX_FEE_RATIO): string {
+  if (input === null || input === undefined) return fallback;
   let ratio;
   try {
     ratio = parseDecimalRatio(input, MAX_FEE_RATIO_DECIMALS);

@@ -59,6 +59,27 @@ export type AddressValidation = {
   valid: Scalars['Boolean']['output'];
 };
 
+/**
+ * Funds at one of the merchant's USER addresses that the collector leaves there for now, and why
+ * (shared/api/additions.graphql). `reason` is a sentence with the figures: the threshold, or the
+ * estimated fee against the amount and the policy's maxFeeRatio, or the gas top-up it waits for.
+ * Updated when the collector plans (on each deposit and every minute); the list is empty once swept.
+ */
+export type AwaitingCollection = {
+  __typename?: 'AwaitingCollection';
+  address: Address;
+  /** What the address holds of the coin, as last read by the collector. */
+  amount: Scalars['Amount']['output'];
+  /** below_threshold, fee_ratio, dust, funder_short, held, gas_topup_pending, no_hot_wallet, no_price or node_unavailable. */
+  code: Scalars['String']['output'];
+  coin: Coin;
+  /** What sweeping it would cost (upper bound), in `feeCoin` (the network's native coin); null when not estimated. */
+  estimatedFee?: Maybe<Scalars['Amount']['output']>;
+  feeCoin?: Maybe<Coin>;
+  reason: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
 export type Coin = {
   __typename?: 'Coin';
   /** Token contract; null for the native coin. */
@@ -179,6 +200,8 @@ export type PageInfo = {
 export type Query = {
   __typename?: 'Query';
   addresses: AddressConnection;
+  /** Funds not yet swept, and why (the merchant's own; optionally one network). */
+  awaitingCollection: Array<AwaitingCollection>;
   coin?: Maybe<Coin>;
   collectionPolicies: Array<CollectionPolicy>;
   network?: Maybe<Network>;
@@ -196,6 +219,11 @@ export type QueryAddressesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AddressFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAwaitingCollectionArgs = {
+  networkId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -407,6 +435,7 @@ export type ResolversTypes = ResolversObject<{
   AddressValidation: ResolverTypeWrapper<AddressValidation>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Amount: ResolverTypeWrapper<Scalars['Amount']['output']>;
+  AwaitingCollection: ResolverTypeWrapper<AwaitingCollection>;
   Coin: ResolverTypeWrapper<Coin>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ColdWalletStatus: ColdWalletStatus;
@@ -437,6 +466,7 @@ export type ResolversParentTypes = ResolversObject<{
   AddressValidation: AddressValidation;
   Boolean: Scalars['Boolean']['output'];
   Amount: Scalars['Amount']['output'];
+  AwaitingCollection: AwaitingCollection;
   Coin: Coin | FederationReferenceTypes['Coin'];
   Int: Scalars['Int']['output'];
   CollectionPolicy: CollectionPolicy;
@@ -482,6 +512,17 @@ export type AddressValidationResolvers<ContextType = any, ParentType extends Res
 export interface AmountScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Amount'], any> {
   name: 'Amount';
 }
+
+export type AwaitingCollectionResolvers<ContextType = any, ParentType extends ResolversParentTypes['AwaitingCollection'] = ResolversParentTypes['AwaitingCollection']> = ResolversObject<{
+  address?: Resolver<ResolversTypes['Address'], ParentType, ContextType>;
+  amount?: Resolver<ResolversTypes['Amount'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  coin?: Resolver<ResolversTypes['Coin'], ParentType, ContextType>;
+  estimatedFee?: Resolver<Maybe<ResolversTypes['Amount']>, ParentType, ContextType>;
+  feeCoin?: Resolver<Maybe<ResolversTypes['Coin']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
 
 export type CoinResolvers<ContextType = any, ParentType extends ResolversParentTypes['Coin'] = ResolversParentTypes['Coin'], FederationReferenceType extends FederationReferenceTypes['Coin'] = FederationReferenceTypes['Coin']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Coin']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -541,6 +582,7 @@ export type PageInfoResolvers<ContextType = any, ParentType extends ResolversPar
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   addresses?: Resolver<ResolversTypes['AddressConnection'], ParentType, ContextType, RequireFields<QueryAddressesArgs, 'first'>>;
+  awaitingCollection?: Resolver<Array<ResolversTypes['AwaitingCollection']>, ParentType, ContextType, Partial<QueryAwaitingCollectionArgs>>;
   coin?: Resolver<Maybe<ResolversTypes['Coin']>, ParentType, ContextType, RequireFields<QueryCoinArgs, 'id'>>;
   collectionPolicies?: Resolver<Array<ResolversTypes['CollectionPolicy']>, ParentType, ContextType>;
   network?: Resolver<Maybe<ResolversTypes['Network']>, ParentType, ContextType, RequireFields<QueryNetworkArgs, 'id'>>;
@@ -592,6 +634,7 @@ export type Resolvers<ContextType = any> = ResolversObject<{
   AddressConnection?: AddressConnectionResolvers<ContextType>;
   AddressValidation?: AddressValidationResolvers<ContextType>;
   Amount?: GraphQLScalarType;
+  AwaitingCollection?: AwaitingCollectionResolvers<ContextType>;
   Coin?: CoinResolvers<ContextType>;
   CollectionPolicy?: CollectionPolicyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;

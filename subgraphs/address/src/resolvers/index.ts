@@ -7,6 +7,7 @@ import { collectionPolicies } from './Query/collectionPolicies';
 import { sweeps } from './Query/sweeps';
 import { walletBalances } from './Query/walletBalances';
 import { reconciliation } from './Query/reconciliation';
+import { awaitingCollection } from './Query/awaitingCollection';
 import { createAddress } from './Mutation/createAddress';
 import { registerColdWallet } from './Mutation/registerColdWallet';
 import { setCollectionPolicy } from './Mutation/setCollectionPolicy';
@@ -17,7 +18,7 @@ import { Coin } from './Coin';
 import { Address } from './Address';
 
 export const resolvers = {
-  Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances, reconciliation },
+  Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances, reconciliation, awaitingCollection },
   Mutation: { createAddress, registerColdWallet, setCollectionPolicy, approveColdWallet, rejectColdWallet },
   Network,
   Coin,

@@ -44,6 +44,28 @@ export interface SweepView {
   createdAt: Date;
 }
 
+/** What the AwaitingCollection type resolves from. */
+export interface AwaitingView {
+  address: AddressRow;
+  coin: CoinRow;
+  amount: string;
+  reason: string;
+  estimatedFee: string | null;
+  code: string;
+  feeCoin: CoinRow | null;
+  updatedAt: Date;
+}
+
+interface AwaitingDbRow {
+  coin_id: string;
+  fee_coin_id: string;
+  entries: { addressId: string; amount: string; code: string; reason: string; estimatedFee: string | null }[];
+  reported_at: Date;
+}
+
+/** The most awaitingCollection answers with (largest amounts first); the gateway prices the list at it. */
+export const MAX_AWAITING = 500;
+
 export interface WalletBalanceView {
   address: AddressRow;
   coin: CoinRow;
@@ -107,7 +129,7 @@ export class CollectionService {
     const { coin, network } = row;
     const collectThreshold = parsePolicyAmount(input.collectThreshold, coin, 'collectThreshold', false);
     const hotTarget = parsePolicyAmount(input.hotTarget, coin, 'hotTarget', true);
-    const maxFeeRatio = parseMaxFeeRatio(input.maxFeeRatio);
+    const maxFeeRatio = parseMaxFeeRatio(input.maxFeeRatio, defaultPolicy(coin, network.dev === true).maxFeeRatio);
     let cold: AddressRow | null = null;
     if (input.coldWalletId !== null && input.coldWalletId !== undefined) {
       const found = UUID.test(input.coldWalletId) ? await this.em.fork().findOne(AddressEntity, { id: input.coldWalletId.toLowerCase() }) : null;
@@ -174,7 +196,7 @@ export class CollectionService {
       if (!network.enabled) continue;
       for (const coin of network.coins) {
         const s = byCoin.get(coin.id);
-        const d = defaultPolicy(coin);
+        const d = defaultPolicy(coin, network.dev === true);
         out.push({
           coin: { coin, network },
           collectThreshold: formatAmount(s ? BigInt(s.collect_threshold) : d.collectThreshold, coin.decimals),
@@ -233,6 +255,55 @@ export class CollectionService {
       nodes: nodes.filter((n) => n.coin && n.network),
       pageInfo: { hasNextPage: rows.length > limit, endCursor: last ? encodeCursor({ createdAt: new Date(last.created_at), id: last.id }) : null },
     };
+  }
+
+  /**
+   * What the collector leaves at the merchant's USER addresses for now and why, as it last
+   * reported (collection.awaiting_updated): coins in catalogue order, largest amounts first.
+   */
+  async listAwaiting(merchantId: string, networkId: string | null | undefined): Promise<AwaitingView[]> {
+    if (networkId !== null && networkId !== undefined && !this.catalogue.network(networkId))
+      throw badInput(`unknown network "${networkId}"`, { field: 'networkId' });
+    const em = this.em.fork();
+    const rows = await em.execute<AwaitingDbRow[]>(
+      `select coin_id, fee_coin_id, entries, reported_at from "${SCHEMA}".awaiting_collection
+        where merchant_id = ? and jsonb_array_length(entries) > 0 ${networkId ? 'and network_id = ?' : ''}`,
+      networkId ? [merchantId, networkId] : [merchantId],
+    );
+    const ids = [...new Set(rows.flatMap((r) => r.entries.map((e) => e.addressId)))];
+    const addresses = ids.length ? await em.find(AddressEntity, { id: { $in: ids }, merchantId }) : [];
+    const byId = new Map(addresses.map((a) => [a.id, a]));
+    const coinPos = new Map(
+      this.catalogue
+        .list()
+        .flatMap((n) => n.coins.map((c) => c.id))
+        .map((id, i) => [id, i]),
+    );
+    const out: AwaitingView[] = [];
+    for (const r of rows.sort((a, b) => (coinPos.get(a.coin_id) ?? 1e9) - (coinPos.get(b.coin_id) ?? 1e9))) {
+      const coin = this.catalogue.coin(r.coin_id);
+      // A coin dropped from configuration since the report cannot be shown (Coin! is required).
+      if (!coin) continue;
+      const feeCoin = this.catalogue.coin(r.fee_coin_id) ?? null;
+      const entries = [...r.entries].sort((a, b) => (BigInt(b.amount) > BigInt(a.amount) ? 1 : BigInt(b.amount) < BigInt(a.amount) ? -1 : 0));
+      for (const e of entries) {
+        const address = byId.get(e.addressId);
+        if (!address) continue;
+        out.push({
+          address,
+          coin,
+          amount: formatAmount(BigInt(e.amount), coin.coin.decimals),
+          reason: e.reason,
+          estimatedFee: e.estimatedFee === null || !feeCoin ? null : formatAmount(BigInt(e.estimatedFee), feeCoin.coin.decimals),
+          code: e.code,
+          feeCoin,
+          updatedAt: new Date(r.reported_at),
+        });
+      }
+    }
+    if (out.length > MAX_AWAITING)
+      this.log?.warn({ merchantId, count: out.length }, `awaitingCollection: more than ${MAX_AWAITING} entries, answering with the first`);
+    return out.slice(0, MAX_AWAITING);
   }
 
   /**

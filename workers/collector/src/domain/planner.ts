@@ -138,9 +138,28 @@ export interface PlanStep {
   after: string[];
 }
 
+export type WaitingReason = 'below_threshold' | 'fee_ratio' | 'dust' | 'funder_short' | 'held';
+
+/**
+ * An address the plan leaves for later, with the figures that made the decision, so the reason
+ * shown to the merchant can say how far it is from being swept (see waiting.ts).
+ */
 export interface Waiting {
   address: string;
-  reason: 'below_threshold' | 'fee_ratio' | 'dust' | 'funder_short' | 'held';
+  reason: WaitingReason;
+  /** What the address holds of the coin (base units). */
+  amount?: bigint;
+  /** fee_ratio / dust: the fees the sweep would pay (native base units, upper bound) ... */
+  fee?: bigint;
+  /** ... that fee valued in the coin (base units of the coin; equal to `fee` for a native coin) ... */
+  feeInCoin?: bigint;
+  /** ... and what would arrive (base units of the coin), against which the ratio is taken. */
+  moved?: bigint;
+  /** funder_short: native the gas top-up needs (its amount and fee) and what the funder has left. */
+  need?: bigint;
+  have?: bigint;
+  /** held: the part compliance holds. */
+  held?: bigint;
 }
 
 export interface Plan {
@@ -243,7 +262,7 @@ function planEvm(input: PlanInput): Plan {
 
   for (const src of ordered(input.sources)) {
     if (src.balance < input.policy.collectThreshold || src.balance === 0n) {
-      waiting.push({ address: src.address, reason: 'below_threshold' });
+      waiting.push({ address: src.address, reason: 'below_threshold', amount: src.balance });
       continue;
     }
     // What moves of the coin (native: the balance less the fee of each transfer).
@@ -261,7 +280,7 @@ function planEvm(input: PlanInput): Plan {
     };
     const held = (src.held ?? 0n) > 0n;
     if (held && rest.role === 'HOT') {
-      waiting.push({ address: src.address, reason: 'held' });
+      waiting.push({ address: src.address, reason: 'held', amount: src.balance, held: src.held });
       continue;
     }
     // Split only when this address crosses the hot target and a second destination exists.
@@ -286,13 +305,21 @@ function planEvm(input: PlanInput): Plan {
       parts = hotNeed > 0n ? [{ wallet: input.wallets.hot, role: 'HOT', amount: null }] : [{ wallet: rest.wallet, role: rest.role, amount: null }];
     }
     if (!d.ok) {
-      waiting.push({ address: src.address, reason: single.moved <= 0n ? 'dust' : 'fee_ratio' });
+      // The single transfer is the cheapest way to move it: its figures are the ones reported.
+      waiting.push({
+        address: src.address,
+        reason: single.moved <= 0n ? 'dust' : 'fee_ratio',
+        amount: src.balance,
+        fee: single.feeNative,
+        feeInCoin: input.isToken ? feeInCoin(single.feeNative, input.nativeToCoin) : single.feeNative,
+        moved: single.moved > 0n ? single.moved : 0n,
+      });
       continue;
     }
     const after: string[] = [];
     if (d.topUp > 0n) {
       if (funderLeft < d.topUp + topUpFee) {
-        waiting.push({ address: src.address, reason: 'funder_short' });
+        waiting.push({ address: src.address, reason: 'funder_short', amount: src.balance, need: d.topUp + topUpFee, have: funderLeft });
         continue;
       }
       funderLeft -= d.topUp + topUpFee;
@@ -371,11 +398,21 @@ function planBitcoin(input: PlanInput): Plan {
   const coins: Coin[] = [];
   for (const src of ordered(input.sources)) {
     if (src.balance < input.policy.collectThreshold || src.balance === 0n) {
-      waiting.push({ address: src.address, reason: 'below_threshold' });
+      waiting.push({ address: src.address, reason: 'below_threshold', amount: src.balance });
       continue;
     }
     const usable = (src.utxos ?? []).filter((u) => withinRatio(perInput, u.value - perInput, ratio));
-    if (usable.length === 0) waiting.push({ address: src.address, reason: 'dust' });
+    if (usable.length === 0) {
+      const n = BigInt(src.utxos?.length ?? 0);
+      waiting.push({
+        address: src.address,
+        reason: 'dust',
+        amount: src.balance,
+        fee: perInput * n,
+        feeInCoin: perInput * n,
+        moved: src.balance - perInput * n,
+      });
+    }
     for (const u of usable) coins.push({ ...u, owner: src });
   }
   // Largest first, then by outpoint: deterministic. Beyond MAX_INPUTS the smallest wait for the
@@ -393,7 +430,10 @@ function planBitcoin(input: PlanInput): Plan {
     const f = consolidationFee(group.length, [P2WPKH], fee.satPerKvB);
     const amount = sum - f;
     if (amount < fee.dustThreshold || !withinRatio(f, amount, ratio)) {
-      for (const c of group) if (!waiting.some((w) => w.address === c.owner.address)) waiting.push({ address: c.owner.address, reason: 'fee_ratio' });
+      // The consolidation as a whole is what costs too much: each address reports its figures.
+      for (const c of group)
+        if (!waiting.some((w) => w.address === c.owner.address))
+          waiting.push({ address: c.owner.address, reason: 'fee_ratio', amount: c.owner.balance, fee: f, feeInCoin: f, moved: amount > 0n ? amount : 0n });
       return false;
     }
     const from: Wallet[] = [];
@@ -426,7 +466,9 @@ function planBitcoin(input: PlanInput): Plan {
   const free = coins.filter((c) => !isHeld(c));
   const heldCoins = coins.filter(isHeld);
   if (rest.role === 'HOT') {
-    for (const c of heldCoins) if (!waiting.some((w) => w.address === c.owner.address)) waiting.push({ address: c.owner.address, reason: 'held' });
+    for (const c of heldCoins)
+      if (!waiting.some((w) => w.address === c.owner.address))
+        waiting.push({ address: c.owner.address, reason: 'held', amount: c.owner.balance, held: c.owner.held });
     tx(free, input.wallets.hot, 'HOT');
   } else {
     // Fill HOT with the largest free outputs until what arrives (less the fee) covers the need.

@@ -12,6 +12,16 @@ describe('collection policy helpers', () => {
     expect(defaultPolicy({ minDeposit: 0n }).collectThreshold).toBe(10n);
   });
 
+  it('is permissive on dev networks so a typical dev payment is swept: threshold 1 x minDeposit, fees up to half', () => {
+    // dev-evm USDT (minDeposit 0.01): a 12.5 USDT payment whose sweep costs about 0.5 USDT of gas is swept.
+    expect(defaultPolicy({ minDeposit: 10_000n }, true)).toEqual({
+      collectThreshold: 10_000n,
+      hotTarget: 10_000_000_000n,
+      coldWalletAddress: null,
+      maxFeeRatio: '0.5',
+    });
+  });
+
   it('turns the stored ratio into an exact fraction', () => {
     expect(plannerPolicy({ ...defaultPolicy({ minDeposit: 1n }), maxFeeRatio: '0.025' }).maxFeeRatio).toEqual({ numerator: 25n, denominator: 1000n });
   });

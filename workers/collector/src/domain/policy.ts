@@ -6,8 +6,11 @@ import type { PlannerPolicy, Ratio } from './planner';
  * The defaults for a coin without a policy: the same as the address subgraph documents and lists
  * (subgraphs/address/src/domain/collection.ts): threshold 10 x minDeposit, hot target
  * 1,000,000 x minDeposit, no cold wallet, fees at most 2% of what moves.
+ * On dev networks (anvil, litecoind regtest) a typical test payment must be swept, so the
+ * threshold is 1 x minDeposit and fees may take up to half of what moves.
  */
 export const DEFAULT_MAX_FEE_RATIO = '0.02';
+export const DEV_MAX_FEE_RATIO = '0.5';
 
 export interface StoredPolicy {
   collectThreshold: bigint;
@@ -16,9 +19,14 @@ export interface StoredPolicy {
   maxFeeRatio: string;
 }
 
-export function defaultPolicy(coin: Pick<CoinConfig, 'minDeposit'>): StoredPolicy {
+export function defaultPolicy(coin: Pick<CoinConfig, 'minDeposit'>, dev = false): StoredPolicy {
   const unit = coin.minDeposit > 0n ? coin.minDeposit : 1n;
-  return { collectThreshold: unit * 10n, hotTarget: unit * 1_000_000n, coldWalletAddress: null, maxFeeRatio: DEFAULT_MAX_FEE_RATIO };
+  return {
+    collectThreshold: dev ? unit : unit * 10n,
+    hotTarget: unit * 1_000_000n,
+    coldWalletAddress: null,
+    maxFeeRatio: dev ? DEV_MAX_FEE_RATIO : DEFAULT_MAX_FEE_RATIO,
+  };
 }
 
 export function plannerPolicy(p: StoredPolicy): PlannerPolicy {

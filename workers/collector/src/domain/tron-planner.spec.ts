@@ -129,9 +129,11 @@ describe('planSweep, Tron TRC-20', () => {
 
   it('waits when the fees exceed the ratio, when the funder is short, and below the threshold', () => {
     // 14.1 TRX of fees = 1.69 USDT: more than 2% of 50 USDT.
-    expect(planSweep(usdt({ sources: [user(0, 50n * USDT)] })).waiting).toEqual([{ address: 'TU0', reason: 'fee_ratio' }]);
-    expect(planSweep(usdt({ sources: [user(0, 500n * USDT)], funderNativeBalance: 10n * TRX })).waiting).toEqual([{ address: 'TU0', reason: 'funder_short' }]);
-    expect(planSweep(usdt({ sources: [user(0, 5n * USDT)] })).waiting).toEqual([{ address: 'TU0', reason: 'below_threshold' }]);
+    expect(planSweep(usdt({ sources: [user(0, 50n * USDT)] })).waiting).toMatchObject([{ address: 'TU0', reason: 'fee_ratio' }]);
+    expect(planSweep(usdt({ sources: [user(0, 500n * USDT)], funderNativeBalance: 10n * TRX })).waiting).toMatchObject([
+      { address: 'TU0', reason: 'funder_short' },
+    ]);
+    expect(planSweep(usdt({ sources: [user(0, 5n * USDT)] })).waiting).toMatchObject([{ address: 'TU0', reason: 'below_threshold' }]);
     // Delegated energy makes the small one worth it.
     expect(planSweep(usdt({ sources: [user(0, 50n * USDT)] }, { delegatableSun: 3_000n * TRX })).steps).toHaveLength(4);
   });

@@ -96,14 +96,14 @@ export function planTron(input: PlanInput): Plan {
 
   for (const src of ordered(input.sources)) {
     if (src.balance < input.policy.collectThreshold || src.balance === 0n) {
-      waiting.push({ address: src.address, reason: 'below_threshold' });
+      waiting.push({ address: src.address, reason: 'below_threshold', amount: src.balance });
       continue;
     }
     const account = src.tron ?? { activated: false, energyLeft: 0n, freeNetLeft: 0n };
     const have = src.nativeBalance ?? 0n;
     const held = (src.held ?? 0n) > 0n;
     if (held && rest.role === 'HOT') {
-      waiting.push({ address: src.address, reason: 'held' });
+      waiting.push({ address: src.address, reason: 'held', amount: src.balance, held: src.held });
       continue;
     }
 
@@ -112,7 +112,14 @@ export function planTron(input: PlanInput): Plan {
       const burn = account.freeNetLeft >= t.systemTxBytes ? 0n : systemTxFee;
       const amount = src.balance - burn;
       if (amount <= 0n || !withinRatio(burn, amount, ratio)) {
-        waiting.push({ address: src.address, reason: amount <= 0n ? 'dust' : 'fee_ratio' });
+        waiting.push({
+          address: src.address,
+          reason: amount <= 0n ? 'dust' : 'fee_ratio',
+          amount: src.balance,
+          fee: burn,
+          feeInCoin: burn,
+          moved: amount > 0n ? amount : 0n,
+        });
         continue;
       }
       const dest = held || hotNeed === 0n ? rest : { wallet: input.wallets.hot, role: 'HOT' as Role };
@@ -176,11 +183,18 @@ export function planTron(input: PlanInput): Plan {
       d = cost(1n);
     }
     if (!withinRatio(feeInCoin(d.fee, input.nativeToCoin), src.balance, ratio)) {
-      waiting.push({ address: src.address, reason: 'fee_ratio' });
+      waiting.push({
+        address: src.address,
+        reason: 'fee_ratio',
+        amount: src.balance,
+        fee: d.fee,
+        feeInCoin: feeInCoin(d.fee, input.nativeToCoin),
+        moved: src.balance,
+      });
       continue;
     }
     if (funderLeft < d.funderSpends) {
-      waiting.push({ address: src.address, reason: 'funder_short' });
+      waiting.push({ address: src.address, reason: 'funder_short', amount: src.balance, need: d.funderSpends, have: funderLeft });
       continue;
     }
     funderLeft -= d.funderSpends;
