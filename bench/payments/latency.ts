@@ -68,7 +68,10 @@ export async function run(log: (line: string) => void, count = Number(process.en
   const clients: Client[] = [];
   const stops: (() => void)[] = [];
   try {
-    [anvil, stack] = await Promise.all([startAnvil({ port: 0 }), startStack({ RATE_LIMIT_REQUESTS: 10_000_000, RATE_LIMIT_COST: 1_000_000_000, API_KEY_CACHE_MS: 1000 })]);
+    [anvil, stack] = await Promise.all([
+      startAnvil({ port: 0 }),
+      startStack({ RATE_LIMIT_REQUESTS: 10_000_000, RATE_LIMIT_COST: 1_000_000_000, API_KEY_CACHE_MS: 1000 }),
+    ]);
     const network: NetworkConfig = {
       ...getNetwork('dev-evm'),
       confirmations: 1,
