@@ -258,6 +258,67 @@ describe('collection end to end, reconciled with the ledger', () => {
     await invariantsOk();
   });
 
+  it('a small USDT deposit under a strict maxFeeRatio waits and awaitingCollection says why with the fee figures; relaxed, it is swept', async () => {
+    const m = await stack.newMerchant('Strict shop');
+    const hot = await wallet(m, 'dev-evm', 'HOT');
+    // HOT pays the gas top-up of the USER address once the sweep is allowed.
+    await evmDev.fund(hot.address, 'dev-evm:ETH', ETH / 10n);
+    // 1 ppm: no gas price anvil can reach makes a 12.5 USDT sweep that cheap.
+    await policy(m, { coinId: 'dev-evm:USDT', collectThreshold: '1', hotTarget: '100', maxFeeRatio: '0.000001' });
+    const p = await createPayment(m, 'dev-evm:USDT', '12.5');
+    const customer = anvilAccount(150);
+    await evmDev.fund(customer.address, 'dev-evm:ETH', ETH / 100n);
+    await evmDev.fund(customer.address, 'dev-evm:USDT', 12_500_000n);
+    const payer = new EvmSigner(evm, evmRpc);
+    const tx = await payer.sign(customer, [{ to: p.address, coinId: 'dev-evm:USDT', amount: 12_500_000n }]);
+    await payer.broadcast(tx);
+    await eventually(async () => (await paymentStatus(m, p.id)) === 'PAID', 'USDT payment PAID', 30_000, 200);
+
+    const Q = '{ awaitingCollection(networkId: "dev-evm") { address { id address } coin { id } amount reason code estimatedFee feeCoin { id } updatedAt } }';
+    type Awaiting = {
+      address: { address: string };
+      coin: { id: string };
+      amount: string;
+      reason: string;
+      code: string;
+      estimatedFee: string | null;
+      feeCoin: { id: string } | null;
+    };
+    const waiting = await eventually(
+      async () => ((await as(m, Q)).awaitingCollection as Awaiting[]).find((a) => a.coin.id === 'dev-evm:USDT' && a.code === 'fee_ratio'),
+      'awaitingCollection lists the USDT with the fee ratio reason',
+      30_000,
+      200,
+    );
+    expect(waiting).toMatchObject({ address: { address: p.address }, amount: '12.5', feeCoin: { id: 'dev-evm:ETH' } });
+    // The fee (a top-up and the token transfer, in ETH and valued in USDT), its share of 12.5 USDT and the cap.
+    expect(waiting.reason).toMatch(
+      /^sweeping 12\.5 USDT would cost about [0-9.]+ ETH in fees \(about [0-9.]+ USDT\), [0-9.]+% of the 12\.5 USDT moved, above the policy's maxFeeRatio 0\.000001 \(0\.0001%\)/,
+    );
+    expect(Number(waiting.estimatedFee)).toBeGreaterThan(0);
+    expect(waiting.reason).toContain(`about ${waiting.estimatedFee} ETH`);
+    // No sweep row and nothing moved.
+    expect((await sweeps(m)).filter((s) => s.coin.id === 'dev-evm:USDT')).toEqual([]);
+    expect(await usdtOf(p.address)).toBe(12_500_000n);
+    // The collector logged it once, and keeps the list it published (it is republished only when it changes).
+    const [kept] = await collector.orm.em
+      .fork()
+      .execute<{ entries: { code: string }[] }[]>(`select entries from collector.awaiting where merchant_id = ? and coin_id = 'dev-evm:USDT'`, [m.id]);
+    expect(kept!.entries.map((e) => e.code)).toEqual(['fee_ratio']);
+
+    // Relaxed: swept to HOT (top-up, then the token transfer), and nothing is listed any more.
+    await policy(m, { coinId: 'dev-evm:USDT', collectThreshold: '1', hotTarget: '100', maxFeeRatio: '0.5' });
+    await eventually(async () => (await usdtOf(hot.address)) === 12_500_000n, 'the 12.5 USDT swept to HOT', 60_000, 300);
+    await eventually(
+      async () => ((await as(m, Q)).awaitingCollection as Awaiting[]).filter((a) => a.coin.id === 'dev-evm:USDT').length === 0,
+      'nothing awaiting collection',
+      30_000,
+      300,
+    );
+    const usdtSweeps = (await sweeps(m)).filter((s) => s.coin.id === 'dev-evm:USDT');
+    expect(usdtSweeps.map((s) => [s.kind, s.toAddress, s.amount])).toEqual([['sweep', hot.address, '12.5']]);
+  });
+
   it('twenty LTC payments are consolidated into one transaction and the books match the chain', async () => {
     const m = await stack.newMerchant('LTC shop');
     const hot = await wallet(m, 'dev-ltc', 'HOT');
