@@ -198,6 +198,8 @@ describe('funds', () => {
     const waiting = await events.wait(batchId, 'WAITING_FUNDS');
     expect(waiting.reason).toContain(`HOT wallet ${hot} has 0 of the 50000000 base units of dev-evm:USDT`);
     expect(waiting.reason).toMatch(/needed for gas/);
+    // What is missing in whole coins, and where to send it.
+    expect(waiting.reason).toMatch(new RegExp(`; short by 50 USDT to pay and [0-9.]+ ETH for gas: send that to the HOT wallet ${hot}$`));
     // Retried periodically, but the same reason is announced once.
     await new Promise((r) => setTimeout(r, 1500));
     expect(events.statuses(batchId)).toEqual(['WAITING_FUNDS']);
@@ -205,7 +207,11 @@ describe('funds', () => {
 
     await dev.fund(hot, 'dev-evm:USDT', 60n * USDT);
     const stillShort = await events.wait(batchId, 'WAITING_FUNDS', 30_000, (e) => !/dev-evm:USDT it pays/.test(e.reason ?? ''));
-    expect(stillShort.reason).toMatch(new RegExp(`^HOT wallet ${hot} has 0 of the \\d+ base units of dev-evm:ETH needed for gas$`));
+    expect(stillShort.reason).toMatch(
+      new RegExp(
+        `^HOT wallet ${hot} has 0 of the \\d+ base units of dev-evm:ETH needed for gas; short by [0-9.]+ ETH for gas: send that to the HOT wallet ${hot}$`,
+      ),
+    );
     await dev.fund(hot, 'dev-evm:ETH', ETH / 10n);
     await events.wait(batchId, 'CONFIRMED');
     expect(await usdtBalance(to)).toBe(50n * USDT);

@@ -155,7 +155,9 @@ describe('LTC withdrawals', () => {
     await publishReady(client, { batchId, merchantId, network: 'dev-ltc', coinId: 'dev-ltc:LTC', items: items([await newAddress()], () => LTC / 2n) });
     const waiting = await events.wait(batchId, 'WAITING_FUNDS');
     expect(waiting.reason).toMatch(
-      new RegExp(`^HOT wallet ${hot} has 0 confirmed spendable base units of dev-ltc:LTC; the batch needs 50000000 plus a fee of about \\d+$`),
+      new RegExp(
+        `^HOT wallet ${hot} has 0 confirmed spendable base units of dev-ltc:LTC; the batch needs 50000000 plus a fee of about \\d+; short by 0\\.5\\d* LTC to pay and for the fee: send that to the HOT wallet ${hot}$`,
+      ),
     );
     await dev.fund(hot, 'dev-ltc:LTC', LTC);
     // Unconfirmed coins do not count yet.

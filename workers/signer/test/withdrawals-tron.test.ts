@@ -92,7 +92,11 @@ describe('Tron withdrawals', () => {
     const batchId = randomUUID();
     await publishReady(client, { batchId, merchantId, network: 'tron', coinId: usdt().id, items: items([freshAddress()], () => 7n * 10n ** 6n) });
     const waiting = await events.wait(batchId, 'WAITING_FUNDS');
-    expect(waiting.reason).toMatch(new RegExp(`^HOT wallet ${hot} has 0 of the \\d+ base units of tron:TRX it may burn for energy and bandwidth$`));
+    expect(waiting.reason).toMatch(
+      new RegExp(
+        `^HOT wallet ${hot} has 0 of the \\d+ base units of tron:TRX it may burn for energy and bandwidth; short by [0-9.]+ TRX for energy and bandwidth: send that to the HOT wallet ${hot}$`,
+      ),
+    );
     node.fund(hot, 100n * TRX);
     await new Promise((r) => setTimeout(r, 500));
     expect(events.statuses(batchId)).toEqual(['WAITING_FUNDS']);

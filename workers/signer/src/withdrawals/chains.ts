@@ -10,6 +10,7 @@ import type { TronTxInfoJson } from '@cpg/shared/chains/tron/protocol';
 import { TronSigner } from '@cpg/shared/chains/tron/signer';
 import { TronWatcher } from '@cpg/shared/chains/tron/watcher';
 import { bumpBitcoinReplacement, bumpEvmReplacement } from './replace';
+import { type Short, fundHint } from './shortfall';
 
 /**
  * One face per chain family for the withdrawal processor: funds check, sign, broadcast, status of
@@ -102,9 +103,10 @@ export class BitcoinPayoutChain implements PayoutChain {
     const utxos = await this.signer.spendableUtxos(wallet.address);
     const have = utxos.reduce((s, u) => s + u.value, 0n);
     const need = orders.reduce((s, o) => s + o.amount, 0n);
+    const hint = fundHint(wallet.address, [{ coin: this.network.nativeCoin, missing: need + quote.fee - have, purpose: 'to pay and for the fee' }]);
     return {
       ok: false,
-      reason: `HOT wallet ${wallet.address} has ${have} confirmed spendable base units of ${this.network.nativeCoin.id}; the batch needs ${need} plus a fee of about ${quote.fee}`,
+      reason: `HOT wallet ${wallet.address} has ${have} confirmed spendable base units of ${this.network.nativeCoin.id}; the batch needs ${need} plus a fee of about ${quote.fee}${hint}`,
     };
   }
 
@@ -213,17 +215,22 @@ export class EvmPayoutChain implements PayoutChain {
     const [native, quote, fees] = await Promise.all([this.nativeBalance(wallet.address), signer.estimateFee(wallet.address, orders), signer.fees()]);
     let gasNeed = quote.fee;
     const missing: string[] = [];
+    const shorts: Short[] = [];
+    const nativeCoin = this.network.nativeCoin;
     if (coin.contract) {
       const tokens = await this.tokenBalance(wallet.address, coin.contract);
       if (tokens < total) missing.push(`${tokens} of the ${total} base units of ${coin.id} it pays`);
+      shorts.push({ coin, missing: total - tokens, purpose: 'to pay' });
       // The one-time approve of the batch contract costs gas too (about 46k; 80k with headroom).
       if (await this.needsApproval(wallet, orders, batchContract)) gasNeed += 80_000n * fees.maxFeePerGas;
-      if (native < gasNeed) missing.push(`${native} of the ${gasNeed} base units of ${this.network.nativeCoin.id} needed for gas`);
+      if (native < gasNeed) missing.push(`${native} of the ${gasNeed} base units of ${nativeCoin.id} needed for gas`);
+      shorts.push({ coin: nativeCoin, missing: gasNeed - native, purpose: 'for gas' });
     } else if (native < total + gasNeed) {
       missing.push(`${native} of the ${total} base units of ${coin.id} it pays plus up to ${gasNeed} for gas`);
+      shorts.push({ coin: nativeCoin, missing: total + gasNeed - native, purpose: 'to pay and for gas' });
     }
     if (!missing.length) return { ok: true };
-    return { ok: false, reason: `HOT wallet ${wallet.address} has ${missing.join(', and ')}` };
+    return { ok: false, reason: `HOT wallet ${wallet.address} has ${missing.join(', and ')}${fundHint(wallet.address, shorts)}` };
   }
 
   async pendingNonce(address: string): Promise<number> {
@@ -311,6 +318,8 @@ export class TronPayoutChain implements PayoutChain {
     ]);
     const trx = BigInt(account.balance ?? 0);
     const missing: string[] = [];
+    const shorts: Short[] = [];
+    const trxCoin = this.network.nativeCoin;
     if (coin.contract) {
       const res = await this.transport.post<{ constant_result?: string[] }>('/wallet/triggerconstantcontract', {
         owner_address: ownerHex,
@@ -321,12 +330,17 @@ export class TronPayoutChain implements PayoutChain {
       });
       const tokens = BigInt(`0x${res.constant_result?.[0] || '0'}`);
       if (tokens < order.amount) missing.push(`${tokens} of the ${order.amount} base units of ${coin.id} it pays`);
-      if (trx < quote.fee) missing.push(`${trx} of the ${quote.fee} base units of ${this.network.nativeCoin.id} it may burn for energy and bandwidth`);
+      if (trx < quote.fee) missing.push(`${trx} of the ${quote.fee} base units of ${trxCoin.id} it may burn for energy and bandwidth`);
+      shorts.push(
+        { coin, missing: order.amount - tokens, purpose: 'to pay' },
+        { coin: trxCoin, missing: quote.fee - trx, purpose: 'for energy and bandwidth' },
+      );
     } else if (trx < order.amount + quote.fee) {
       missing.push(`${trx} of the ${order.amount} base units of ${coin.id} it pays plus ${quote.fee} for bandwidth`);
+      shorts.push({ coin: trxCoin, missing: order.amount + quote.fee - trx, purpose: 'to pay and for bandwidth' });
     }
     if (!missing.length) return { ok: true };
-    return { ok: false, reason: `HOT wallet ${wallet.address} has ${missing.join(', and ')}` };
+    return { ok: false, reason: `HOT wallet ${wallet.address} has ${missing.join(', and ')}${fundHint(wallet.address, shorts)}` };
   }
 
   async needsApproval(): Promise<boolean> {

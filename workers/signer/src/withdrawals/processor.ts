@@ -337,7 +337,7 @@ export class WithdrawalProcessor {
       }
       if (!funds.ok) {
         // Announced when the shortfall changes in kind, not on every fee estimate that moves.
-        const shape = (r: string | null) => (r ?? '').replace(/\d+/g, '#');
+        const shape = (r: string | null) => (r ?? '').replace(/\d+(\.\d+)?/g, '#');
         const changed = row.status !== 'WAITING_FUNDS' || shape(row.reason) !== shape(funds.reason);
         await tx.execute(
           `update ${this.s}.withdrawal_batches set status = 'WAITING_FUNDS', reason = ?, updated_at = now(), next_check_at = now() + (? * interval '1 millisecond') where batch_id = ?`,
