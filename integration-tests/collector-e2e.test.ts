@@ -230,6 +230,8 @@ describe('collection end to end, reconciled with the ledger', () => {
     const id: string = requested.requestWithdrawal.id;
     const get = async () => (await as(m, `query($id: ID!) { withdrawal(id: $id) { ${W} } }`, { id })).withdrawal;
     await eventually(async () => (await get()).waitingReason, 'the withdrawal waiting for funds', 30_000, 200);
+    // Withdrawal.waitingReason says what is missing (the payout and its gas, in ETH) and which wallet to fund.
+    expect((await get()).waitingReason).toMatch(new RegExp(`short by 0\\.1\\d* ETH to pay and for gas: send that to the HOT wallet ${hot.address}$`, 'i'));
     expect(await ethOf(hot.address)).toBe(0n);
     expect(['QUEUED', 'BATCHED', 'SIGNING']).toContain((await get()).status);
 
