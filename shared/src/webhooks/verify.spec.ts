@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { signatureHeader } from './signature';
 import { verifyWebhook } from './verify';
 
@@ -32,5 +34,14 @@ describe('verifyWebhook', () => {
   });
   it('needs a secret', () => {
     expect(verifyWebhook({ secrets: [], headers: headersFor(['s'], now), rawBody: body, now })).toEqual({ ok: false, reason: 'no secret given' });
+  });
+});
+
+describe('verify.ts is copyable alone', () => {
+  it('imports nothing but node:crypto', () => {
+    const source = readFileSync(path.join(__dirname, 'verify.ts'), 'utf8');
+    const imports = [...source.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
+    expect(imports).toEqual(['node:crypto']);
+    expect(source).not.toMatch(/\brequire\(/);
   });
 });
