@@ -485,7 +485,10 @@ export class Collector {
           merchantId,
           network.id,
           plan.coinId,
-          JSON.stringify({ toHot: plan.toHot.toString(), toRest: plan.toRest.toString(), fees: plan.fees.toString(), waiting: plan.waiting }),
+          // Waiting entries carry their figures as bigint base units: stored as decimal strings.
+          JSON.stringify({ toHot: plan.toHot, toRest: plan.toRest, fees: plan.fees, waiting: plan.waiting }, (_k, v: unknown) =>
+            typeof v === 'bigint' ? v.toString() : v,
+          ),
         ]);
         for (const s of plan.steps) {
           // Which USER address each spent output belongs to (the signer needs its key).
