@@ -7,6 +7,7 @@ import { eventually, gql } from '@cpg/shared/testing';
 import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
 import { type Stack, startStack } from './support/stack';
+import { type EthBalance, type Merchant, createEthPayment, ethBalance, ok } from './support/merchant-calls';
 
 /**
  * Compliance (KYT) end to end: the whole supergraph on real Postgres and NATS, anvil and the
@@ -46,29 +47,12 @@ afterAll(async () => {
   await anvil?.stop();
 });
 
-type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;
-
-async function ok(p: Promise<{ data?: any; errors?: unknown }>): Promise<any> {
-  const r = await p;
-  if (!r.data || r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data;
+async function createPayment(m: Merchant, amount = '0.5') {
+  return createEthPayment(stack, m, amount);
 }
 
-async function createPayment(m: Merchant, amount = '0.5'): Promise<{ id: string; address: string; addressId: string }> {
-  const d = await ok(
-    gql(
-      stack.url,
-      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id address { id address } } }',
-      { i: { coinId: 'dev-evm:ETH', amount } },
-      m.secret,
-    ),
-  );
-  return { id: d.createPayment.id, address: d.createPayment.address.address, addressId: d.createPayment.address.id };
-}
-
-async function balance(m: Merchant): Promise<{ available: string; pending: string; held: string; pendingScreening: string }> {
-  const d = await ok(gql(stack.url, '{ me { balances { coin { id } available pending held pendingScreening } } }', {}, m.secret));
-  return d.me.balances.find((b: any) => b.coin.id === 'dev-evm:ETH') ?? { available: '0', pending: '0', held: '0', pendingScreening: '0' };
+async function balance(m: Merchant): Promise<EthBalance> {
+  return ethBalance(stack, m);
 }
 
 async function payment(m: Merchant, id: string) {

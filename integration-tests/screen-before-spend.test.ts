@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventData } from '@cpg/shared/bus';
 import { eventually, gql } from '@cpg/shared/testing';
 import { type Stack, startStack } from './support/stack';
+import { type EthBalance, type Merchant, createEthPayment, ethBalance, ok } from './support/merchant-calls';
 
 /**
  * Screen before spend (issue 15, item 3), on the whole stack: real Postgres and NATS, the real
@@ -31,32 +32,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;
-type Balance = { available: string; pending: string; held: string; pendingScreening: string };
-
-async function ok(p: Promise<{ data?: any; errors?: unknown }>): Promise<any> {
-  const r = await p;
-  if (!r.data || r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data;
+async function createPayment(m: Merchant, amount = '0.5') {
+  return createEthPayment(stack, m, amount);
 }
 
-async function createPayment(m: Merchant, amount = '0.5'): Promise<{ id: string; address: string; addressId: string }> {
-  const d = await ok(
-    gql(
-      stack.url,
-      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id address { id address } } }',
-      { i: { coinId: 'dev-evm:ETH', amount } },
-      m.secret,
-    ),
-  );
-  return { id: d.createPayment.id, address: d.createPayment.address.address, addressId: d.createPayment.address.id };
-}
-
-async function balance(m: Merchant): Promise<Balance> {
-  const d = await ok(gql(stack.url, '{ me { balances { coin { id } available pending held pendingScreening } } }', {}, m.secret));
-  const row = d.me.balances.find((b: { coin: { id: string } }) => b.coin.id === 'dev-evm:ETH');
-  if (!row) return { available: '0', pending: '0', held: '0', pendingScreening: '0' };
-  return { available: row.available, pending: row.pending, held: row.held, pendingScreening: row.pendingScreening };
+async function balance(m: Merchant): Promise<EthBalance> {
+  return ethBalance(stack, m);
 }
 
 async function paymentStatus(m: Merchant, id: string): Promise<string> {
