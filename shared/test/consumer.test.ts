@@ -3,6 +3,7 @@ import { JSONCodec } from 'nats';
 import { Bus, type Envelope } from '../src/bus';
 import { type MikroORM, applyOnce, openOrm } from '../src/db';
 import { type TestEnv, createTestEnv, eventually } from '../src/testing';
+import { counterSnapshot } from '../src/http/counters';
 
 const SCHEMA = 'consumer_test';
 const codec = JSONCodec();
@@ -73,12 +74,15 @@ describe('durable consumers', () => {
   });
 
   it('terminates a poison message without calling the handler, and keeps consuming', async () => {
+    const before = counterSnapshot()['consumer-test.bus.malformed'] ?? 0;
     const poison = { id: randomUUID(), type: 'merchant.created', occurredAt: new Date().toISOString(), data: { name: 42 } };
     await publishRaw(poison as Envelope);
     const next = created(randomUUID());
     await publishRaw(next);
     await eventually(async () => (await effects(next.id)) === 1, 'the message after the poison one');
     expect(calls.has(poison.id)).toBe(false);
+    // Refused with a log line and a counter, never a crash.
+    expect(counterSnapshot()['consumer-test.bus.malformed']).toBe(before + 1);
   });
 
   it('receives only the event types it asked for', async () => {

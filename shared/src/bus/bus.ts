@@ -28,6 +28,7 @@ import {
   validateEvent,
 } from './messages';
 import { consumerFilter, eventStreamName, inboxPrefix } from './permissions';
+import { countEvent } from '../http/counters';
 
 const codec = JSONCodec();
 
@@ -234,6 +235,7 @@ export class Bus {
           envelope = { ...raw, data: schema.parse(raw.data) } as Envelope;
         } catch (err) {
           log.error({ subject: m.subject, seq: m.seq, err: (err as Error).message }, 'poison message terminated: it does not match its schema');
+          countEvent(`${this.opts.name}.bus.malformed`);
           m.term();
           continue;
         }
@@ -244,6 +246,7 @@ export class Bus {
           } catch (err) {
             if (err instanceof PoisonMessageError) {
               log.error({ err: err.message }, 'poison message terminated by its handler');
+              countEvent(`${this.opts.name}.bus.refused`);
               m.term();
               return;
             }
@@ -281,6 +284,7 @@ export class Bus {
             msg.respond(codec.encode({ ok: true, body: res }));
           } catch (e) {
             this.opts.log.warn({ rpc: name, err: (e as Error).message }, 'rpc handler failed');
+            countEvent(`${this.opts.name}.rpc.${name}.failed`);
             msg.respond(codec.encode({ ok: false, error: (e as Error).message }));
           }
         })();
