@@ -82,9 +82,10 @@ test('npm start uses its own data, and five Ctrl-C stops leave no process and no
     }
     if (cycle === 1) {
       expect(run.output()).toContain(`postgres: using the embedded Postgres under ${dataDir}`);
+      expect(run.output()).toMatch(/postgres: using postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:54329\/cpg/);
       expect(run.output()).not.toMatch(/postgres: using postgres:\/\/postgres@127\.0\.0\.1:5432/);
       expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
-      expect(run.output()).toMatch(/nats: started local nats-server on nats:\/\/127\.0\.0\.1:4229 with one user per service/);
+      expect(run.output()).toMatch(/nats: using nats:\/\/127\.0\.0\.1:4229, a local nats-server started with one user per service/);
     }
     // What a terminal's Ctrl-C does: SIGINT to the whole foreground process group.
     process.kill(-run.child.pid!, 'SIGINT');

@@ -206,7 +206,7 @@ export async function ensureNats(opts: EnsureServiceOptions & { namespace?: stri
   }
   const bin = findNatsServer() ?? (await installNatsServer(opts.log));
   const server = await startNatsServer({ port: localPort, storeDir: dataDir, bin, detached: true, auth: { namespace, credentials } });
-  opts.log(`nats: started local nats-server on ${server.url} with one user per service (pid ${server.pid}, data in ${dataDir})`);
+  opts.log(`nats: using ${server.url}, a local nats-server started with one user per service (pid ${server.pid}, data in ${dataDir})`);
   let stopping: Promise<void> | undefined;
   return {
     url: server.url,

@@ -49,7 +49,9 @@ export async function ensurePostgres(opts: EnsureServiceOptions & { machineDefau
     return { url: DEFAULT_DATABASE_URL, started: false, stop: async () => undefined };
   }
   opts.log(`postgres: using the embedded Postgres under ${path.resolve(opts.dataDir)}`);
-  return startEmbeddedPostgres({ dataDir: opts.dataDir, port: opts.port ?? DEFAULT_EMBEDDED_PG_PORT, log: opts.log });
+  const embedded = await startEmbeddedPostgres({ dataDir: opts.dataDir, port: opts.port ?? DEFAULT_EMBEDDED_PG_PORT, log: opts.log });
+  opts.log(`postgres: using ${redactUrl(embedded.url)}`);
+  return embedded;
 }
 
 function embeddedUrl(port: number, database: string): string {
