@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Bus, type EventData } from '@cpg/shared/bus';
 import type { BusUser } from '@cpg/shared/bus';
 import { eventually, gql, testNatsCredentials } from '@cpg/shared/testing';
+import { counterSnapshot } from '@cpg/shared/http';
 import { type Stack, startStack } from './support/stack';
 
 /**
@@ -94,4 +95,45 @@ test('a chain event forged by the payment subgraph and a payout batch forged by 
   await tracker.publish('chain.transfer.seen', transfer, { id: randomUUID(), key: p.address.id });
   await tracker.publish('chain.transfer.confirmed', transfer, { id: randomUUID(), key: p.address.id });
   await eventually(async () => (await gql(stack.url, PAYMENT, { id: p.id }, m.secret)).data.payment.status === 'PAID', 'payment PAID from the tracker', 15_000);
+});
+
+test("an asker cannot choose where the answering service's reply goes (no purge of the stream through the merchant's rights)", async () => {
+  const admin = stack.bus;
+  const stream = admin.streamName;
+  // Something in the stream to lose.
+  await busAs('tracker').then((t) =>
+    t.publish(
+      'chain.status',
+      { network: 'dev-evm', available: true, scannedHeight: 1, tipHeight: 1, lagBlocks: 0, at: new Date().toISOString() },
+      { id: randomUUID(), key: 'dev-evm' },
+    ),
+  );
+  const before = await admin.jsm.streams.info(stream);
+  expect(before.state.messages).toBeGreaterThan(0);
+  const refusedBefore = counterSnapshot()['merchant.rpc.merchant.verify_api_key.refused'] ?? 0;
+
+  // The gateway may ask merchant.verify_api_key; it names the stream's purge API as the reply subject.
+  const gateway = await busAs('gateway');
+  gateway.nc.publish(`${stack.env.namespace}.rpc.merchant.verify_api_key`, new TextEncoder().encode('{"junk":1}'), { reply: `$JS.API.STREAM.PURGE.${stream}` });
+  // ...and a tracker-only event subject.
+  gateway.nc.publish(`${stack.env.namespace}.rpc.merchant.verify_api_key`, new TextEncoder().encode('{"junk":1}'), {
+    reply: `${stack.env.namespace}.evt.chain.dev-evm.transfer.confirmed.x`,
+  });
+  await gateway.nc.flush();
+  await eventually(
+    async () => (counterSnapshot()['merchant.rpc.merchant.verify_api_key.refused'] ?? 0) >= refusedBefore + 2,
+    'both requests refused by the merchant',
+    10_000,
+  );
+
+  const after = await admin.jsm.streams.info(stream);
+  expect(after.state.first_seq).toBe(before.state.first_seq);
+  expect(after.state.messages).toBeGreaterThanOrEqual(before.state.messages);
+  const forged = await admin.jsm.streams
+    .getMessage(stream, { last_by_subj: `${stack.env.namespace}.evt.chain.dev-evm.transfer.confirmed.x` })
+    .catch(() => null);
+  expect(forged).toBeNull();
+  // Verification itself still works for the gateway's real requests.
+  const m = await stack.newMerchant('Still authenticates');
+  expect((await gql(stack.url, '{ me { id } }', {}, m.secret)).data?.me?.id).toBe(m.id);
 });

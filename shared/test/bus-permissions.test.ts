@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { JSONCodec, connect, type NatsConnection } from 'nats';
-import { type EventType, SERVICE_NAMES, type ServiceName, busRoles, eventSchemas, inboxPrefix, rpcSchemas, subjectPattern } from '../src/bus';
+import { type EventType, SERVICE_NAMES, type ServiceName, askersOf, busRoles, eventSchemas, inboxPrefix, rpcSchemas, subjectPattern } from '../src/bus';
 import { type NatsCredentials, type NatsServerHandle, generateCredentials, startNatsServer } from '../src/services';
 
 /**
@@ -109,6 +109,22 @@ describe.each(SERVICE_NAMES.map((s) => [s]))('%s', (service: ServiceName) => {
     expect(await refusedSub(`${inboxPrefix(other)}.>`)).toBe(true);
     expect(await refusedSub(`${NS}.evt.>`)).toBe(true);
   });
+});
+
+test('a service replies only into the inboxes of those who may ask it, never where a request says', async () => {
+  const stream = `${NS.toUpperCase()}_EVENTS`;
+  for (const service of SERVICE_NAMES) {
+    const nc = await as(service);
+    const askers = new Set<string>(askersOf(busRoles[service].answers as string[]));
+    // A purge of the stream or a chain event "as a reply": refused for everyone.
+    expect([service, await refusal(nc.request(`$JS.API.STREAM.PURGE.${stream}`, codec.encode({}), { timeout: 500 }))]).toEqual([service, 'refused']);
+    for (const other of SERVICE_NAMES) {
+      if (other === service) continue;
+      // Core publish: a refusal arrives as an async error on the connection, so probe by request.
+      const r = await refusal(nc.request(`${inboxPrefix(other)}.probe`, codec.encode({}), { timeout: 300 }));
+      expect([service, other, r.split(' ')[0]]).toEqual([service, other, askers.has(other) ? 'allowed' : 'refused']);
+    }
+  }
 });
 
 test("a service cannot widen its consumer's filter or take another service's durable", async () => {

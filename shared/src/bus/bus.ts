@@ -27,7 +27,7 @@ import {
   subjectStem,
   validateEvent,
 } from './messages';
-import { consumerFilter, eventStreamName, inboxPrefix } from './permissions';
+import { askersOf, consumerFilter, eventStreamName, inboxPrefix } from './permissions';
 import { countEvent } from '../http/counters';
 
 const codec = JSONCodec();
@@ -104,6 +104,8 @@ export class Bus {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     private readonly opts: BusOptions,
+    /** Connected as a named user: every asker then has its own inbox prefix. */
+    private readonly authenticated: boolean,
   ) {}
 
   /**
@@ -132,7 +134,7 @@ export class Bus {
       }
     })();
     const jsm = await nc.jetstreamManager({ timeout: 5000 });
-    const bus = new Bus(nc, nc.jetstream({ timeout: 5000 }), jsm, opts);
+    const bus = new Bus(nc, nc.jetstream({ timeout: 5000 }), jsm, opts, Boolean(user));
     await bus.ensureStream();
     return bus;
   }
@@ -269,12 +271,21 @@ export class Bus {
   /** Answers `name` requests; a queue group spreads them over replicas of the service. */
   reply<N extends RpcName>(name: N, handler: (req: RpcRequest<N>) => Promise<RpcReply<N>>, queue = name): void {
     const spec = rpcSchemas[name];
+    const allowedReplyPrefixes = this.authenticated ? askersOf([name]).map((u) => `${inboxPrefix(u)}.`) : undefined;
     const sub = this.nc.subscribe(this.rpcSubject(name), {
       queue,
       callback: (err, msg) => {
         if (err) {
           // e.g. the server refused the subscription: this service may not answer `name`.
           this.opts.log.error({ rpc: name, err: err.message }, 'cannot answer rpc');
+          return;
+        }
+        // On an authenticated bus a reply goes only to an allowed asker's inbox: the reply subject
+        // is the asker's to choose, so anything else is an attempt to make this service publish
+        // elsewhere with its rights. Refused without an answer.
+        if (allowedReplyPrefixes && !allowedReplyPrefixes.some((p) => msg.reply?.startsWith(p))) {
+          this.opts.log.error({ rpc: name, reply: msg.reply?.slice(0, 120) }, 'rpc request refused: its reply subject is not an asker inbox');
+          countEvent(`${this.opts.name}.rpc.${name}.refused`);
           return;
         }
         void (async () => {

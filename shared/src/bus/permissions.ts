@@ -163,6 +163,16 @@ export function consumerFilter(types: readonly string[]): string {
   return out.length ? `${out.join('.')}.>` : '>';
 }
 
+/**
+ * Who may ask any of `rpcs`: the services that list them in `asks`, and `admin` (operators' tools
+ * and tests). A service answering these RPCs may publish replies only to their inboxes, and its
+ * Bus refuses a request whose reply subject points anywhere else.
+ */
+export function askersOf(rpcs: readonly string[]): BusUser[] {
+  const askers = SERVICE_NAMES.filter((s) => busRoles[s].asks.some((a) => rpcs.includes(a)));
+  return [...askers, 'admin'];
+}
+
 /** Each service's replies to requests come back on its own inbox prefix, which only it may read. */
 export function inboxPrefix(user: string): string {
   return `_INBOX_${user}`;
@@ -200,6 +210,10 @@ export function permissionsOf(service: ServiceName, namespace: string): NatsPerm
   for (const type of role.publishes) publish.add(`${ns}.evt.${subjectPattern(type)}.*`);
   for (const name of role.asks) publish.add(`${ns}.rpc.${name}`);
   for (const name of role.answers) subscribe.add(`${ns}.rpc.${name}`);
+  // Replies go only to the inboxes of the services allowed to ask (and the admin's tools). Never
+  // `allow_responses`: it lets the asker pick the reply subject, so a compromised asker could make
+  // the answering service publish anywhere with its rights (e.g. a JetStream purge of the stream).
+  for (const asker of askersOf(role.answers)) publish.add(`${inboxPrefix(asker)}.>`);
   for (const subject of role.listens) subscribe.add(`${ns}.evt.${subject}`);
   for (const c of role.consumes) {
     const filter = c.filter ?? consumerFilter(c.types);
@@ -218,7 +232,7 @@ export function permissionsOf(service: ServiceName, namespace: string): NatsPerm
     publish.add(`$JS.API.DIRECT.GET.${kvStream}.>`);
     publish.add(`$KV.${bucket}.>`);
   }
-  return { publish: { allow: [...publish] }, subscribe: { allow: [...subscribe] }, allowResponses: role.answers.length > 0 };
+  return { publish: { allow: [...publish] }, subscribe: { allow: [...subscribe] }, allowResponses: false };
 }
 
 /** The monitoring user sees every subject and may publish nothing (tests, operators' debugging). */
@@ -276,8 +290,9 @@ export function permissionsMarkdown(): string {
     'Each service connects to NATS as its own user (`NATS_USER`, `NATS_PASSWORD` or `NATS_PASSWORD_FILE`).',
     'The server refuses every publish and subscribe that is not listed here. `<ns>` is `NATS_NAMESPACE`',
     '(default `cpg`); events live under `<ns>.evt.`, request-reply under `<ns>.rpc.`; the event stream is',
-    '`<NS>_EVENTS`. Every service may also read its own reply inbox `_INBOX_<user>.>` and, where it answers',
-    'RPCs, reply to the requests it received (`allow_responses`). `monitor` may subscribe to everything and',
+    '`<NS>_EVENTS`. Every service may also read its own reply inbox `_INBOX_<user>.>`; a service that answers',
+    'RPCs may publish replies only to the inboxes of the services that may ask them (and `admin`), never where a',
+    'request says (no `allow_responses`). `monitor` may subscribe to everything and',
     "publish nothing; `admin` is unrestricted and belongs to operators' tools only.",
     '',
     '| service | publishes events | consumes events (durable) | answers RPC | asks RPC | other |',
