@@ -28,7 +28,9 @@ export const LIST_SIZES: Readonly<Record<string, number>> = {
   'Address.coins': 50,
   'Merchant.balances': 50,
   'Query.collectionPolicies': 50,
-  'Query.walletBalances': 50,
+  // One row per address and coin, read from the node: MAX_BALANCE_ADDRESSES (500, address
+  // subgraph) x up to 10 coins a network. Priced at that, since each row may be a node call.
+  'Query.walletBalances': 5000,
   'Query.withdrawalLimits': 50,
   'Query.reconciliation': 100,
   // MAX_AWAITING in the address subgraph (services/collection.ts).

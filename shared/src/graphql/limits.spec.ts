@@ -64,6 +64,19 @@ describe('input limits', () => {
     expect(check(q, { i: { url: 'https://x.example', events: ['payment.paid'] } })).toBeUndefined();
   });
 
+  it('checks what the gateway selects below _entities with the client variables, only representations exempt', () => {
+    // A subgraph's schema as the gateway reaches it: Merchant.ledger fetched as an entity.
+    const subgraph = buildSchema(
+      `${readFileSync(path.join(__dirname, '../../../gateway/supergraph.graphql'), 'utf8')}\nscalar _Any\nunion _Entity = Merchant\nextend type Query { _entities(representations: [_Any!]!): [_Entity]! }`,
+    );
+    const q = 'query($r: [_Any!]!, $c: ID) { _entities(representations: $r) { ... on Merchant { ledger(coinId: $c) { nodes { id } } } } }';
+    const representations = [{ __typename: 'Merchant', id: 'x'.repeat(5000) }];
+    const inEntities = (variables: Record<string, unknown>) => code(() => checkOperationInputs(subgraph, parse(q), variables));
+    expect(inEntities({ r: representations, c: 'c'.repeat(200_000) })).toBe('BAD_USER_INPUT');
+    expect(inEntities({ r: representations, c: 'a\u0000b' })).toBe('BAD_USER_INPUT');
+    expect(inEntities({ r: representations, c: 'dev-evm:USDT' })).toBeUndefined();
+  });
+
   it('checks arguments inside fragments too', () => {
     expect(check(`query { ...F } fragment F on Query { validateAddress(networkId: "x", address: "${'a'.repeat(200)}") { valid } }`)).toBe('BAD_USER_INPUT');
   });

@@ -180,8 +180,13 @@ export function checkInputValue(value: unknown, type: GraphQLInputType, coordina
   if (hasNul(value)) throw refuse(coordinate, `${coordinate} must not contain NUL characters`);
 }
 
-// Built by the gateway from other subgraphs' answers, never by a client; their size is the query planner's.
-const INTERNAL_FIELDS = new Set(['_entities', '_service']);
+/**
+ * Arguments built by the gateway from other subgraphs' answers, never by a client (their size is
+ * the query planner's). Everything selected below `_entities` is the client's, though, with the
+ * client's variables: a field reached through another subgraph (payments { merchant { ledger(coinId) } })
+ * is checked like a top-level one.
+ */
+const INTERNAL_ARGUMENTS = new Set(['_entities.representations']);
 
 /**
  * Every argument of every field in `document`, with `variables` as the client sent them,
@@ -193,15 +198,12 @@ export function checkOperationInputs(schema: GraphQLSchema, document: DocumentNo
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        if (INTERNAL_FIELDS.has(node.name.value)) return false;
-        return undefined;
-      },
       Argument(node) {
         const arg = typeInfo.getArgument();
         const field = typeInfo.getFieldDef();
         const parent = typeInfo.getParentType();
         if (!arg || !field || !parent) return;
+        if (INTERNAL_ARGUMENTS.has(`${field.name}.${arg.name}`)) return;
         const raw = node.value.kind === Kind.VARIABLE ? vars[node.value.name.value] : valueFromASTUntyped(node.value, vars);
         checkInputValue(raw, arg.type, `${parent.name}.${field.name}.${arg.name}`);
       },
@@ -233,7 +235,7 @@ export function inputCoordinates(schema: GraphQLSchema): { coordinate: string; l
   for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
     if (!root) continue;
     for (const field of Object.values(root.getFields())) {
-      if (INTERNAL_FIELDS.has(field.name)) continue;
+      if (field.name === '_entities' || field.name === '_service') continue;
       for (const arg of field.args) visitType(arg.type, `${root.name}.${field.name}.${arg.name}`, new Set());
     }
   }
