@@ -323,6 +323,43 @@ describe('graphql-ws limits', () => {
     expect(totalForwarded()).toBe(before);
   });
 
+  it('charges every event a subscription re-reads to its budget; an empty budget ends it with RATE_LIMITED', async () => {
+    const gw = await countedGateway({ RATE_LIMIT_COST: 12, RATE_LIMIT_REQUESTS: 10_000, RATE_LIMIT_WINDOW_SECONDS: 3600 });
+    const m = await stack.newMerchant();
+    const created = await gql(
+      stack.url,
+      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }',
+      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
+      m.secret,
+    );
+    const id = created.data.createPayment.id as string;
+    const client = createClient({
+      url: gw.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${m.secret}` },
+      retryAttempts: 0,
+    });
+    clients.push(client);
+    const sub = subscribeWs(client, 'subscription($id: ID) { paymentUpdated(id: $id) { event payment { id status } } }', { id });
+    await waitUntil(() => gw.liveSubscriptions() === 1, 'the subscription live');
+    let ended = false;
+    void sub.ended.then(() => (ended = true));
+    for (let i = 0; i < 30 && !ended; i++) {
+      await stack.bus.publish(
+        'payment.updated',
+        { paymentId: id, merchantId: m.id, checkoutTokenHash: '0'.repeat(64), event: 'created', status: 'PENDING' },
+        { id: randomUUID(), key: id },
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await sub.ended;
+    const served = sub.results.filter((r) => r.data?.paymentUpdated).length;
+    // Some events were served from the budget, then it ran out: the stream ends instead of reading for free.
+    expect(served).toBeGreaterThan(0);
+    expect(served).toBeLessThan(30);
+    expect(wsEndCode(sub)).toBe('RATE_LIMITED');
+  });
+
   it('holds the connection cap per client IP; other addresses still connect', async () => {
     const gw = await countedGateway({ WS_MAX_CONNECTIONS_PER_IP: 2 });
     const a1 = rawSocket(gw.url, '198.51.100.20');

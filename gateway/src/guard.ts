@@ -54,7 +54,7 @@ export class Guard {
 
   /**
    * Refuses an operation above the cost limit, then charges its cost to the caller's bucket
-   * (`bucket` undefined: a re-read the gateway makes for a subscriber, checked but not charged).
+   * (`bucket` undefined: checked, not charged).
    * Returns the cost.
    */
   checkCost(cost: number, bucket: string | undefined): number {

@@ -91,6 +91,9 @@ export interface SubscriptionServer {
 interface OperationContext extends GatewayContext {
   authorization: string | undefined;
   query: string;
+  /** Who is charged for this operation, and what each of its reads costs (subscriptions: every event). */
+  rateBucket?: string;
+  cost?: number;
   /** Errors of the event being served (events are served one at a time per operation). */
   eventErrors?: readonly GraphQLFormattedError[];
 }
@@ -399,6 +402,17 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
       throw err;
     }
     const { probe } = live.forward;
+    // Every event is a read made for this subscriber: charged like the same query over HTTP, so
+    // many subscriptions cannot turn a stream of events into free work. An empty budget ends the
+    // subscription with RATE_LIMITED; the client may subscribe again later.
+    if (ctx.cost !== undefined) {
+      try {
+        guard.checkCost(ctx.cost, ctx.rateBucket);
+      } catch (err) {
+        live.stream.end();
+        throw err;
+      }
+    }
     const res = await readFor(live, ctx, identity);
     const errors = res.errors ?? [];
     const probeError = errors.find((e) => e.path?.[0] === probe);
@@ -539,12 +553,13 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
         if (coerced.errors) return coerced.errors.map((e) => new AppError('BAD_USER_INPUT', e.message));
         // The same cost rule and budget as over HTTP: a subscription's selection is re-read on
         // every event, so its cost is what each event will cost.
+        let cost: number;
         try {
-          guard.checkCost(operationCost(schema, document, payload.variables ?? {}, payload.operationName), bucket);
+          cost = guard.checkCost(operationCost(schema, document, payload.variables ?? {}, payload.operationName), bucket);
         } catch (err) {
           return [err as GraphQLError];
         }
-        const contextValue: OperationContext = { identity, requestId: randomUUID(), authorization, query: payload.query };
+        const contextValue: OperationContext = { identity, requestId: randomUUID(), authorization, query: payload.query, rateBucket: bucket, cost };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables ?? {}, contextValue };
       },
       // Queries and mutations sent over the socket take the HTTP path's executor as they are.
