@@ -47,7 +47,17 @@ interface Run {
 function start(extra: NodeJS.ProcessEnv = {}): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, CPG_DATA_DIR: dataDir, DEV_CHAINS: '0', WIDGET: '0', LOG_LEVEL: 'warn', ...extra };
   // As a newcomer's shell: no DATABASE_URL / NATS_URL, though the machine's Postgres answers on 5432.
-  for (const name of ['DATABASE_URL', 'NATS_URL', 'NATS_TEST_CREDENTIALS', 'OPERATOR_TOKEN', 'GATEWAY_SECRET', 'KEY_ENCRYPTION_KEY']) delete env[name];
+  for (const name of [
+    'DATABASE_URL',
+    'NATS_URL',
+    'NATS_TEST_CREDENTIALS',
+    'OPERATOR_TOKEN',
+    'GATEWAY_SECRET',
+    'KEY_ENCRYPTION_KEY',
+    'DEV_EVM_RPC_URL',
+    'DEV_LTC_RPC_URL',
+  ])
+    delete env[name];
   const child = spawn(process.execPath, ['scripts/bootstrap.cjs', 'start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
