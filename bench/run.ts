@@ -15,7 +15,7 @@ interface BenchResult {
 
 async function main(): Promise<void> {
   const filter = process.argv[2];
-  const dirs = ['chains', 'tracker', 'payments', 'compliance', 'withdrawals', 'collector'];
+  const dirs = ['chains', 'tracker', 'payments', 'compliance', 'withdrawals', 'collector', 'limits'];
   const rows: (BenchResult & { suite: string })[] = [];
   for (const dir of dirs) {
     const full = path.join(__dirname, dir);

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayConfig } from '@cpg/shared/config';
-import { AppError, type Identity } from '@cpg/shared/graphql';
+import { AppError, type Identity, checkOperationInputs } from '@cpg/shared/graphql';
 import { type QueryLimits, costError, operationCost } from './limits';
 import { RateLimiter } from './rate-limit';
 import type { GatewayContext } from './signed-data-source';
@@ -85,6 +85,9 @@ export function costPlugin(guard: Guard): ApolloServerPlugin<ChargedContext> {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, request, operationName, contextValue, response }) {
+          // Argument sizes at the edge too: a 1 MB address is refused here, before it is planned,
+          // signed and sent to a subgraph (which checks again: it trusts no caller's sizes).
+          checkOperationInputs(schema, document, request.variables);
           const cost = operationCost(schema, document, request.variables, operationName);
           try {
             guard.checkCost(cost, contextValue.rateBucket);

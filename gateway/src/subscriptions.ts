@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { type Bus, envelopeSchema, eventSchemas, eventSubject } from '@cpg/shared/bus';
-import { AppError, type Identity, formatAppError, requireMerchant } from '@cpg/shared/graphql';
+import { AppError, type Identity, formatAppError, requireMerchant, checkOperationInputs } from '@cpg/shared/graphql';
 import type { Logger } from '@cpg/shared/logger';
 import {
   type ExecutionArgs,
@@ -555,6 +555,7 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
         // every event, so its cost is what each event will cost.
         let cost: number;
         try {
+          checkOperationInputs(schema, document, payload.variables ?? undefined);
           cost = guard.checkCost(operationCost(schema, document, payload.variables ?? {}, payload.operationName), bucket);
         } catch (err) {
           return [err as GraphQLError];
