@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bus, type EventData } from '@cpg/shared/bus';
+import { Bus } from '@cpg/shared/bus';
 import { getNetwork, type NetworkConfig, type RpcTransport } from '@cpg/shared/chains';
 import { startAnvil } from '@cpg/shared/chains/evm/dev';
 import { createRpcPool } from '@cpg/shared/chains/rpc';
@@ -7,7 +7,7 @@ import { eventually, gql } from '@cpg/shared/testing';
 import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
 import { type Stack, startStack } from './support/stack';
-import { type EthBalance, type Merchant, createEthPayment, ethBalance, ok } from './support/merchant-calls';
+import { type EthBalance, type Merchant, createEthPayment, ethBalance, ethTransferEvent, ok } from './support/merchant-calls';
 
 /**
  * Compliance (KYT) end to end: the whole supergraph on real Postgres and NATS, anvil and the
@@ -87,21 +87,7 @@ function transfer(
   amount: bigint,
   txHash = `0x${randomBytes(32).toString('hex')}`,
 ) {
-  const t: EventData<'chain.transfer.seen'> = {
-    network: 'dev-evm',
-    txHash,
-    index: 0,
-    from,
-    to: p.address,
-    coinId: 'dev-evm:ETH',
-    amount: amount.toString(),
-    blockHeight: 1,
-    blockHash: `0x${'ab'.repeat(32)}`,
-    confirmations: 1,
-    addressId: p.addressId,
-    merchantId: m.id,
-    internal: false,
-  };
+  const t = ethTransferEvent(m, p, from, amount, txHash);
   const send = (kind: 'seen' | 'confirmed', id = `${txHash}:${kind}`) =>
     bus.publish(`chain.transfer.${kind}`, { ...t, confirmations: kind === 'seen' ? 1 : 2 }, { id, key: `${txHash}-0` });
   return { t, send };

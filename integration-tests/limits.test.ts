@@ -247,6 +247,25 @@ describe('rate limits charge by cost and count failed authentication per client 
   });
 });
 
+/** A merchant with one payment, and a graphql-ws client of `gw` holding the merchant's key. */
+async function paymentAndClient(gw: RunningGateway): Promise<{ m: Awaited<ReturnType<Stack['newMerchant']>>; id: string; client: Client }> {
+  const m = await stack.newMerchant();
+  const created = await gql(
+    stack.url,
+    'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }',
+    { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
+    m.secret,
+  );
+  const client = createClient({
+    url: gw.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${m.secret}` },
+    retryAttempts: 0,
+  });
+  clients.push(client);
+  return { m, id: created.data.createPayment.id as string, client };
+}
+
 function rawSocket(url: string, ip: string): WebSocket {
   const ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: from(ip) });
   sockets.push(ws);
@@ -279,21 +298,7 @@ describe('graphql-ws limits', () => {
 
   it('refuses the subscription above the per-connection cap, and checks the cost of subscriptions', async () => {
     const gw = await countedGateway({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: 3 });
-    const m = await stack.newMerchant();
-    const created = await gql(
-      stack.url,
-      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }',
-      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
-      m.secret,
-    );
-    const id = created.data.createPayment.id as string;
-    const client = createClient({
-      url: gw.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${m.secret}` },
-      retryAttempts: 0,
-    });
-    clients.push(client);
+    const { id, client } = await paymentAndClient(gw);
     const q = 'subscription($id: ID) { paymentUpdated(id: $id) { event payment { id status } } }';
     const subs = Array.from({ length: 3 }, () => subscribeWs(client, q, { id }));
     await waitUntil(() => gw.liveSubscriptions() === 3, 'three live subscriptions');
@@ -325,21 +330,7 @@ describe('graphql-ws limits', () => {
 
   it('charges every event a subscription re-reads to its budget; an empty budget ends it with RATE_LIMITED', async () => {
     const gw = await countedGateway({ RATE_LIMIT_COST: 12, RATE_LIMIT_REQUESTS: 10_000, RATE_LIMIT_WINDOW_SECONDS: 3600 });
-    const m = await stack.newMerchant();
-    const created = await gql(
-      stack.url,
-      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }',
-      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
-      m.secret,
-    );
-    const id = created.data.createPayment.id as string;
-    const client = createClient({
-      url: gw.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${m.secret}` },
-      retryAttempts: 0,
-    });
-    clients.push(client);
+    const { m, id, client } = await paymentAndClient(gw);
     const sub = subscribeWs(client, 'subscription($id: ID) { paymentUpdated(id: $id) { event payment { id status } } }', { id });
     await waitUntil(() => gw.liveSubscriptions() === 1, 'the subscription live');
     let ended = false;

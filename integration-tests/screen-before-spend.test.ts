@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EventData } from '@cpg/shared/bus';
 import { eventually, gql } from '@cpg/shared/testing';
 import { type Stack, startStack } from './support/stack';
-import { type EthBalance, type Merchant, createEthPayment, ethBalance, ok } from './support/merchant-calls';
+import { type EthBalance, type Merchant, createEthPayment, ethBalance, ethTransferEvent, ok } from './support/merchant-calls';
 
 /**
  * Screen before spend (issue 15, item 3), on the whole stack: real Postgres and NATS, the real
@@ -62,22 +61,8 @@ async function invariantsOk(): Promise<void> {
 
 /** A transfer to a payment's address from `from`, published as the tracker would. */
 function transfer(m: Merchant, p: { address: string; addressId: string }, from: string, amount: bigint) {
-  const txHash = `0x${randomBytes(32).toString('hex')}`;
-  const t: EventData<'chain.transfer.seen'> = {
-    network: 'dev-evm',
-    txHash,
-    index: 0,
-    from,
-    to: p.address,
-    coinId: 'dev-evm:ETH',
-    amount: amount.toString(),
-    blockHeight: 1,
-    blockHash: `0x${randomBytes(32).toString('hex')}`,
-    confirmations: 1,
-    addressId: p.addressId,
-    merchantId: m.id,
-    internal: false,
-  };
+  const t = ethTransferEvent(m, p, from, amount);
+  const { txHash } = t;
   const send = (kind: 'seen' | 'confirmed' | 'reorged') =>
     stack.bus.publish(`chain.transfer.${kind}`, { ...t, confirmations: kind === 'reorged' ? 0 : 1 }, { id: `${txHash}:${kind}`, key: p.addressId });
   return { t, send };

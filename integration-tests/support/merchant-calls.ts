@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { EventData } from '@cpg/shared/bus';
 import { gql } from '@cpg/shared/testing';
 import type { Stack } from './stack';
 
@@ -36,4 +38,29 @@ export async function ethBalance(stack: Stack, m: Merchant): Promise<EthBalance>
   return row
     ? { available: row.available, pending: row.pending, held: row.held, pendingScreening: row.pendingScreening }
     : { available: '0', pending: '0', held: '0', pendingScreening: '0' };
+}
+
+/** A dev-evm ETH transfer to a payment's address, as the tracker reports it (1 confirmation). */
+export function ethTransferEvent(
+  m: Merchant,
+  p: { address: string; addressId: string },
+  from: string | null,
+  amount: bigint,
+  txHash = `0x${randomBytes(32).toString('hex')}`,
+): EventData<'chain.transfer.seen'> {
+  return {
+    network: 'dev-evm',
+    txHash,
+    index: 0,
+    from,
+    to: p.address,
+    coinId: 'dev-evm:ETH',
+    amount: amount.toString(),
+    blockHeight: 1,
+    blockHash: `0x${randomBytes(32).toString('hex')}`,
+    confirmations: 1,
+    addressId: p.addressId,
+    merchantId: m.id,
+    internal: false,
+  };
 }
