@@ -24,6 +24,17 @@ const chainTransfer = z.object({
   internal: z.boolean(),
 });
 
+/** The deposit a compliance decision is about (key `network:txHash:index`), whatever the decision. */
+const depositDecision = {
+  merchantId: z.string().uuid(),
+  network: z.string(),
+  txHash: z.string(),
+  index: z.number().int().nonnegative(),
+  addressId: z.string().uuid(),
+  coinId: z.string(),
+  amount: baseUnits,
+};
+
 /**
  * The catalogue of events on JetStream: one zod schema per event type. The event type is also
  * the subject's stem; an optional suffix (an entity id) may follow, e.g. `payment.updated.<id>`.
@@ -199,30 +210,14 @@ export const eventSchemas = {
    * BLOCK (resolveAlert BLOCK): stays held. Consumers apply each (deposit, action) once.
    */
   'compliance.deposit_hold': z.discriminatedUnion('action', [
+    z.object({ ...depositDecision, alertId: z.string().uuid(), action: z.enum(['HOLD', 'RELEASE', 'BLOCK']) }),
     z.object({
-      alertId: z.string().uuid(),
-      merchantId: z.string().uuid(),
-      action: z.enum(['HOLD', 'RELEASE', 'BLOCK']),
-      network: z.string(),
-      txHash: z.string(),
-      index: z.number().int().nonnegative(),
-      addressId: z.string().uuid(),
-      coinId: z.string(),
-      amount: baseUnits,
-    }),
-    z.object({
+      ...depositDecision,
       /** No alert is raised for a clean sender. */
       alertId: z.null(),
       /** The screening that decided ALLOW. */
       assessmentId: z.string().uuid(),
-      merchantId: z.string().uuid(),
       action: z.literal('CLEAR'),
-      network: z.string(),
-      txHash: z.string(),
-      index: z.number().int().nonnegative(),
-      addressId: z.string().uuid(),
-      coinId: z.string(),
-      amount: baseUnits,
     }),
   ]),
   /**
