@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
 import { ensureChromiumInstalled, ensureLitecoindInstalled } from './dev-chains';
 import {
   aptInstall,
@@ -19,7 +18,7 @@ import {
 
 const root = path.resolve(__dirname, '..');
 const resultsFile = path.join(root, '.jest-results.json');
-/** Test databases and streams of runs that ended without cleaning up are swept after this long. */
+/** Test databases of runs that ended without cleaning up are swept after this long (the tests' nats-server is new each run). */
 const LEFTOVER_AGE_MS = 60 * 60 * 1000;
 
 const log = (line: string) => console.log(line);
@@ -79,32 +78,6 @@ async function sweepDatabases(url: string): Promise<void> {
     }
     if (dropped > 0) log(`sweep: dropped ${dropped} test database(s) left by earlier runs`);
   });
-}
-
-/** Deletes JetStream streams named T_* created more than an hour ago. */
-async function sweepStreams(url: string, admin: string): Promise<void> {
-  const nc = await connect({ servers: url, timeout: 5000, name: 'cpg-test-sweep', user: 'admin', pass: admin });
-  try {
-    const jsm = await nc.jetstreamManager({ timeout: 5000 });
-    const cutoff = Date.now() - LEFTOVER_AGE_MS;
-    const names: string[] = [];
-    for await (const info of jsm.streams.list()) {
-      const created = Date.parse(info.created);
-      if (info.config.name.startsWith('T_') && (Number.isNaN(created) || created < cutoff)) names.push(info.config.name);
-    }
-    let deleted = 0;
-    for (const name of names) {
-      try {
-        await jsm.streams.delete(name);
-        deleted++;
-      } catch (err) {
-        log(`sweep: could not delete stream ${name}: ${(err as Error).message}`);
-      }
-    }
-    if (deleted > 0) log(`sweep: deleted ${deleted} test stream(s) left by earlier runs`);
-  } finally {
-    await nc.close().catch(() => undefined);
-  }
 }
 
 /**
@@ -169,7 +142,6 @@ async function main(): Promise<number> {
   await abortIfSignalled();
 
   await sweepDatabases(pg.url).catch((err: Error) => log(`sweep: skipped databases (${err.message})`));
-  await sweepStreams(nats.url, nats.credentials.admin).catch((err: Error) => log(`sweep: skipped streams (${err.message})`));
   await abortIfSignalled();
 
   rmSync(resultsFile, { force: true });
