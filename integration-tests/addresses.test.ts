@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Bus, type EventData } from '@cpg/shared/bus';
-import { getNetwork } from '@cpg/shared/chains';
-import { codecFor } from '@cpg/shared/chains/codecs';
-import { withPg } from '@cpg/shared/services';
-import { eventually, gql } from '@cpg/shared/testing';
+import { Bus, type EventData } from '@cpg/core/bus';
+import { getNetwork } from '@cpg/chains';
+import { codecFor } from '@cpg/chains/codecs';
+import { withPg } from '@cpg/devkit/services';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { Catalogue } from '@cpg/subgraph-address/src/domain/catalogue';
 import { gatewayHeaders } from './support/signed-request';
 import { type Stack, startStack } from './support/stack';

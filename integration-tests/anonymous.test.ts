@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { eventually, gql } from '@cpg/shared/testing';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { CHECKOUT_FIELDS } from '@cpg/widget/src/api';
 import { type Stack, startStack } from './support/stack';
 import { connectWs, subscribeWs, waitUntil } from './support/ws';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { gql } from '@cpg/shared/testing';
+import { gql } from '@cpg/devkit/testing';
 import { type Stack, startStack } from './support/stack';
 
 // Errors a newcomer met on the first day (issue 16): each must name the mistake, with the right code.

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Msg, connect } from 'nats';
-import { apiKeyProof } from '@cpg/shared/graphql';
-import { gql } from '@cpg/shared/testing';
+import { apiKeyProof } from '@cpg/core/graphql';
+import { gql } from '@cpg/devkit/testing';
 import { type Stack, startStack } from './support/stack';
 
 let stack: Stack;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signRequest } from '@cpg/shared/graphql';
-import { gql } from '@cpg/shared/testing';
+import { signRequest } from '@cpg/core/graphql';
+import { gql } from '@cpg/devkit/testing';
 import { gatewayHeaders } from './support/signed-request';
 import { type Stack, startStack } from './support/stack';
 

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bus, type EventData } from '@cpg/shared/bus';
-import type { BusUser } from '@cpg/shared/bus';
-import { eventually, gql, testNatsCredentials } from '@cpg/shared/testing';
-import { counterSnapshot } from '@cpg/shared/http';
+import { Bus, type EventData } from '@cpg/core/bus';
+import type { BusUser } from '@cpg/core/bus';
+import { eventually, gql, testNatsCredentials } from '@cpg/devkit/testing';
+import { counterSnapshot } from '@cpg/core/http';
 import { type Stack, startStack } from './support/stack';
 
 /**

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
-import type { NetworkConfig } from '@cpg/shared/chains';
-import type { EvmDevControls } from '@cpg/shared/chains/evm/dev';
-import type { RpcPool } from '@cpg/shared/chains/rpc';
-import { eventually, gql } from '@cpg/shared/testing';
+import type { NetworkConfig } from '@cpg/chains';
+import type { EvmDevControls } from '@cpg/devkit/chains/evm/dev';
+import type { RpcPool } from '@cpg/chains/rpc';
+import { eventually, gql } from '@cpg/devkit/testing';
 import type { RunningTracker } from '@cpg/worker-tracker/src/worker';
 import { type RunningCollector, startCollectorWorker } from '@cpg/worker-collector/src/worker';
 import { type DevChains, startChainTracker, startDevChains } from './support/dev-chains';

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bus } from '@cpg/shared/bus';
-import { getNetwork, type NetworkConfig, type RpcTransport } from '@cpg/shared/chains';
-import { startAnvil } from '@cpg/shared/chains/evm/dev';
-import { createRpcPool } from '@cpg/shared/chains/rpc';
-import { eventually, gql } from '@cpg/shared/testing';
+import { Bus } from '@cpg/core/bus';
+import { getNetwork, type NetworkConfig, type RpcTransport } from '@cpg/chains';
+import { startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { createRpcPool } from '@cpg/chains/rpc';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
 import { type Stack, startStack } from './support/stack';

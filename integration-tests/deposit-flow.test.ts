@@ -1,7 +1,7 @@
-import { getNetwork, type NetworkConfig } from '@cpg/shared/chains';
-import { EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
-import { createRpcPool } from '@cpg/shared/chains/rpc';
-import { eventually, gql } from '@cpg/shared/testing';
+import { getNetwork, type NetworkConfig } from '@cpg/chains';
+import { EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { createRpcPool } from '@cpg/chains/rpc';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
 import { type Stack, startStack } from './support/stack';
 

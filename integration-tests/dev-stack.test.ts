@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isTcpOpen } from '@cpg/shared/services';
+import { isTcpOpen } from '@cpg/devkit/services';
 
 /**
  * `npm start` as a newcomer runs it, in its own data directory (CPG_DATA_DIR): it never adopts the

@@ -14,8 +14,8 @@ import {
   isObjectType,
   isScalarType,
 } from 'graphql';
-import { ERROR_CODES } from '@cpg/shared/graphql';
-import { gql } from '@cpg/shared/testing';
+import { ERROR_CODES } from '@cpg/core/graphql';
+import { gql } from '@cpg/devkit/testing';
 import type { RunningGateway } from '@cpg/gateway/src/server';
 import { type Stack, startStack } from './support/stack';
 

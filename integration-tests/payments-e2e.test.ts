@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from 'graphql-ws';
-import { Bus, type Envelope } from '@cpg/shared/bus';
-import type { DevChainControls } from '@cpg/shared/chains';
-import { anvilAccount, sendUnsimulated } from '@cpg/shared/chains/evm/dev';
-import type { RpcPool } from '@cpg/shared/chains/rpc';
-import { withPg } from '@cpg/shared/services';
-import { eventually, gql } from '@cpg/shared/testing';
+import { Bus, type Envelope } from '@cpg/core/bus';
+import type { DevChainControls } from '@cpg/chains';
+import { anvilAccount, sendUnsimulated } from '@cpg/devkit/chains/evm/dev';
+import type { RpcPool } from '@cpg/chains/rpc';
+import { withPg } from '@cpg/devkit/services';
+import { eventually, gql } from '@cpg/devkit/testing';
 import type { RunningTracker } from '@cpg/worker-tracker/src/worker';
 import { startPaymentSubgraph } from '@cpg/subgraph-payment/src/server';
 import { type DevChains, startChainTracker, startDevChains } from './support/dev-chains';

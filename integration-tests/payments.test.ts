@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bus, type EventData } from '@cpg/shared/bus';
-import { withPg } from '@cpg/shared/services';
-import { eventually, gql } from '@cpg/shared/testing';
+import { Bus, type EventData } from '@cpg/core/bus';
+import { withPg } from '@cpg/devkit/services';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { type Stack, startStack } from './support/stack';
 
 let stack: Stack;

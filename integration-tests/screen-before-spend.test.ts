@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { eventually, gql } from '@cpg/shared/testing';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { type Stack, startStack } from './support/stack';
 import { type EthBalance, type Merchant, createEthPayment, ethBalance, ethTransferEvent, ok } from './support/merchant-calls';
 

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
-import { AppError } from '@cpg/shared/graphql';
-import { type BaseContext, type RunningHttp, serveSubgraph } from '@cpg/shared/http';
-import { gql } from '@cpg/shared/testing';
+import { AppError } from '@cpg/core/graphql';
+import { type BaseContext, type RunningHttp, serveSubgraph } from '@cpg/core/http';
+import { gql } from '@cpg/devkit/testing';
 import type { RunningGateway } from '@cpg/gateway/src/server';
 import { typeDefs as paymentTypeDefs } from '@cpg/subgraph-payment/src/server';
 import { type Stack, startStack } from './support/stack';

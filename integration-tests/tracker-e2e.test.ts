@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Envelope, EventData } from '@cpg/shared/bus';
-import { getNetwork, type NetworkConfig, type RpcTransport } from '@cpg/shared/chains';
-import { EvmDevControls, anvilAccount, anvilBinary, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
-import { createRpcPool } from '@cpg/shared/chains/rpc';
-import { freePort, waitForTcp } from '@cpg/shared/services';
-import { eventually, gql } from '@cpg/shared/testing';
+import type { Envelope, EventData } from '@cpg/core/bus';
+import { getNetwork, type NetworkConfig, type RpcTransport } from '@cpg/chains';
+import { EvmDevControls, anvilAccount, anvilBinary, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { createRpcPool } from '@cpg/chains/rpc';
+import { freePort, waitForTcp } from '@cpg/devkit/services';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { type RunningTracker, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
 import { type Stack, startStack } from './support/stack';
 

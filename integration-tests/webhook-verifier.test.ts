@@ -3,14 +3,14 @@ import { createHmac } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gql } from '@cpg/shared/testing';
-import { freePort } from '@cpg/shared/services';
+import { gql } from '@cpg/devkit/testing';
+import { freePort } from '@cpg/devkit/services';
 import { type Stack, startStack } from './support/stack';
 
 /**
  * The README's "First webhook" receiver, run exactly as a merchant would copy it: the code block
  * after the `webhook-receiver` marker saved as receiver.ts next to a lone copy of
- * shared/src/webhooks/verify.ts, in a directory outside the repository (so nothing else of ours
+ * shared/core/src/webhooks/verify.ts, in a directory outside the repository (so nothing else of ours
  * can be imported), run by node, and fed by the real merchant subgraph's dispatcher.
  */
 
@@ -36,7 +36,7 @@ let port = 0;
 beforeAll(async () => {
   stack = await startStack();
   dir = mkdtempSync(path.join(os.tmpdir(), 'cpg-receiver-'));
-  copyFileSync(path.join(ROOT, 'shared/src/webhooks/verify.ts'), path.join(dir, 'verify.ts'));
+  copyFileSync(path.join(ROOT, 'shared/core/src/webhooks/verify.ts'), path.join(dir, 'verify.ts'));
   writeFileSync(path.join(dir, 'receiver.ts'), readmeReceiver());
 });
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eventually, gql } from '@cpg/shared/testing';
-import { verifyWebhook } from '@cpg/shared/webhooks';
+import { eventually, gql } from '@cpg/devkit/testing';
+import { verifyWebhook } from '@cpg/core/webhooks';
 import { webhookDispatcherOf } from '@cpg/subgraph-merchant/src/server';
 import { SecretBox, WebhookDispatcher, WebhookService, checkEndpointUrl, loadWebhookConfig } from '@cpg/subgraph-merchant/src/webhooks';
 import { sendWebhook } from '@cpg/subgraph-merchant/src/webhooks/sender';

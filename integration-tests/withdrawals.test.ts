@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bus, type EventData } from '@cpg/shared/bus';
-import { parseAmount } from '@cpg/shared/money';
-import { withPg } from '@cpg/shared/services';
-import { type GraphQLResponse, eventually, gql } from '@cpg/shared/testing';
+import { Bus, type EventData } from '@cpg/core/bus';
+import { parseAmount } from '@cpg/core/money';
+import { withPg } from '@cpg/devkit/services';
+import { type GraphQLResponse, eventually, gql } from '@cpg/devkit/testing';
 import { type Stack, startStack } from './support/stack';
 import { connectWs, subscribeWs } from './support/ws';
 

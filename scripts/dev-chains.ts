@@ -1,10 +1,10 @@
 // Dev chains for `npm start` and `npm test`: anvil (dev-evm) and litecoind regtest (dev-ltc).
 // A chain that cannot start degrades only that chain: start and test go on and say why.
 import path from 'node:path';
-import { LitecoinDevControls, ensureDevLtc } from '../shared/src/chains/bitcoin/dev';
-import { getNetwork } from '../shared/src/chains/networks';
-import { ensureDevEvm } from '../shared/src/chains/evm/dev';
-import { aptInstall, findBinary } from '../shared/src/services';
+import { LitecoinDevControls, ensureDevLtc } from '@cpg/devkit/chains/bitcoin/dev';
+import { getNetwork } from '@cpg/chains/networks';
+import { ensureDevEvm } from '@cpg/devkit/chains/evm/dev';
+import { aptInstall, findBinary } from '@cpg/devkit/services';
 
 export interface DevChain {
   name: string;

@@ -2,8 +2,8 @@
 // are the chains its database remembers.
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { DEV_EVM_RPC, DEV_LTC_RPC } from '../shared/src/chains/networks';
-import { withPg } from '../shared/src/services';
+import { DEV_EVM_RPC, DEV_LTC_RPC } from '@cpg/chains/networks';
+import { withPg } from '@cpg/devkit/services';
 
 /** The dev stack's state: the embedded database, the bus, the two chains, the demo merchant's key. */
 export const DEV_STATE_ENTRIES = ['pg', 'nats', 'ltc', 'anvil-state.json', 'widget-demo-merchant-key', 'children.json'];

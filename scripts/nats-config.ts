@@ -1,5 +1,5 @@
 // `npm run nats:config -- --out FILE`: the nats-server config of a deployment, one user per service
-// with the permissions of shared/src/bus/permissions.ts and bcrypt hashes of their passwords (the
+// with the permissions of shared/core/src/bus/permissions.ts and bcrypt hashes of their passwords (the
 // file holds no clear password). docker-compose.yml runs it as the one-shot `nats-config` service
 // before NATS starts.
 //
@@ -14,8 +14,8 @@
 // default /data). Exits 1 naming every missing or bad password.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type BusUser, SERVICE_NAMES, TOOL_USERS } from '../shared/src/bus/permissions';
-import { natsServerConfig } from '../shared/src/services/nats-auth';
+import { type BusUser, SERVICE_NAMES, TOOL_USERS } from '@cpg/core/bus/permissions';
+import { natsServerConfig } from '@cpg/core/bus/nats-auth';
 
 const MIN_PASSWORD = 16;
 const MAX_PASSWORD = 512;

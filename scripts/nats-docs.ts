@@ -1,8 +1,8 @@
 // `npm run docs:nats`: writes docs/nats-permissions.md from the permission table
-// (shared/src/bus/permissions.ts); shared/src/bus/permissions.spec.ts fails when it is stale.
+// (shared/core/src/bus/permissions.ts); shared/core/src/bus/permissions.spec.ts fails when it is stale.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { permissionsMarkdown } from '../shared/src/bus/permissions';
+import { permissionsMarkdown } from '@cpg/core/bus/permissions';
 
 const file = path.resolve(__dirname, '..', 'docs', 'nats-permissions.md');
 writeFileSync(file, permissionsMarkdown());

@@ -15,7 +15,7 @@ import {
   spawnManaged,
   type EnsuredService,
   type ManagedProcess,
-} from '../shared/src/services';
+} from '@cpg/devkit/services';
 import { startDevChains } from './dev-chains';
 import { devChainMismatches, resetDevState } from './dev-state';
 import { processes, type ProcessSpec } from './processes';

@@ -14,7 +14,7 @@ import {
   withPg,
   type EnsuredService,
   type NatsCredentials,
-} from '../shared/src/services';
+} from '@cpg/devkit/services';
 
 const root = path.resolve(__dirname, '..');
 const resultsFile = path.join(root, '.jest-results.json');

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { BIP32Factory } from 'bip32';
 import { payments } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
-import { bitcoinjsNetwork } from '../../shared/src/chains/bitcoin/address';
-import { bitcoinCodec, clearCodecCache } from '../../shared/src/chains/bitcoin/codec';
-import { blockTransfers, type RawBlock } from '../../shared/src/chains/bitcoin/watcher';
-import { getNetwork } from '../../shared/src/chains/networks';
+import { bitcoinjsNetwork } from '@cpg/chains/bitcoin/address';
+import { bitcoinCodec, clearCodecCache } from '@cpg/chains/bitcoin/codec';
+import { blockTransfers, type RawBlock } from '@cpg/chains/bitcoin/watcher';
+import { getNetwork } from '@cpg/chains/networks';
 
 interface BenchResult {
   name: string;

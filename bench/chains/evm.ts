@@ -16,11 +16,11 @@ import path from 'node:path';
 import { BIP32Factory } from 'bip32';
 import { HDNodeWallet, keccak256, Mnemonic } from 'ethers';
 import * as ecc from 'tiny-secp256k1';
-import { clearChecksumCache } from '../../shared/src/chains/evm/address';
-import { EvmCodec } from '../../shared/src/chains/evm/codec';
-import { extractBlockTransfers, tokenRegistry } from '../../shared/src/chains/evm/extract';
-import type { RawBlock, RawReceipt } from '../../shared/src/chains/evm/raw';
-import { getNetwork } from '../../shared/src/chains/networks';
+import { clearChecksumCache } from '@cpg/chains/evm/address';
+import { EvmCodec } from '@cpg/chains/evm/codec';
+import { extractBlockTransfers, tokenRegistry } from '@cpg/chains/evm/extract';
+import type { RawBlock, RawReceipt } from '@cpg/chains/evm/raw';
+import { getNetwork } from '@cpg/chains/networks';
 import { race } from '../lib/race';
 
 export interface BenchResult {

@@ -13,11 +13,11 @@ import * as ecc from 'tiny-secp256k1';
 import { BIP32Factory } from 'bip32';
 import { mnemonicToSeedSync } from 'bip39';
 import { keccak256 } from 'ethers';
-import { getNetwork } from '../../shared/src/chains/networks';
-import type { RpcTransport } from '../../shared/src/chains/types';
-import { tronCodec } from '../../shared/src/chains/tron/codec';
-import { FakeTronNode, tronFixturesDir } from '../../shared/src/chains/tron/fake-node';
-import { TronWatcher } from '../../shared/src/chains/tron/watcher';
+import { getNetwork } from '@cpg/chains/networks';
+import type { RpcTransport } from '@cpg/chains/types';
+import { tronCodec } from '@cpg/chains/tron/codec';
+import { FakeTronNode, tronFixturesDir } from '@cpg/devkit/chains/tron/fake-node';
+import { TronWatcher } from '@cpg/chains/tron/watcher';
 
 interface Result {
   name: string;

@@ -16,12 +16,12 @@ import { createHash } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { ECPairFactory } from 'ecpair';
 import * as ecc from 'tiny-secp256k1';
-import { getNetwork } from '../../shared/src/chains/networks';
-import { signConsolidation } from '../../shared/src/chains/bitcoin/consolidate';
-import { p2wpkhAddressOfHash, paramsOf } from '../../shared/src/chains/bitcoin/address';
-import { anvilAccount, deployDevUsdt, startAnvil } from '../../shared/src/chains/evm/dev';
-import { EvmSigner, waitForReceipt } from '../../shared/src/chains/evm/signer';
-import { createRpcPool } from '../../shared/src/chains/rpc';
+import { getNetwork } from '@cpg/chains/networks';
+import { signConsolidation } from '@cpg/chains/bitcoin/consolidate';
+import { p2wpkhAddressOfHash, paramsOf } from '@cpg/chains/bitcoin/address';
+import { anvilAccount, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
+import { createRpcPool } from '@cpg/chains/rpc';
 import { consolidationVsize } from '../../workers/collector/src/domain/bitcoin-fee';
 
 export interface BenchResult {

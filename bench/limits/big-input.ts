@@ -11,7 +11,7 @@
  *   npx tsx bench/limits/big-input.ts
  */
 import { performance } from 'node:perf_hooks';
-import { gql } from '../../shared/src/testing';
+import { gql } from '@cpg/devkit/testing';
 import { startStack } from '../../integration-tests/support/stack';
 
 interface BenchResult {

@@ -15,12 +15,12 @@
 import type { Client } from 'graphql-ws';
 import { Wallet } from 'ethers';
 import type { Subscription } from 'nats';
-import { anvilAccount, startAnvil } from '../../shared/src/chains/evm/dev';
-import { EvmWatcher } from '../../shared/src/chains/evm/watcher';
-import { getNetwork } from '../../shared/src/chains/networks';
-import { createRpcPool } from '../../shared/src/chains/rpc';
-import type { NetworkConfig } from '../../shared/src/chains/types';
-import { eventually, gql } from '../../shared/src/testing';
+import { anvilAccount, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { EvmWatcher } from '@cpg/chains/evm/watcher';
+import { getNetwork } from '@cpg/chains/networks';
+import { createRpcPool } from '@cpg/chains/rpc';
+import type { NetworkConfig } from '@cpg/chains/types';
+import { eventually, gql } from '@cpg/devkit/testing';
 import { type RunningTracker, startTrackerWorker } from '../../workers/tracker/src/worker';
 import { type Stack, startStack } from '../../integration-tests/support/stack';
 import { connectWs } from '../../integration-tests/support/ws';

@@ -18,8 +18,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { API_SCOPES, signRequest } from '../../shared/src/graphql';
-import { gql } from '../../shared/src/testing';
+import { API_SCOPES, signRequest } from '@cpg/core/graphql';
+import { gql } from '@cpg/devkit/testing';
 import { startStack } from '../../integration-tests/support/stack';
 
 export interface BenchResult {

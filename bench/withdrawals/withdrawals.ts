@@ -19,15 +19,15 @@ import path from 'node:path';
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { Wallet } from 'ethers';
 import * as ecc from 'tiny-secp256k1';
-import { LitecoinDevControls, startLitecoind } from '../../shared/src/chains/bitcoin/dev';
-import { BitcoinSigner } from '../../shared/src/chains/bitcoin/signer';
-import { EvmDevControls, deployDevUsdt, startAnvil } from '../../shared/src/chains/evm/dev';
-import type { RawReceipt } from '../../shared/src/chains/evm/raw';
-import { EvmSigner, waitForReceipt } from '../../shared/src/chains/evm/signer';
-import { getNetwork } from '../../shared/src/chains/networks';
-import { createRpcPool } from '../../shared/src/chains/rpc';
-import type { SigningKey, TransferOrder } from '../../shared/src/chains/types';
-import { addressOfPublicKey } from '../../shared/src/keys/key-store';
+import { LitecoinDevControls, startLitecoind } from '@cpg/devkit/chains/bitcoin/dev';
+import { BitcoinSigner } from '@cpg/chains/bitcoin/signer';
+import { EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import type { RawReceipt } from '@cpg/chains/evm/raw';
+import { EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
+import { getNetwork } from '@cpg/chains/networks';
+import { createRpcPool } from '@cpg/chains/rpc';
+import type { SigningKey, TransferOrder } from '@cpg/chains/types';
+import { addressOfPublicKey } from '@cpg/chains/keys/key-store';
 
 export interface BenchResult {
   name: string;

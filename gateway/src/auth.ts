@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Bus, RpcReply } from '@cpg/shared/bus';
-import { API_KEY_LENGTH, type ApiScope, type Identity, AppError, apiKeyPrefix, apiKeyProof } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
+import type { Bus, RpcReply } from '@cpg/core/bus';
+import { API_KEY_LENGTH, type ApiScope, type Identity, AppError, apiKeyPrefix, apiKeyProof } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
 import { LruMap } from './rate-limit';
 
 interface CacheEntry {

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { GatewayConfig } from '@cpg/shared/config';
-import { AppError, type Identity, checkOperationInputs } from '@cpg/shared/graphql';
+import type { GatewayConfig } from '@cpg/core/config';
+import { AppError, type Identity, checkOperationInputs } from '@cpg/core/graphql';
 import { type QueryLimits, costError, operationCost } from './limits';
 import { RateLimiter } from './rate-limit';
 import type { GatewayContext } from './signed-data-source';

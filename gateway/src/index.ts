@@ -1,6 +1,6 @@
-import { gatewayConfig, loadConfigOrExit } from '@cpg/shared/config';
-import { runUntilSignal } from '@cpg/shared/http';
-import { createLogger } from '@cpg/shared/logger';
+import { gatewayConfig, loadConfigOrExit } from '@cpg/core/config';
+import { runUntilSignal } from '@cpg/core/http';
+import { createLogger } from '@cpg/core/logger';
 import { startGateway } from './server';
 
 const config = loadConfigOrExit(gatewayConfig);

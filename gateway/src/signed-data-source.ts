@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway/dist/datasources/types';
-import { IDENTITY_HEADER, type Identity, REQUEST_ID_HEADER, decodeIdentity, encodeIdentity, signRequest } from '@cpg/shared/graphql';
+import { IDENTITY_HEADER, type Identity, REQUEST_ID_HEADER, decodeIdentity, encodeIdentity, signRequest } from '@cpg/core/graphql';
 import { GraphQLError } from 'graphql';
 
 type DataSourceFetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher']>;

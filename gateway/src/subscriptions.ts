@@ -1,9 +1,9 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { type Bus, envelopeSchema, eventSchemas, eventSubject } from '@cpg/shared/bus';
-import { AppError, type Identity, formatAppError, requireMerchant, checkOperationInputs } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
+import { type Bus, envelopeSchema, eventSchemas, eventSubject } from '@cpg/core/bus';
+import { AppError, type Identity, formatAppError, requireMerchant, checkOperationInputs } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
 import {
   type ExecutionArgs,
   type ExecutionResult,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Bus } from '@cpg/shared/bus';
-import { apiKeyProof } from '@cpg/shared/graphql';
-import { createLogger } from '@cpg/shared/logger';
-import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
+import { Bus } from '@cpg/core/bus';
+import { apiKeyProof } from '@cpg/core/graphql';
+import { createLogger } from '@cpg/core/logger';
+import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
 import { Authenticator } from '../src/auth';
 
 const MERCHANT = '6f1c8a3e-2b4d-4e5f-8a9b-0c1d2e3f4a5b';

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import Ajv from 'ajv';
 import { type NatsConnection, connect } from 'nats';
 import { parse } from 'yaml';
-import { findNatsServer, freePort, waitForTcp } from '@cpg/shared/services';
+import { findNatsServer, freePort, waitForTcp } from '@cpg/devkit/services';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 // The Compose specification's schema lives beside the repository (../shared), like the API contract

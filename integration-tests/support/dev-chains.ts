@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type NetworkConfig, getNetwork } from '@cpg/shared/chains';
-import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
-import { type AnvilHandle, EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
-import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
-import { eventually } from '@cpg/shared/testing';
+import { type NetworkConfig, getNetwork } from '@cpg/chains';
+import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/devkit/chains/bitcoin/dev';
+import { type AnvilHandle, EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { type RpcPool, createRpcPool } from '@cpg/chains/rpc';
+import { eventually } from '@cpg/devkit/testing';
 import { type RunningTracker, type TrackerOptions, startTrackerWorker } from '@cpg/worker-tracker/src/worker';
 import type { Stack } from './stack';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { EventData } from '@cpg/shared/bus';
-import { gql } from '@cpg/shared/testing';
+import type { EventData } from '@cpg/core/bus';
+import { gql } from '@cpg/devkit/testing';
 import type { Stack } from './stack';
 
 export type Merchant = Awaited<ReturnType<Stack['newMerchant']>>;

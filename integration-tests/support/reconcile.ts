@@ -1,4 +1,4 @@
-import { eventually } from '@cpg/shared/testing';
+import { eventually } from '@cpg/devkit/testing';
 import type { Stack } from './stack';
 
 /** One line of the operator's `reconciliation` query (amounts as decimal strings of the coin). */

@@ -1,4 +1,4 @@
-import { type Identity, type SignOptions, signRequest } from '@cpg/shared/graphql';
+import { type Identity, type SignOptions, signRequest } from '@cpg/core/graphql';
 
 /**
  * The headers the gateway would send with `gql(url, query, variables)` to `subgraph`, for tests

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { GatewayConfig } from '@cpg/shared/config';
-import { type TestEnv, createTestEnv, gql } from '@cpg/shared/testing';
+import type { GatewayConfig } from '@cpg/core/config';
+import { type TestEnv, createTestEnv, gql } from '@cpg/devkit/testing';
 import { type RunningGateway, startGateway } from '@cpg/gateway/src/server';
 import { startMerchantSubgraph } from '@cpg/subgraph-merchant/src/server';
 import { startAddressSubgraph } from '@cpg/subgraph-address/src/server';
 import { startPaymentSubgraph } from '@cpg/subgraph-payment/src/server';
 import { startWithdrawalSubgraph } from '@cpg/subgraph-withdrawal/src/server';
 import { startComplianceSubgraph } from '@cpg/subgraph-compliance/src/server';
-import type { RunningService } from '@cpg/shared/http';
-import { Bus } from '@cpg/shared/bus';
+import type { RunningService } from '@cpg/core/http';
+import { Bus } from '@cpg/core/bus';
 import { type RunningSigner, type SignerOptions, type SignerStartConfig, startSignerWorker } from '@cpg/worker-signer/src/worker';
 
 export type SubgraphName = 'merchant' | 'address' | 'payment' | 'withdrawal' | 'compliance';

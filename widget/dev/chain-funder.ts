@@ -1,8 +1,8 @@
-import { LitecoinDevControls } from '../../shared/src/chains/bitcoin/dev';
-import { EvmDevControls } from '../../shared/src/chains/evm/dev';
-import { getNetwork } from '../../shared/src/chains/networks';
-import { createRpcPool } from '../../shared/src/chains/rpc/pool';
-import type { DevChainControls } from '../../shared/src/chains/types';
+import { LitecoinDevControls } from '@cpg/devkit/chains/bitcoin/dev';
+import { EvmDevControls } from '@cpg/devkit/chains/evm/dev';
+import { getNetwork } from '@cpg/chains/networks';
+import { createRpcPool } from '@cpg/chains/rpc/pool';
+import type { DevChainControls } from '@cpg/chains/types';
 import { fraction } from '../src/amount';
 import type { Funder } from './server';
 

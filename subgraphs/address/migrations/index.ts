@@ -1,5 +1,5 @@
-import { allNetworks } from '@cpg/shared/chains';
-import { Migration, type MigrationDef } from '@cpg/shared/db';
+import { allNetworks } from '@cpg/chains';
+import { Migration, type MigrationDef } from '@cpg/core/db';
 
 export const SCHEMA = 'address';
 

@@ -9,7 +9,7 @@
  *   5000); no answer refuses the registration (UNAVAILABLE, nothing stored).
  */
 import { z } from 'zod';
-import { parseConfig } from '@cpg/shared/config';
+import { parseConfig } from '@cpg/core/config';
 
 export const addressConfigModel = z.object({
   COLD_WALLET_COOLING_OFF_HOURS: z.coerce.number().min(0).max(720).default(24),

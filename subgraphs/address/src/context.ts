@@ -1,4 +1,4 @@
-import type { BaseContext } from '@cpg/shared/http';
+import type { BaseContext } from '@cpg/core/http';
 import type { Catalogue } from './domain/catalogue';
 import type { AddressService } from './services/addresses';
 import type { CollectionService } from './services/collection';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SubgraphServerConfig } from '@cpg/shared/config';
-import { type RpcPool, createRpcPool } from '@cpg/shared/chains/rpc';
-import { type RunningService, startSubgraphService } from '@cpg/shared/http';
-import type { Logger } from '@cpg/shared/logger';
+import type { SubgraphServerConfig } from '@cpg/core/config';
+import { type RpcPool, createRpcPool } from '@cpg/chains/rpc';
+import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { AddressContext } from './context';
 import { entities } from './entities';

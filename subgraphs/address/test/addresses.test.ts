@@ -1,10 +1,10 @@
 // AddressService on real Postgres with a scripted signer: what the gateway-level tests cannot
 // arrange (an insert failing after an index was taken, a signer that times out once).
 import { randomUUID } from 'node:crypto';
-import type { Bus } from '@cpg/shared/bus';
-import { type MikroORM, openOrm } from '@cpg/shared/db';
-import type { MerchantIdentity } from '@cpg/shared/graphql';
-import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
+import type { Bus } from '@cpg/core/bus';
+import { type MikroORM, openOrm } from '@cpg/core/db';
+import type { MerchantIdentity } from '@cpg/core/graphql';
+import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { entities } from '../src/entities';
 import { Catalogue } from '../src/domain/catalogue';

@@ -4,10 +4,10 @@
 // a second owner whatever path writes the row.
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
-import type { Bus } from '@cpg/shared/bus';
-import { type MikroORM, openOrm } from '@cpg/shared/db';
-import type { MerchantIdentity } from '@cpg/shared/graphql';
-import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
+import type { Bus } from '@cpg/core/bus';
+import { type MikroORM, openOrm } from '@cpg/core/db';
+import type { MerchantIdentity } from '@cpg/core/graphql';
+import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { entities } from '../src/entities';
 import { Catalogue } from '../src/domain/catalogue';

@@ -19,9 +19,9 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseConfig } from '@cpg/shared/config';
+import { parseConfig } from '@cpg/core/config';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './domain/engine';
-import { parseRatesStatic } from '@cpg/shared/rates';
+import { parseRatesStatic } from '@cpg/core/rates';
 import { usdToCents } from './domain/fiat';
 
 export const DEFAULT_SANCTIONS_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'sanctions', 'brave-intl_2025-11-19');

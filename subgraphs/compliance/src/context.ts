@@ -1,5 +1,5 @@
-import type { BaseContext } from '@cpg/shared/http';
-import type { EntityManager } from '@cpg/shared/db';
+import type { BaseContext } from '@cpg/core/http';
+import type { EntityManager } from '@cpg/core/db';
 import type { ScreeningService } from './services/screening';
 import type { Thresholds } from './domain/engine';
 

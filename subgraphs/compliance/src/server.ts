@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { allNetworks } from '@cpg/shared/chains';
-import type { SubgraphServerConfig } from '@cpg/shared/config';
-import { type RunningService, startSubgraphService } from '@cpg/shared/http';
-import type { Logger } from '@cpg/shared/logger';
-import { RateService, StaticRateProvider } from '@cpg/shared/rates';
+import { allNetworks } from '@cpg/chains';
+import type { SubgraphServerConfig } from '@cpg/core/config';
+import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
+import { RateService, StaticRateProvider } from '@cpg/core/rates';
 import { SCHEMA, migrations } from '../migrations';
 import type { ComplianceContext } from './context';
 import { resolvers } from './resolvers';

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EventData } from '@cpg/shared/bus';
-import type { RunningService } from '@cpg/shared/http';
-import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
-import { RateService, StaticRateProvider } from '@cpg/shared/rates';
+import type { EventData } from '@cpg/core/bus';
+import type { RunningService } from '@cpg/core/http';
+import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
+import { RateService, StaticRateProvider } from '@cpg/core/rates';
 import { startComplianceSubgraph } from '../src/server';
 import { loadComplianceConfig } from '../src/config';
 import { loadSanctions } from '../src/services/sanctions-store';

@@ -1,4 +1,4 @@
-import type { BaseContext } from '@cpg/shared/http';
+import type { BaseContext } from '@cpg/core/http';
 import type { LedgerService } from './ledger/ledger-service';
 import type { MerchantService } from './services/merchants';
 import type { WebhookService } from './webhooks/service';

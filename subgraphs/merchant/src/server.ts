@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SubgraphServerConfig } from '@cpg/shared/config';
-import { type RunningService, startSubgraphService } from '@cpg/shared/http';
-import type { Logger } from '@cpg/shared/logger';
+import type { SubgraphServerConfig } from '@cpg/core/config';
+import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { MerchantContext } from './context';
 import { entities } from './entities';

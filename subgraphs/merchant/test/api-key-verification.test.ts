@@ -3,12 +3,12 @@
 // sha256(key) before proofs existed keep working.
 import { createHash, randomUUID } from 'node:crypto';
 import { JSONCodec } from 'nats';
-import { Bus } from '@cpg/shared/bus';
-import { type MikroORM, openOrm } from '@cpg/shared/db';
-import { type MerchantIdentity, apiKeyProof } from '@cpg/shared/graphql';
-import { createLogger } from '@cpg/shared/logger';
-import { withPg } from '@cpg/shared/services';
-import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
+import { Bus } from '@cpg/core/bus';
+import { type MikroORM, openOrm } from '@cpg/core/db';
+import { type MerchantIdentity, apiKeyProof } from '@cpg/core/graphql';
+import { createLogger } from '@cpg/core/logger';
+import { withPg } from '@cpg/devkit/services';
+import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { entities } from '../src/entities';
 import { serveApiKeyVerification } from '../src/rpc/verify-api-key';

@@ -1,13 +1,13 @@
 // The ledger against real Postgres: idempotency and row locks under concurrency, reversals,
 // pagination, reconciliation, and the database's own refusal of unbalanced books.
-import { type MikroORM, applyOnce, openOrm } from '@cpg/shared/db';
+import { type MikroORM, applyOnce, openOrm } from '@cpg/core/db';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { execute, parse } from 'graphql';
-import { AppError, scalarResolvers } from '@cpg/shared/graphql';
-import { createLogger } from '@cpg/shared/logger';
-import { withPg } from '@cpg/shared/services';
-import { type TestEnv, createTestEnv } from '@cpg/shared/testing';
+import { AppError, scalarResolvers } from '@cpg/core/graphql';
+import { createLogger } from '@cpg/core/logger';
+import { withPg } from '@cpg/devkit/services';
+import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { entities } from '../src/entities';
 import { LedgerService } from '../src/ledger/ledger-service';

@@ -1,4 +1,4 @@
-import { Migration, type MigrationDef } from '@cpg/shared/db';
+import { Migration, type MigrationDef } from '@cpg/core/db';
 
 export const SCHEMA = 'payment';
 

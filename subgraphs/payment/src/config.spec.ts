@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '@cpg/shared/config';
-import { RateUnavailableError } from '@cpg/shared/rates';
+import { ConfigError } from '@cpg/core/config';
+import { RateUnavailableError } from '@cpg/core/rates';
 import { buildRateService, loadPaymentConfig } from './config';
 
 describe('payment config: the rate chain', () => {

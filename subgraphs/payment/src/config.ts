@@ -23,7 +23,7 @@
  * - PAYMENT_EXPIRY_SWEEP_MS: how often payments past their expiry are looked for.
  */
 import { z } from 'zod';
-import { ConfigError, parseConfig } from '@cpg/shared/config';
+import { ConfigError, parseConfig } from '@cpg/core/config';
 import {
   type Clock,
   CoinGeckoProvider,
@@ -33,7 +33,7 @@ import {
   RateService,
   StaticRateProvider,
   parseRatesStatic,
-} from '@cpg/shared/rates';
+} from '@cpg/core/rates';
 
 export const DEFAULT_RATES_STATIC = 'BTC:USD=65000,ETH:USD=3000,LTC:USD=80,USDT:USD=1,USDC:USD=1,TRX:USD=0.12,BNB:USD=600,POL:USD=0.5';
 export const DEFAULT_PUBLIC_CHECKOUT_URL = 'http://127.0.0.1:5173';

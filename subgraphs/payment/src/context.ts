@@ -1,4 +1,4 @@
-import type { BaseContext } from '@cpg/shared/http';
+import type { BaseContext } from '@cpg/core/http';
 import type { PaymentService } from './services/payments';
 
 export interface PaymentContext extends BaseContext {

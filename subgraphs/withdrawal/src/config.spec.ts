@@ -1,4 +1,4 @@
-import { ConfigError } from '@cpg/shared/config';
+import { ConfigError } from '@cpg/core/config';
 import { loadWithdrawalConfig } from './config';
 
 describe('withdrawal config', () => {

@@ -17,7 +17,7 @@
  *   `static` (the per-family table in services/fees.ts only).
  */
 import { z } from 'zod';
-import { parseConfig } from '@cpg/shared/config';
+import { parseConfig } from '@cpg/core/config';
 
 const model = z.object({
   COMPLIANCE_SCREENING: z.enum(['allow', 'nats']).default('nats'),

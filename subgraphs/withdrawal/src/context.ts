@@ -1,4 +1,4 @@
-import type { BaseContext } from '@cpg/shared/http';
+import type { BaseContext } from '@cpg/core/http';
 import type { WithdrawalService } from './services/withdrawals';
 
 export interface WithdrawalContext extends BaseContext {

@@ -1,6 +1,6 @@
-import { loadConfigOrExit, subgraphServerConfig } from '@cpg/shared/config';
-import { runUntilSignal } from '@cpg/shared/http';
-import { createLogger } from '@cpg/shared/logger';
+import { loadConfigOrExit, subgraphServerConfig } from '@cpg/core/config';
+import { runUntilSignal } from '@cpg/core/http';
+import { createLogger } from '@cpg/core/logger';
 import { startWithdrawalSubgraph } from './server';
 
 const config = loadConfigOrExit(subgraphServerConfig);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SubgraphServerConfig } from '@cpg/shared/config';
-import { type RunningService, startSubgraphService } from '@cpg/shared/http';
+import type { SubgraphServerConfig } from '@cpg/core/config';
+import { type RunningService, startSubgraphService } from '@cpg/core/http';
 import { serveWithdrawalSnapshot } from './rpc/snapshot';
 import { serveVerifyBatch } from './rpc/verify-batch';
-import type { Logger } from '@cpg/shared/logger';
+import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { WithdrawalContext } from './context';
 import { resolvers } from './resolvers';

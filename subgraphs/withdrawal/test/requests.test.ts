@@ -2,10 +2,10 @@
 // gateway tests cannot produce: a hold whose reply is lost after the ledger applied it, screening
 // that blocks, reviews or is down, and the NATS screening hook's request.
 import { randomUUID } from 'node:crypto';
-import { AppError, type MerchantIdentity } from '@cpg/shared/graphql';
-import type { Bus } from '@cpg/shared/bus';
-import type { RunningService } from '@cpg/shared/http';
-import { type TestEnv, createTestEnv, eventually } from '@cpg/shared/testing';
+import { AppError, type MerchantIdentity } from '@cpg/core/graphql';
+import type { Bus } from '@cpg/core/bus';
+import type { RunningService } from '@cpg/core/http';
+import { type TestEnv, createTestEnv, eventually } from '@cpg/devkit/testing';
 import { startMerchantSubgraph } from '@cpg/subgraph-merchant/src/server';
 import { LedgerService } from '@cpg/subgraph-merchant/src/ledger/ledger-service';
 import { unsolicitedCredit } from '@cpg/subgraph-merchant/src/ledger/postings';

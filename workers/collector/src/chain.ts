@@ -1,10 +1,10 @@
-import { type CoinConfig, ChainError, type NetworkConfig, type RpcTransport } from '@cpg/shared/chains';
-import { getBalances } from '@cpg/shared/chains/balance';
-import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
-import { RPC_INVALID_PARAMETER, rpcErrorCode } from '@cpg/shared/chains/bitcoin/rpc';
-import { BitcoinSigner } from '@cpg/shared/chains/bitcoin/signer';
-import { EvmSigner } from '@cpg/shared/chains/evm/signer';
-import { tronBase58ToHex } from '@cpg/shared/chains/tron/address';
+import { type CoinConfig, ChainError, type NetworkConfig, type RpcTransport } from '@cpg/chains';
+import { getBalances } from '@cpg/chains/balance';
+import { coinsToSats } from '@cpg/chains/bitcoin/amount';
+import { RPC_INVALID_PARAMETER, rpcErrorCode } from '@cpg/chains/bitcoin/rpc';
+import { BitcoinSigner } from '@cpg/chains/bitcoin/signer';
+import { EvmSigner } from '@cpg/chains/evm/signer';
+import { tronBase58ToHex } from '@cpg/chains/tron/address';
 import {
   chainParameter,
   isMissingPath,
@@ -13,8 +13,8 @@ import {
   type TronBlockJson,
   type TronChainParametersJson,
   type TronTxInfoJson,
-} from '@cpg/shared/chains/tron/protocol';
-import { DEFAULT_TOKEN_ENERGY, TronSigner } from '@cpg/shared/chains/tron/signer';
+} from '@cpg/chains/tron/protocol';
+import { DEFAULT_TOKEN_ENERGY, TronSigner } from '@cpg/chains/tron/signer';
 import type { BitcoinFeeEstimate, EvmFeeEstimate, TronAccountState, TronFeeEstimate, Utxo } from './domain/planner';
 
 /**

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Bus, RpcRequest } from '@cpg/shared/bus';
-import { ChainError, type CoinConfig, type NetworkConfig } from '@cpg/shared/chains';
-import { type EntityManager, writeOutbox } from '@cpg/shared/db';
-import { countEvent } from '@cpg/shared/http';
-import type { Logger } from '@cpg/shared/logger';
+import type { Bus, RpcRequest } from '@cpg/core/bus';
+import { ChainError, type CoinConfig, type NetworkConfig } from '@cpg/chains';
+import { type EntityManager, writeOutbox } from '@cpg/core/db';
+import { countEvent } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
 import { SCHEMA } from '../migrations';
 import type { CollectorChain } from './chain';
 import {

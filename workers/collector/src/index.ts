@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { allNetworks } from '@cpg/shared/chains';
-import { loadConfigOrExit, workerConfig } from '@cpg/shared/config';
-import { runUntilSignal } from '@cpg/shared/http';
-import { createLogger } from '@cpg/shared/logger';
+import { allNetworks } from '@cpg/chains';
+import { loadConfigOrExit, workerConfig } from '@cpg/core/config';
+import { runUntilSignal } from '@cpg/core/http';
+import { createLogger } from '@cpg/core/logger';
 import { startCollectorWorker } from './worker';
 
 // Collector-only settings; the rest (database, NATS, health port) is the shared worker config.

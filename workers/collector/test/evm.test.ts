@@ -4,10 +4,10 @@
 // top-up and the sweep resumes without a second top-up.
 import { randomUUID } from 'node:crypto';
 import { Wallet } from 'ethers';
-import { DEV_EVM_USDT_ADDRESS, type NetworkConfig, getNetwork } from '@cpg/shared/chains';
-import { type AnvilHandle, EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/shared/chains/evm/dev';
-import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { DEV_EVM_USDT_ADDRESS, type NetworkConfig, getNetwork } from '@cpg/chains';
+import { type AnvilHandle, EvmDevControls, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
+import { createRpcPool, type RpcPool } from '@cpg/chains/rpc';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import type { RunningCollector } from '../src/worker';
 import {
   type World,

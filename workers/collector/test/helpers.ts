@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bus, type EventData } from '@cpg/shared/bus';
-import type { NetworkConfig } from '@cpg/shared/chains';
-import type { MerchantIdentity } from '@cpg/shared/graphql';
-import type { RunningService } from '@cpg/shared/http';
-import { type TestEnv, eventually } from '@cpg/shared/testing';
+import { Bus, type EventData } from '@cpg/core/bus';
+import type { NetworkConfig } from '@cpg/chains';
+import type { MerchantIdentity } from '@cpg/core/graphql';
+import type { RunningService } from '@cpg/core/http';
+import { type TestEnv, eventually } from '@cpg/devkit/testing';
 import { startTrackerWorker, type RunningTracker } from '../../tracker/src/worker';
 import { type RunningSigner, startSignerWorker } from '../../signer/src/worker';
 import { startAddressSubgraph } from '../../../subgraphs/address/src/server';

@@ -3,11 +3,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type NetworkConfig, getNetwork } from '@cpg/shared/chains';
-import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/shared/chains/bitcoin/dev';
-import { getBalance } from '@cpg/shared/chains/balance';
-import { createRpcPool } from '@cpg/shared/chains/rpc/index';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { type NetworkConfig, getNetwork } from '@cpg/chains';
+import { LitecoinDevControls, type LitecoindHandle, startLitecoind } from '@cpg/devkit/chains/bitcoin/dev';
+import { getBalance } from '@cpg/chains/balance';
+import { createRpcPool } from '@cpg/chains/rpc';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import { CollectorChain } from '../src/chain';
 import { consolidationFee } from '../src/domain/bitcoin-fee';
 import type { RunningCollector } from '../src/worker';

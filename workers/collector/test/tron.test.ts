@@ -1,19 +1,19 @@
-// The collector on Tron, against the fake full node (shared/src/chains/tron/fake-node.ts, a test
+// The collector on Tron, against the fake full node (shared/devkit/src/chains/tron/fake-node.ts, a test
 // double of java-tron's HTTP API, here with its resource model on: accounts must exist, bandwidth
 // and energy are paid from free bandwidth and stake or burnt as TRX), with the real signer,
 // address subgraph and tracker. A TRC-20 (USDT) deposit on a never-seen USER address is swept to
 // HOT: with a TRX top-up that creates the account and pays the energy to burn, or with energy
 // delegated from the merchant's staked TRX (no TRX burnt for energy); a plan stopped between the
 // top-up and the sweep resumes without a second top-up.
-import { type NetworkConfig, getNetwork } from '@cpg/shared/chains';
+import { type NetworkConfig, getNetwork } from '@cpg/chains';
 import { randomBytes } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
-import { createRpcPool } from '@cpg/shared/chains/rpc/index';
-import { tronAddressFromPublicKey, tronBase58ToHex } from '@cpg/shared/chains/tron/address';
-import { TronSigner } from '@cpg/shared/chains/tron/signer';
-import { FakeTronNode } from '@cpg/shared/chains/tron/fake-node';
-import type { TronBlockJson, TronTxInfoJson } from '@cpg/shared/chains/tron/protocol';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { createRpcPool } from '@cpg/chains/rpc';
+import { tronAddressFromPublicKey, tronBase58ToHex } from '@cpg/chains/tron/address';
+import { TronSigner } from '@cpg/chains/tron/signer';
+import { FakeTronNode } from '@cpg/devkit/chains/tron/fake-node';
+import type { TronBlockJson, TronTxInfoJson } from '@cpg/chains/tron/protocol';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import type { RunningCollector } from '../src/worker';
 import {
   type World,

@@ -1,10 +1,10 @@
-import { Migration, type MigrationDef } from '@cpg/shared/db';
+import { Migration, type MigrationDef } from '@cpg/core/db';
 
 export const SCHEMA = 'signer';
 
 class SeedsAndKeys extends Migration {
   override async up(): Promise<void> {
-    // Only sealed bytes are stored (see shared/src/keys/envelope.ts); no column ever holds a
+    // Only sealed bytes are stored (see shared/chains/src/keys/envelope.ts); no column ever holds a
     // plaintext seed or key, so a database dump alone reveals nothing spendable.
     this.addSql(`create table "${SCHEMA}".merchant_seeds (
       merchant_id uuid primary key,

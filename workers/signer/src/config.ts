@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { workerConfig } from '@cpg/shared/config';
+import { workerConfig } from '@cpg/core/config';
 
 /**
  * The signer's config: a worker's, plus the key-encryption key that seals seeds and keys at

@@ -1,6 +1,6 @@
-import { loadConfigOrExit } from '@cpg/shared/config';
-import { runUntilSignal } from '@cpg/shared/http';
-import { createLogger } from '@cpg/shared/logger';
+import { loadConfigOrExit } from '@cpg/core/config';
+import { runUntilSignal } from '@cpg/core/http';
+import { createLogger } from '@cpg/core/logger';
 import { signerConfig } from './config';
 import { startSignerWorker } from './worker';
 

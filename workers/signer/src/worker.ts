@@ -1,9 +1,9 @@
-import { type NetworkConfig, allNetworks } from '@cpg/shared/chains';
-import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
-import type { WorkerConfig } from '@cpg/shared/config';
-import { type RunningWorker, startWorkerService } from '@cpg/shared/http';
-import type { Logger } from '@cpg/shared/logger';
-import { AesGcmSealer, type KeyStore, PostgresKeyStore } from '@cpg/shared/keys';
+import { type NetworkConfig, allNetworks } from '@cpg/chains';
+import { createRpcPool, type RpcPool } from '@cpg/chains/rpc';
+import type { WorkerConfig } from '@cpg/core/config';
+import { type RunningWorker, startWorkerService } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
+import { AesGcmSealer, type KeyStore, PostgresKeyStore } from '@cpg/chains/keys';
 import { SCHEMA, migrations } from '../migrations';
 import type { SignerConfig } from './config';
 import { entities } from './entities';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { Bus, type EventData } from '@cpg/shared/bus';
-import { eventually, type TestEnv } from '@cpg/shared/testing';
+import { Bus, type EventData } from '@cpg/core/bus';
+import { eventually, type TestEnv } from '@cpg/devkit/testing';
 import { batchMismatch } from '../../../subgraphs/withdrawal/src/domain/verify-batch';
 
 export type BatchUpdate = EventData<'withdrawal.batch.updated'>;

@@ -6,11 +6,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bus } from '@cpg/shared/bus';
-import { getNetwork, type NetworkConfig } from '@cpg/shared/chains';
-import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
-import { LitecoinDevControls, startLitecoind, type LitecoindHandle } from '@cpg/shared/chains/bitcoin/dev';
-import { createTestEnv, type TestEnv } from '@cpg/shared/testing';
+import type { Bus } from '@cpg/core/bus';
+import { getNetwork, type NetworkConfig } from '@cpg/chains';
+import { coinsToSats } from '@cpg/chains/bitcoin/amount';
+import { LitecoinDevControls, startLitecoind, type LitecoindHandle } from '@cpg/devkit/chains/bitcoin/dev';
+import { createTestEnv, type TestEnv } from '@cpg/devkit/testing';
 import { type RunningSigner, type SignerStartConfig, startSignerWorker } from '../src/worker';
 import { BatchEvents, book, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
 

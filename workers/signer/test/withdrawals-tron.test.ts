@@ -1,14 +1,14 @@
 // Tron withdrawals through the signer worker against the fake Tron node (a test double of a
-// java-tron HTTP API: it verifies signatures, TaPoS, balances; see shared/src/chains/tron/fake-node.ts),
+// java-tron HTTP API: it verifies signatures, TaPoS, balances; see shared/devkit/src/chains/tron/fake-node.ts),
 // with real Postgres and NATS. A Tron transaction carries one transfer, so batches hold one.
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
-import type { Bus } from '@cpg/shared/bus';
-import { getNetwork, type NetworkConfig } from '@cpg/shared/chains';
-import { tronAddressFromPublicKey } from '@cpg/shared/chains/tron/address';
-import { FakeTronNode } from '@cpg/shared/chains/tron/fake-node';
-import type { TronTxInfoJson } from '@cpg/shared/chains/tron/protocol';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import type { Bus } from '@cpg/core/bus';
+import { getNetwork, type NetworkConfig } from '@cpg/chains';
+import { tronAddressFromPublicKey } from '@cpg/chains/tron/address';
+import { FakeTronNode } from '@cpg/devkit/chains/tron/fake-node';
+import type { TronTxInfoJson } from '@cpg/chains/tron/protocol';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import { type RunningSigner, startSignerWorker } from '../src/worker';
 import { BatchEvents, book, capturingLogger, hotAddress, items, publishReady, testClient } from './withdrawal-helpers';
 

@@ -1,5 +1,5 @@
 import type { KV, NatsConnection } from 'nats';
-import type { Logger } from '@cpg/shared/logger';
+import type { Logger } from '@cpg/core/logger';
 
 export interface LeaseOptions {
   nc: NatsConnection;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Bus } from '@cpg/shared/bus';
-import type { EventData } from '@cpg/shared/bus';
-import type { BlockWithTransfers, ChainWatcher, NetworkConfig, Transfer } from '@cpg/shared/chains';
-import { type EntityManager, type OutboxRelay, writeOutbox } from '@cpg/shared/db';
-import type { Logger } from '@cpg/shared/logger';
+import type { Bus } from '@cpg/core/bus';
+import type { EventData } from '@cpg/core/bus';
+import type { BlockWithTransfers, ChainWatcher, NetworkConfig, Transfer } from '@cpg/chains';
+import { type EntityManager, type OutboxRelay, writeOutbox } from '@cpg/core/db';
+import type { Logger } from '@cpg/core/logger';
 import { confirmedUpTo, depthOf } from './domain/confirmations';
 import { transferEventId } from './domain/events';
 import { matchTransfers } from './domain/match';

@@ -1,6 +1,6 @@
-import type { NetworkConfig } from '@cpg/shared/chains';
-import type { EntityManager } from '@cpg/shared/db';
-import type { Logger } from '@cpg/shared/logger';
+import type { NetworkConfig } from '@cpg/chains';
+import type { EntityManager } from '@cpg/core/db';
+import type { Logger } from '@cpg/core/logger';
 import { WatchList, type WatchEntry, type WatchedType } from './domain/watchlist';
 
 interface Row {

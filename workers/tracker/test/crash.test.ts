@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { Wallet } from 'ethers';
-import { anvilAccount, deployDevUsdt, startAnvil, type AnvilHandle } from '@cpg/shared/chains/evm/dev';
-import { ERC20 } from '@cpg/shared/chains/evm/signer';
-import { DEV_EVM_USDT_ADDRESS } from '@cpg/shared/chains';
-import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
-import type { Bus } from '@cpg/shared/bus';
-import { exitOf, forgetChild, rememberChild } from '../../../shared/src/services/child-processes';
-import { withPg } from '@cpg/shared/services';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { anvilAccount, deployDevUsdt, startAnvil, type AnvilHandle } from '@cpg/devkit/chains/evm/dev';
+import { ERC20 } from '@cpg/chains/evm/signer';
+import { DEV_EVM_USDT_ADDRESS } from '@cpg/chains';
+import { createRpcPool, type RpcPool } from '@cpg/chains/rpc';
+import type { Bus } from '@cpg/core/bus';
+import { exitOf, forgetChild, rememberChild } from '@cpg/devkit/services/child-processes';
+import { withPg } from '@cpg/devkit/services';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import { EventLog, register, testBus, type Registered } from './helpers';
 
 // The tracker as a real process, killed with SIGKILL in the middle of a catch-up: the restart

@@ -1,13 +1,13 @@
 import { Wallet } from 'ethers';
-import { DEV_USDT } from '@cpg/shared/chains/evm/contracts/index';
-import { anvilAccount, deployDevUsdt, EvmDevControls, sendUnsimulated, startAnvil, type AnvilHandle } from '@cpg/shared/chains/evm/dev';
-import { ERC20, EvmSigner, waitForReceipt } from '@cpg/shared/chains/evm/signer';
-import { EvmWatcher } from '@cpg/shared/chains/evm/watcher';
-import { INTERNAL_INDEX_BASE } from '@cpg/shared/chains/evm/extract';
-import { ChainError, DEV_EVM_USDT_ADDRESS, getNetwork, type ChainWatcher, type NetworkConfig, type SigningKey } from '@cpg/shared/chains';
-import { createRpcPool, type RpcPool } from '@cpg/shared/chains/rpc/index';
-import type { Bus } from '@cpg/shared/bus';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { DEV_USDT } from '@cpg/chains/evm/contracts';
+import { anvilAccount, deployDevUsdt, EvmDevControls, sendUnsimulated, startAnvil, type AnvilHandle } from '@cpg/devkit/chains/evm/dev';
+import { ERC20, EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
+import { EvmWatcher } from '@cpg/chains/evm/watcher';
+import { INTERNAL_INDEX_BASE } from '@cpg/chains/evm/extract';
+import { ChainError, DEV_EVM_USDT_ADDRESS, getNetwork, type ChainWatcher, type NetworkConfig, type SigningKey } from '@cpg/chains';
+import { createRpcPool, type RpcPool } from '@cpg/chains/rpc';
+import type { Bus } from '@cpg/core/bus';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import { startTrackerWorker, type RunningTracker } from '../src/worker';
 import { EventLog, register, testBus } from './helpers';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Bus, type Envelope, type EventData } from '@cpg/shared/bus';
-import { eventually, type TestEnv } from '@cpg/shared/testing';
+import { Bus, type Envelope, type EventData } from '@cpg/core/bus';
+import { eventually, type TestEnv } from '@cpg/devkit/testing';
 
 export type TransferEvent = EventData<'chain.transfer.seen'>;
 export type Kind = 'seen' | 'confirmed' | 'reorged';

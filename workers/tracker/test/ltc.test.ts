@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LitecoinDevControls, startLitecoind, type LitecoindHandle } from '@cpg/shared/chains/bitcoin/dev';
-import { getNetwork, type NetworkConfig } from '@cpg/shared/chains';
-import type { Bus } from '@cpg/shared/bus';
-import { createTestEnv, eventually, type TestEnv } from '@cpg/shared/testing';
+import { LitecoinDevControls, startLitecoind, type LitecoindHandle } from '@cpg/devkit/chains/bitcoin/dev';
+import { getNetwork, type NetworkConfig } from '@cpg/chains';
+import type { Bus } from '@cpg/core/bus';
+import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import { startTrackerWorker, type RunningTracker } from '../src/worker';
 import { EventLog, register, testBus } from './helpers';
 

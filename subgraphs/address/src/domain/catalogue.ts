@@ -1,6 +1,6 @@
-import { type CoinConfig, type NetworkConfig, allNetworks } from '@cpg/shared/chains';
-import { codecFor } from '@cpg/shared/chains/codecs';
-import type { AddressValidation } from '@cpg/shared/chains';
+import { type CoinConfig, type NetworkConfig, allNetworks } from '@cpg/chains';
+import { codecFor } from '@cpg/chains/codecs';
+import type { AddressValidation } from '@cpg/chains';
 
 export type CatalogueNetwork = NetworkConfig & { enabled: boolean };
 

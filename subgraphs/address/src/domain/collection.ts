@@ -1,6 +1,6 @@
-import type { CoinConfig } from '@cpg/shared/chains';
-import { MoneyError, parseAmount, parseDecimalRatio } from '@cpg/shared/money';
-import { badInput } from '@cpg/shared/graphql';
+import type { CoinConfig } from '@cpg/chains';
+import { MoneyError, parseAmount, parseDecimalRatio } from '@cpg/core/money';
+import { badInput } from '@cpg/core/graphql';
 
 /**
  * Collection policies, pure. A coin without a stored policy is collected with the defaults below

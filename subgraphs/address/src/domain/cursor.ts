@@ -1,4 +1,4 @@
-import { badInput } from '@cpg/shared/graphql';
+import { badInput } from '@cpg/core/graphql';
 
 /** A page position: the last row's (createdAt, id), the order addresses are listed in. */
 export interface CursorPosition {

@@ -1,4 +1,4 @@
-import { badInput } from '@cpg/shared/graphql';
+import { badInput } from '@cpg/core/graphql';
 import type { CatalogueNetwork } from './catalogue';
 
 export const ADDRESS_MODES = ['SINGLE', 'COMMON', 'CROSS'] as const;

@@ -1,5 +1,5 @@
-import { formatAmount } from '@cpg/shared/money';
-import type { CoinConfig } from '@cpg/shared/chains';
+import { formatAmount } from '@cpg/core/money';
+import type { CoinConfig } from '@cpg/chains';
 import type { AddressContext } from '../context';
 import type { CatalogueNetwork } from '../domain/catalogue';
 

@@ -1,4 +1,4 @@
-import { PUBLIC_FACE, PublicRefs, forbidden, isPublicFace, publicFace } from '@cpg/shared/graphql';
+import { PUBLIC_FACE, PublicRefs, forbidden, isPublicFace, publicFace } from '@cpg/core/graphql';
 import type { AddressContext } from '../context';
 import type { AddressRow } from '../entities';
 

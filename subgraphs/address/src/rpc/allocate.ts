@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ServiceDeps } from '@cpg/shared/http';
-import type { EntityManager } from '@cpg/shared/db';
+import type { ServiceDeps } from '@cpg/core/http';
+import type { EntityManager } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import type { Catalogue } from '../domain/catalogue';
 import { AddressService } from '../services/addresses';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ServiceDeps } from '@cpg/shared/http';
+import type { ServiceDeps } from '@cpg/core/http';
 import { SCHEMA } from '../../migrations';
 import type { Catalogue } from '../domain/catalogue';
 import { AddressService } from '../services/addresses';

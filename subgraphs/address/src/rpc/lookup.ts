@@ -1,4 +1,4 @@
-import type { ServiceDeps } from '@cpg/shared/http';
+import type { ServiceDeps } from '@cpg/core/http';
 import { SCHEMA } from '../../migrations';
 import type { Catalogue } from '../domain/catalogue';
 import { coldWalletUsable, effectiveColdStatus, isColdWalletStatus } from '../domain/cold-wallets';

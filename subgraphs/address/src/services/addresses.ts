@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Bus } from '@cpg/shared/bus';
-import { codecFor } from '@cpg/shared/chains/codecs';
-import { type EntityManager, writeOutbox } from '@cpg/shared/db';
-import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
+import type { Bus } from '@cpg/core/bus';
+import { codecFor } from '@cpg/chains/codecs';
+import { type EntityManager, writeOutbox } from '@cpg/core/db';
+import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
 import { SCHEMA } from '../../migrations';
 import { AddressEntity, type AddressRow } from '../entities';
 import type { Catalogue, CatalogueNetwork } from '../domain/catalogue';

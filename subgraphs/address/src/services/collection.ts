@@ -1,10 +1,10 @@
-import { getBalances } from '@cpg/shared/chains/balance';
-import { type CoinConfig, type RpcTransport } from '@cpg/shared/chains';
-import { mapLimit } from '@cpg/shared/chains/concurrency';
-import { type EntityManager, writeOutbox } from '@cpg/shared/db';
-import { type MerchantIdentity, badInput, notFound, unavailable } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
-import { formatAmount } from '@cpg/shared/money';
+import { getBalances } from '@cpg/chains/balance';
+import { type CoinConfig, type RpcTransport } from '@cpg/chains';
+import { mapLimit } from '@cpg/chains/concurrency';
+import { type EntityManager, writeOutbox } from '@cpg/core/db';
+import { type MerchantIdentity, badInput, notFound, unavailable } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
+import { formatAmount } from '@cpg/core/money';
 import { SCHEMA } from '../../migrations';
 import { AddressEntity, type AddressRow } from '../entities';
 import type { Catalogue, CatalogueNetwork } from '../domain/catalogue';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@cpg/shared/db';
+import type { EntityManager } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { type NetworkStatusView, type StoredStatus, statusView } from '../domain/status';
 

@@ -1,10 +1,10 @@
-import type { Bus, RpcReply } from '@cpg/shared/bus';
-import { getBalances } from '@cpg/shared/chains/balance';
-import type { CoinConfig } from '@cpg/shared/chains';
-import type { EntityManager } from '@cpg/shared/db';
-import { badInput, unavailable } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
-import { formatAmount } from '@cpg/shared/money';
+import type { Bus, RpcReply } from '@cpg/core/bus';
+import { getBalances } from '@cpg/chains/balance';
+import type { CoinConfig } from '@cpg/chains';
+import type { EntityManager } from '@cpg/core/db';
+import { badInput, unavailable } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
+import { formatAmount } from '@cpg/core/money';
 import { SCHEMA } from '../../migrations';
 import type { Catalogue, CatalogueNetwork } from '../domain/catalogue';
 import type { TransportFor } from './collection';

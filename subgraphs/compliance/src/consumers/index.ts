@@ -1,7 +1,7 @@
-import { type ServiceDeps, countEvent } from '@cpg/shared/http';
-import { applyOnce } from '@cpg/shared/db';
-import { type EventData, PoisonMessageError } from '@cpg/shared/bus';
-import { chainEventProblem } from '@cpg/shared/chains/event-subject';
+import { type ServiceDeps, countEvent } from '@cpg/core/http';
+import { applyOnce } from '@cpg/core/db';
+import { type EventData, PoisonMessageError } from '@cpg/core/bus';
+import { chainEventProblem } from '@cpg/chains/event-subject';
 import { SCHEMA } from '../../migrations';
 import { addressKey } from '../domain/address';
 import { clearDeposit, raiseAlert } from '../services/alerts';

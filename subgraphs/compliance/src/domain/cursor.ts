@@ -1,1 +1,1 @@
-export { DEFAULT_PAGE, MAX_PAGE, type Position, decodeCursor, encodeCursor, pageSize } from '@cpg/shared/graphql';
+export { DEFAULT_PAGE, MAX_PAGE, type Position, decodeCursor, encodeCursor, pageSize } from '@cpg/core/graphql';

@@ -1,4 +1,4 @@
-import { forbidden, requireMerchant } from '@cpg/shared/graphql';
+import { forbidden, requireMerchant } from '@cpg/core/graphql';
 import type { ComplianceContext } from '../context';
 import { depositSubjectRef } from '../consumers';
 import { type AssessmentRow, T, toRiskAssessment } from '../services/screening';

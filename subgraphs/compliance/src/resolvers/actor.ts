@@ -1,4 +1,4 @@
-import { type ApiScope, requireMerchant } from '@cpg/shared/graphql';
+import { type ApiScope, requireMerchant } from '@cpg/core/graphql';
 import type { ComplianceContext } from '../context';
 import type { Actor } from '../services/greylist';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, deterministicId, writeOutbox } from '@cpg/shared/db';
-import { AppError, badInput, notFound } from '@cpg/shared/graphql';
+import { type EntityManager, deterministicId, writeOutbox } from '@cpg/core/db';
+import { AppError, badInput, notFound } from '@cpg/core/graphql';
 import { SCHEMA } from '../../migrations';
 import { ALERT_STATUSES, type AlertStatus, resolveStep } from '../domain/alerts';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@cpg/shared/db';
-import { badInput, conflict, forbidden, notFound } from '@cpg/shared/graphql';
-import { codecFor } from '@cpg/shared/chains/codecs';
+import type { EntityManager } from '@cpg/core/db';
+import { badInput, conflict, forbidden, notFound } from '@cpg/core/graphql';
+import { codecFor } from '@cpg/chains/codecs';
 import { addressKey } from '../domain/address';
 import { pageSize } from '../domain/cursor';
 import { greyListPermission } from '../domain/greylist';

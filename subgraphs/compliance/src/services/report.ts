@@ -1,5 +1,5 @@
-import type { EntityManager } from '@cpg/shared/db';
-import { badInput } from '@cpg/shared/graphql';
+import type { EntityManager } from '@cpg/core/db';
+import { badInput } from '@cpg/core/graphql';
 import { formatCents } from '../domain/fiat';
 import { T } from './screening';
 

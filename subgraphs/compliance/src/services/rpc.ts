@@ -1,4 +1,4 @@
-import type { ServiceDeps } from '@cpg/shared/http';
+import type { ServiceDeps } from '@cpg/core/http';
 import { raiseAlert } from './alerts';
 import type { ScreeningService } from './screening';
 

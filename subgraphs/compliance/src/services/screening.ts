@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type NetworkConfig, allNetworks } from '@cpg/shared/chains';
-import type { EntityManager } from '@cpg/shared/db';
-import type { RateService } from '@cpg/shared/rates';
-import { badInput } from '@cpg/shared/graphql';
+import { type NetworkConfig, allNetworks } from '@cpg/chains';
+import type { EntityManager } from '@cpg/core/db';
+import type { RateService } from '@cpg/core/rates';
+import { badInput } from '@cpg/core/graphql';
 import { SCHEMA } from '../../migrations';
 import { addressKey } from '../domain/address';
 import { type Assessment, type Facts, type ProviderOutcome, type Thresholds, STRUCTURING_WINDOW_MS, assess } from '../domain/engine';

@@ -1,5 +1,5 @@
-import type { ServiceDeps } from '@cpg/shared/http';
-import { applyOnce } from '@cpg/shared/db';
+import type { ServiceDeps } from '@cpg/core/http';
+import { applyOnce } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { LedgerService } from '../ledger/ledger-service';
 import { coldForward } from '../ledger/postings';

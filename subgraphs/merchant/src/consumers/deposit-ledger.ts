@@ -1,9 +1,9 @@
-import type { ServiceDeps } from '@cpg/shared/http';
-import { applyOnce } from '@cpg/shared/db';
-import { PoisonMessageError } from '@cpg/shared/bus';
+import type { ServiceDeps } from '@cpg/core/http';
+import { applyOnce } from '@cpg/core/db';
+import { PoisonMessageError } from '@cpg/core/bus';
 import { SCHEMA } from '../../migrations';
 import { LedgerService } from '../ledger/ledger-service';
-import type { EntityManager } from '@cpg/shared/db';
+import type { EntityManager } from '@cpg/core/db';
 import { type DepositRef, type Posting, depositReference, depositSeen } from '../ledger/postings';
 import { type DepositPostingRow, planCredit, planDecision, planReversal } from '../ledger/screening';
 

@@ -1,4 +1,4 @@
-import { apiKeyPrefix, apiKeyProof } from '@cpg/shared/graphql';
+import { apiKeyPrefix, apiKeyProof } from '@cpg/core/graphql';
 import { generateApiKeySecret, hashApiKeyProof, proofMatches } from './api-key-secret';
 
 describe('API key secrets', () => {

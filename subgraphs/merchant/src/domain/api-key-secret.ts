@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { apiKeyProof } from '@cpg/shared/graphql';
+import { apiKeyProof } from '@cpg/core/graphql';
 
 /**
  * New API keys (`cpg_<prefix>_<secret>`, shape and proof in shared/graphql/api-key-proof). A row

@@ -1,4 +1,4 @@
-import { AppError } from '@cpg/shared/graphql';
+import { AppError } from '@cpg/core/graphql';
 import { grantableScopes } from './scopes';
 
 describe('grantableScopes', () => {

@@ -1,4 +1,4 @@
-import { API_SCOPES, type ApiScope, badInput, forbidden } from '@cpg/shared/graphql';
+import { API_SCOPES, type ApiScope, badInput, forbidden } from '@cpg/core/graphql';
 
 /**
  * A key may only mint keys with scopes it holds itself: otherwise a leaked settings-only key

@@ -1,4 +1,4 @@
-import { AppError } from '@cpg/shared/graphql';
+import { AppError } from '@cpg/core/graphql';
 import { DEFAULT_SETTINGS, applySettingsPatch, validateKeyLabel, validateMerchantName } from './settings';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -1,5 +1,5 @@
-import { parseDecimalRatio } from '@cpg/shared/money';
-import { badInput } from '@cpg/shared/graphql';
+import { parseDecimalRatio } from '@cpg/core/money';
+import { badInput } from '@cpg/core/graphql';
 
 export const ADDRESS_MODES = ['SINGLE', 'COMMON', 'CROSS'] as const;
 export const AGGREGATION_MODES = ['NONE', 'BATCH'] as const;

@@ -1,5 +1,5 @@
-import { allNetworks } from '@cpg/shared/chains';
-import { formatAmount } from '@cpg/shared/money';
+import { allNetworks } from '@cpg/chains';
+import { formatAmount } from '@cpg/core/money';
 import type { CoinBalance, HistoryPage } from './ledger-service';
 
 let decimalsById: Map<string, number> | undefined;

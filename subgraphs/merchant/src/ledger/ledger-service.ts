@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { IsolationLevel } from '@mikro-orm/core';
-import type { EntityManager } from '@cpg/shared/db';
-import { AppError, badInput, conflict } from '@cpg/shared/graphql';
+import type { EntityManager } from '@cpg/core/db';
+import { AppError, badInput, conflict } from '@cpg/core/graphql';
 import { SCHEMA } from '../../migrations';
 import {
   ALLOW_NEGATIVE,

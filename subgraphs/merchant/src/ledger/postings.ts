@@ -18,7 +18,7 @@
  * instead of hiding inside a negative spendable balance that would let holds be judged against
  * money that does not exist. Every later inflow to available repays debt first.
  */
-import { badInput } from '@cpg/shared/graphql';
+import { badInput } from '@cpg/core/graphql';
 
 export const ACCOUNT_KINDS = ['pending', 'available', 'held', 'debt', 'custody', 'external_chain', 'external_fees'] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];

@@ -1,4 +1,4 @@
-import { PUBLIC_FACE, PublicRefs, forbidden, isPublicFace, publicFace, requireMerchant } from '@cpg/shared/graphql';
+import { PUBLIC_FACE, PublicRefs, forbidden, isPublicFace, publicFace, requireMerchant } from '@cpg/core/graphql';
 import type { MerchantContext } from '../context';
 import type { MerchantRow } from '../entities';
 import { isUuid } from '../domain/ids';

@@ -1,5 +1,5 @@
-import type { Bus, RpcReply } from '@cpg/shared/bus';
-import type { MikroORM } from '@cpg/shared/db';
+import type { Bus, RpcReply } from '@cpg/core/bus';
+import type { MikroORM } from '@cpg/core/db';
 import { LedgerService } from '../ledger/ledger-service';
 
 /**

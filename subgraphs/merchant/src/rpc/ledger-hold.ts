@@ -1,6 +1,6 @@
-import type { Bus, RpcReply } from '@cpg/shared/bus';
-import type { MikroORM } from '@cpg/shared/db';
-import { AppError } from '@cpg/shared/graphql';
+import type { Bus, RpcReply } from '@cpg/core/bus';
+import type { MikroORM } from '@cpg/core/db';
+import { AppError } from '@cpg/core/graphql';
 import { SCHEMA } from '../../migrations';
 import { HOLD_TOMBSTONE, LedgerService } from '../ledger/ledger-service';
 import { holdForWithdrawal, holdKey, withdrawalReference } from '../ledger/postings';

@@ -1,5 +1,5 @@
-import type { Bus } from '@cpg/shared/bus';
-import type { MikroORM } from '@cpg/shared/db';
+import type { Bus } from '@cpg/core/bus';
+import type { MikroORM } from '@cpg/core/db';
 import { MerchantService } from '../services/merchants';
 
 /** The gateway's API-key lookup (request-reply): one fresh EntityManager per request. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@cpg/shared/db';
-import { writeOutbox } from '@cpg/shared/db';
-import { type ApiScope, API_SCOPES, type MerchantIdentity, conflict, notFound } from '@cpg/shared/graphql';
+import type { EntityManager } from '@cpg/core/db';
+import { writeOutbox } from '@cpg/core/db';
+import { type ApiScope, API_SCOPES, type MerchantIdentity, conflict, notFound } from '@cpg/core/graphql';
 import { SCHEMA } from '../../migrations';
 import { ApiKey, type ApiKeyRow, Merchant, type MerchantRow } from '../entities';
 import { generateApiKeySecret, proofMatches } from '../domain/api-key-secret';

@@ -1,4 +1,4 @@
-import { parseConfig } from '@cpg/shared/config';
+import { parseConfig } from '@cpg/core/config';
 import { z } from 'zod';
 
 const HOUR = 3600_000;

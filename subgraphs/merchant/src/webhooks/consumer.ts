@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { applyOnce, deterministicId } from '@cpg/shared/db';
-import type { ServiceDeps } from '@cpg/shared/http';
-import { type Bus, type Envelope, type EventData, type RunningConsumer } from '@cpg/shared/bus';
+import { applyOnce, deterministicId } from '@cpg/core/db';
+import type { ServiceDeps } from '@cpg/core/http';
+import { type Bus, type Envelope, type EventData, type RunningConsumer } from '@cpg/core/bus';
 import { SCHEMA } from '../../migrations';
 import { WEBHOOK_API_VERSION, type WebhookEventType, wants, webhookTypeOfPaymentEvent, webhookTypeOfWithdrawalEvent } from './catalogue';
 import { type EndpointRow, W, liveEndpoints } from './store';

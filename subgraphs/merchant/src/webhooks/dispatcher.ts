@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '@cpg/shared/db';
-import type { Logger } from '@cpg/shared/logger';
-import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, signatureHeader } from '@cpg/shared/webhooks';
+import type { MikroORM } from '@cpg/core/db';
+import type { Logger } from '@cpg/core/logger';
+import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, signatureHeader } from '@cpg/core/webhooks';
 import { type WebhookConfig, retryDelayMs } from './config';
 import { type Candidate, pickFairly } from './fair-share';
 import type { SecretBox } from './secrets';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@cpg/shared/db';
-import { type MerchantIdentity, badInput, notFound } from '@cpg/shared/graphql';
+import type { EntityManager } from '@cpg/core/db';
+import { type MerchantIdentity, badInput, notFound } from '@cpg/core/graphql';
 import { isUuid } from '../domain/ids';
 import { WEBHOOK_EVENTS, isKnownEvent } from './catalogue';
 import type { WebhookConfig } from './config';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@cpg/shared/db';
+import type { EntityManager } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 
 export const W = `"${SCHEMA}"`;

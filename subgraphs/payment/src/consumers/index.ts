@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type ServiceDeps, countEvent } from '@cpg/shared/http';
-import { type EntityManager, applyOnce, deterministicId, writeOutbox } from '@cpg/shared/db';
-import { type EventData, PoisonMessageError } from '@cpg/shared/bus';
-import { chainEventProblem } from '@cpg/shared/chains/event-subject';
+import { type ServiceDeps, countEvent } from '@cpg/core/http';
+import { type EntityManager, applyOnce, deterministicId, writeOutbox } from '@cpg/core/db';
+import { type EventData, PoisonMessageError } from '@cpg/core/bus';
+import { chainEventProblem } from '@cpg/chains/event-subject';
 import { SCHEMA } from '../../migrations';
 import { type TransferKind, depositKey, matchPayment, normalTxHash, transition } from '../domain/deposits';
 import type { PaymentStatus } from '../domain/status-machine';

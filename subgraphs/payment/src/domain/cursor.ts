@@ -1,6 +1,6 @@
-import { type Position, decodeCursor as decodeTagged, encodeCursor as encodeTagged } from '@cpg/shared/graphql';
+import { type Position, decodeCursor as decodeTagged, encodeCursor as encodeTagged } from '@cpg/core/graphql';
 
-export { DEFAULT_PAGE, MAX_PAGE, type Position, pageSize } from '@cpg/shared/graphql';
+export { DEFAULT_PAGE, MAX_PAGE, type Position, pageSize } from '@cpg/core/graphql';
 
 /** This list's cursors (tag `pay`): a cursor of another list is refused. */
 export const encodeCursor = (p: Position): string => encodeTagged('pay', p);

@@ -1,5 +1,5 @@
-import { AppError } from '@cpg/shared/graphql';
-import { MAX_UNITS } from '@cpg/shared/money';
+import { AppError } from '@cpg/core/graphql';
+import { MAX_UNITS } from '@cpg/core/money';
 import { priceCurrencyOf, priceToAmount, type PriceRequest } from './pricing';
 
 // Expected amounts are worked out by hand (price / rate * 10^decimals, rounded up) and written

@@ -1,5 +1,5 @@
-import { AppError, badInput } from '@cpg/shared/graphql';
-import { MAX_DECIMALS, MAX_UNITS, formatAmount, mulRatio, parseDecimalRatio, type DecimalRatio } from '@cpg/shared/money';
+import { AppError, badInput } from '@cpg/core/graphql';
+import { MAX_DECIMALS, MAX_UNITS, formatAmount, mulRatio, parseDecimalRatio, type DecimalRatio } from '@cpg/core/money';
 
 /**
  * Fiat price -> coin amount, for createPayment with `priceAmount` + `priceCurrency`. The rate is

@@ -1,4 +1,4 @@
-import { prng } from '@cpg/shared/testing/prng';
+import { prng } from '@cpg/devkit/testing/prng';
 import {
   PAYMENT_STATUSES,
   canCancel,

@@ -1,4 +1,4 @@
-import { codecFor } from '@cpg/shared/chains/codecs';
+import { codecFor } from '@cpg/chains/codecs';
 import type { PaymentContext } from '../context';
 import { type PaymentRow, fmt } from '../services/rows';
 import { isOwner, privateField } from './projection';

@@ -1,4 +1,4 @@
-import { forbidden } from '@cpg/shared/graphql';
+import { forbidden } from '@cpg/core/graphql';
 import type { PaymentContext } from '../context';
 
 /**

@@ -1,5 +1,5 @@
-import type { ServiceDeps } from '@cpg/shared/http';
-import type { PaymentSnapshotReply } from '@cpg/shared/webhooks';
+import type { ServiceDeps } from '@cpg/core/http';
+import type { PaymentSnapshotReply } from '@cpg/core/webhooks';
 import type { CoinCatalogue } from '../services/catalogue';
 import { type DepositRow, type PaymentRow, T, fmt } from '../services/rows';
 

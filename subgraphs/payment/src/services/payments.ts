@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Bus } from '@cpg/shared/bus';
-import type { EntityManager } from '@cpg/shared/db';
-import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
-import { MoneyError, parseAmount } from '@cpg/shared/money';
-import { RateUnavailableError, type RateService } from '@cpg/shared/rates';
+import type { Bus } from '@cpg/core/bus';
+import type { EntityManager } from '@cpg/core/db';
+import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
+import { MoneyError, parseAmount } from '@cpg/core/money';
+import { RateUnavailableError, type RateService } from '@cpg/core/rates';
 import { canCancel } from '../domain/status-machine';
 import { priceCurrencyOf, priceToAmount } from '../domain/pricing';
 import { checkoutToken, hashToken, isTokenShaped, newTokenSalt } from '../domain/checkout-token';

@@ -1,6 +1,6 @@
-import { formatAmount, parseDecimalRatio } from '@cpg/shared/money';
-import type { EntityManager } from '@cpg/shared/db';
-import { writeOutbox } from '@cpg/shared/db';
+import { formatAmount, parseDecimalRatio } from '@cpg/core/money';
+import type { EntityManager } from '@cpg/core/db';
+import { writeOutbox } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { type DepositSnapshot, type PaymentStatus, type DepositStatus, type PaymentOutcome, reducePayment } from '../domain/status-machine';
 

@@ -1,5 +1,5 @@
-import type { EntityManager } from '@cpg/shared/db';
-import type { Logger } from '@cpg/shared/logger';
+import type { EntityManager } from '@cpg/core/db';
+import type { Logger } from '@cpg/core/logger';
 import { type PaymentRow, T, depositsOf, reduceAndStore } from './rows';
 
 const BATCH = 50;

@@ -1,6 +1,6 @@
-import type { ServiceDeps } from '@cpg/shared/http';
-import { type EntityManager, applyOnce } from '@cpg/shared/db';
-import { type EventData, PoisonMessageError } from '@cpg/shared/bus';
+import type { ServiceDeps } from '@cpg/core/http';
+import { type EntityManager, applyOnce } from '@cpg/core/db';
+import { type EventData, PoisonMessageError } from '@cpg/core/bus';
 import { SCHEMA } from '../../migrations';
 import { splitFee } from '../domain/batching';
 import { applyBatchUpdate } from '../domain/status';

@@ -1,4 +1,4 @@
-import type { NetworkFamily } from '@cpg/shared/chains';
+import type { NetworkFamily } from '@cpg/chains';
 
 export type AggregationMode = 'NONE' | 'BATCH';
 

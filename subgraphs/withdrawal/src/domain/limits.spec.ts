@@ -1,4 +1,4 @@
-import { AppError } from '@cpg/shared/graphql';
+import { AppError } from '@cpg/core/graphql';
 import { checkLimit, validateLimit } from './limits';
 
 const limit = { min: 10n, max: 100n, daily: 250n, approvalAbove: null };

@@ -1,4 +1,4 @@
-import { badInput } from '@cpg/shared/graphql';
+import { badInput } from '@cpg/core/graphql';
 
 export interface Limit {
   min: bigint;

@@ -1,4 +1,4 @@
-import { badInput } from '@cpg/shared/graphql';
+import { badInput } from '@cpg/core/graphql';
 
 /**
  * What refundPayment sends back by default: the part paid above the amount asked (overpaid),

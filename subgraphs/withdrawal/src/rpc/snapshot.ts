@@ -1,5 +1,5 @@
-import type { ServiceDeps } from '@cpg/shared/http';
-import type { WithdrawalSnapshotReply } from '@cpg/shared/webhooks';
+import type { ServiceDeps } from '@cpg/core/http';
+import type { WithdrawalSnapshotReply } from '@cpg/core/webhooks';
 import type { CoinCatalogue } from '../services/catalogue';
 import { T, type WithdrawalRow, fmt } from '../services/rows';
 

@@ -1,4 +1,4 @@
-import type { ServiceDeps } from '@cpg/shared/http';
+import type { ServiceDeps } from '@cpg/core/http';
 import { batchMismatch } from '../domain/verify-batch';
 import { type BatchRow, T, type WithdrawalRow } from '../services/rows';
 

@@ -1,5 +1,5 @@
-import type { EntityManager } from '@cpg/shared/db';
-import type { Logger } from '@cpg/shared/logger';
+import type { EntityManager } from '@cpg/core/db';
+import type { Logger } from '@cpg/core/logger';
 import { aggregationForFamily, cutBatch } from '../domain/batching';
 import type { CoinCatalogue } from './catalogue';
 import { T, type WithdrawalRow, createBatch, emitLedger } from './rows';

@@ -1,1 +1,1 @@
-export { CoinCatalogue, type CoinEntry } from '@cpg/shared/chains';
+export { CoinCatalogue, type CoinEntry } from '@cpg/chains';

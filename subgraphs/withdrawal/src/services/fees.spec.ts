@@ -1,4 +1,4 @@
-import { getNetwork } from '@cpg/shared/chains';
+import { getNetwork } from '@cpg/chains';
 import { ChainFeeEstimator, StaticFeeEstimator, staticFee } from './fees';
 
 const evm = getNetwork('dev-evm');

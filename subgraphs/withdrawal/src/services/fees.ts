@@ -1,5 +1,5 @@
-import type { CoinConfig, NetworkConfig, NetworkFamily, RpcTransport } from '@cpg/shared/chains';
-import { createRpcPool } from '@cpg/shared/chains/rpc';
+import type { CoinConfig, NetworkConfig, NetworkFamily, RpcTransport } from '@cpg/chains';
+import { createRpcPool } from '@cpg/chains/rpc';
 
 export interface FeeQuote {
   /** Base units of `feeCoin`, the network's native coin. */

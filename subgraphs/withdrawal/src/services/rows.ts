@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, deterministicId, writeOutbox } from '@cpg/shared/db';
-import { formatAmount } from '@cpg/shared/money';
+import { type EntityManager, deterministicId, writeOutbox } from '@cpg/core/db';
+import { formatAmount } from '@cpg/core/money';
 import { SCHEMA } from '../../migrations';
 import type { BatchStatus } from '../domain/status';
 

@@ -1,4 +1,4 @@
-import type { Bus } from '@cpg/shared/bus';
+import type { Bus } from '@cpg/core/bus';
 
 export interface ScreeningRequest {
   merchantId: string;

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Bus } from '@cpg/shared/bus';
-import { codecFor } from '@cpg/shared/chains/codecs';
-import type { EntityManager } from '@cpg/shared/db';
-import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/shared/graphql';
-import type { Logger } from '@cpg/shared/logger';
-import { MoneyError, parseAmount } from '@cpg/shared/money';
+import type { Bus } from '@cpg/core/bus';
+import { codecFor } from '@cpg/chains/codecs';
+import type { EntityManager } from '@cpg/core/db';
+import { AppError, type Identity, type MerchantIdentity, badInput, conflict, notFound, unavailable } from '@cpg/core/graphql';
+import type { Logger } from '@cpg/core/logger';
+import { MoneyError, parseAmount } from '@cpg/core/money';
 import { type AggregationSettings, DEFAULT_AGGREGATION, aggregationForFamily } from '../domain/batching';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
 import { type Limit, checkLimit, validateLimit } from '../domain/limits';

@@ -1,4 +1,4 @@
-import { prng } from '@cpg/shared/testing/prng';
+import { prng } from '@cpg/devkit/testing/prng';
 import { consolidationFee, marginalInputFee } from './bitcoin-fee';
 import { MAX_INPUTS, type PlanInput, type SourceAddress, feeInCoin, planSweep, stepId, withinRatio } from './planner';
 

@@ -1,5 +1,5 @@
-import type { CoinConfig } from '@cpg/shared/chains';
-import { parseDecimalRatio } from '@cpg/shared/money';
+import type { CoinConfig } from '@cpg/chains';
+import { parseDecimalRatio } from '@cpg/core/money';
 import type { PlannerPolicy, Ratio } from './planner';
 
 /**

@@ -1,5 +1,5 @@
 import type { InferEntity } from '@mikro-orm/core';
-import { defineEntity, p } from '@cpg/shared/db';
+import { defineEntity, p } from '@cpg/core/db';
 
 // The collector writes its tables with plain SQL (conditional updates inside one transaction per
 // state change); the entity documents the shape of the central one and serves reads.

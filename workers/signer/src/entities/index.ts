@@ -1,6 +1,6 @@
-// The row shapes belong to the key store (shared/src/keys), which queries them; the worker owns
+// The row shapes belong to the key store (shared/chains/src/keys), which queries them; the worker owns
 // the tables (migrations) and registers the entities with its ORM.
-import { MerchantSeed, SignerKey } from '@cpg/shared/keys';
+import { MerchantSeed, SignerKey } from '@cpg/chains/keys';
 
 export { MerchantSeed, SignerKey };
 export const entities = [MerchantSeed, SignerKey];

@@ -1,5 +1,5 @@
-import type { Bus } from '@cpg/shared/bus';
-import type { KeyStore } from '@cpg/shared/keys';
+import type { Bus } from '@cpg/core/bus';
+import type { KeyStore } from '@cpg/chains/keys';
 import type { HotWallets } from '../withdrawals/hot-wallets';
 import { networkOf } from './network';
 

@@ -1,5 +1,5 @@
-import { getNetwork } from '@cpg/shared/chains';
-import type { NetworkConfig } from '@cpg/shared/chains';
+import { getNetwork } from '@cpg/chains';
+import type { NetworkConfig } from '@cpg/chains';
 
 /** Any catalogued network, enabled or not: deriving a key needs no node. */
 export function networkOf(id: string): NetworkConfig {

@@ -1,14 +1,14 @@
-import { ChainError, type NetworkConfig, type RpcTransport, type SigningKey, type TransferOrder } from '@cpg/shared/chains';
-import { BitcoinSigner, BitcoinSignerError } from '@cpg/shared/chains/bitcoin/signer';
-import { BitcoinWatcher } from '@cpg/shared/chains/bitcoin/watcher';
-import { checkAddress } from '@cpg/shared/chains/evm/address';
-import { EvmSigner, ERC20 } from '@cpg/shared/chains/evm/signer';
-import { NonceManager } from '@cpg/shared/chains/evm/nonces';
-import type { RawReceipt } from '@cpg/shared/chains/evm/raw';
-import { checkTronAddress, tronBase58ToHex } from '@cpg/shared/chains/tron/address';
-import type { TronTxInfoJson } from '@cpg/shared/chains/tron/protocol';
-import { TronSigner } from '@cpg/shared/chains/tron/signer';
-import { TronWatcher } from '@cpg/shared/chains/tron/watcher';
+import { ChainError, type NetworkConfig, type RpcTransport, type SigningKey, type TransferOrder } from '@cpg/chains';
+import { BitcoinSigner, BitcoinSignerError } from '@cpg/chains/bitcoin/signer';
+import { BitcoinWatcher } from '@cpg/chains/bitcoin/watcher';
+import { checkAddress } from '@cpg/chains/evm/address';
+import { EvmSigner, ERC20 } from '@cpg/chains/evm/signer';
+import { NonceManager } from '@cpg/chains/evm/nonces';
+import type { RawReceipt } from '@cpg/chains/evm/raw';
+import { checkTronAddress, tronBase58ToHex } from '@cpg/chains/tron/address';
+import type { TronTxInfoJson } from '@cpg/chains/tron/protocol';
+import { TronSigner } from '@cpg/chains/tron/signer';
+import { TronWatcher } from '@cpg/chains/tron/watcher';
 import { bumpBitcoinReplacement, bumpEvmReplacement } from './replace';
 import { type Short, fundHint } from './shortfall';
 

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type Bus, PoisonMessageError, type RunningConsumer } from '@cpg/shared/bus';
-import { chainEventProblem } from '@cpg/shared/chains/event-subject';
-import { countEvent } from '@cpg/shared/http';
-import type { Logger } from '@cpg/shared/logger';
+import { type Bus, PoisonMessageError, type RunningConsumer } from '@cpg/core/bus';
+import { chainEventProblem } from '@cpg/chains/event-subject';
+import { countEvent } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
 import type { WithdrawalProcessor } from './processor';
 
 export const BATCH_CONSUMER = 'signer-withdrawal-batches';

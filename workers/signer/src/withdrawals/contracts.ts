@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type NetworkConfig, type RpcTransport } from '@cpg/shared/chains';
-import { checkAddress } from '@cpg/shared/chains/evm/address';
-import { anvilAccount } from '@cpg/shared/chains/evm/dev';
-import { EvmSigner, waitForReceipt } from '@cpg/shared/chains/evm/signer';
-import type { Logger } from '@cpg/shared/logger';
+import { type NetworkConfig, type RpcTransport } from '@cpg/chains';
+import { checkAddress } from '@cpg/chains/evm/address';
+import { anvilAccount } from '@cpg/chains/evm/dev-accounts';
+import { EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
+import type { Logger } from '@cpg/core/logger';
 import { PayoutRefused } from './chains';
 
 /**

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { NetworkConfig } from '@cpg/shared/chains';
-import type { KeyStore } from '@cpg/shared/keys';
+import type { NetworkConfig } from '@cpg/chains';
+import type { KeyStore } from '@cpg/chains/keys';
 import type { HotWallet } from './chains';
 
 /**

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ChainError, type NetworkConfig, type TransferOrder } from '@cpg/shared/chains';
-import { BitcoinSignerError } from '@cpg/shared/chains/bitcoin/signer';
-import { type OutboxRelay, writeOutbox } from '@cpg/shared/db';
-import type { KeyStore } from '@cpg/shared/keys';
-import type { Logger } from '@cpg/shared/logger';
+import { ChainError, type NetworkConfig, type TransferOrder } from '@cpg/chains';
+import { BitcoinSignerError } from '@cpg/chains/bitcoin/signer';
+import { type OutboxRelay, writeOutbox } from '@cpg/core/db';
+import type { KeyStore } from '@cpg/chains/keys';
+import type { Logger } from '@cpg/core/logger';
 import { type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx, isTransient } from './chains';
 import type { BatchContracts } from './contracts';
 import type { HotWallets } from './hot-wallets';

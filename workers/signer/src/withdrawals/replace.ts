@@ -2,11 +2,11 @@ import { Psbt, Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { ECPairFactory } from 'ecpair';
 import { SigningKey as EthSigningKey, Transaction as EvmTransaction, hexlify } from 'ethers';
 import * as ecc from 'tiny-secp256k1';
-import type { NetworkConfig, RpcTransport, SigningKey } from '@cpg/shared/chains';
-import { bitcoinjsNetwork, decodeAddress, paramsOf } from '@cpg/shared/chains/bitcoin/address';
-import { coinsToSats } from '@cpg/shared/chains/bitcoin/amount';
-import { type BitcoinSigner, dustThreshold } from '@cpg/shared/chains/bitcoin/signer';
-import type { EvmFees } from '@cpg/shared/chains/evm/signer';
+import type { NetworkConfig, RpcTransport, SigningKey } from '@cpg/chains';
+import { bitcoinjsNetwork, decodeAddress, paramsOf } from '@cpg/chains/bitcoin/address';
+import { coinsToSats } from '@cpg/chains/bitcoin/amount';
+import { type BitcoinSigner, dustThreshold } from '@cpg/chains/bitcoin/signer';
+import type { EvmFees } from '@cpg/chains/evm/signer';
 import type { SignedPayout, StoredTx } from './chains';
 
 /**

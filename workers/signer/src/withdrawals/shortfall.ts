@@ -1,4 +1,4 @@
-import { formatAmount } from '@cpg/shared/money';
+import { formatAmount } from '@cpg/core/money';
 
 export interface Short {
   coin: { symbol: string; decimals: number };

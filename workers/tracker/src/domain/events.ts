@@ -1,4 +1,4 @@
-import { deterministicId } from '@cpg/shared/db';
+import { deterministicId } from '@cpg/core/db';
 
 export type TransferEventKind = 'seen' | 'confirmed' | 'reorged';
 

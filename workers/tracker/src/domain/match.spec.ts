@@ -1,4 +1,4 @@
-import { getNetwork, type Transfer } from '@cpg/shared/chains';
+import { getNetwork, type Transfer } from '@cpg/chains';
 import { matchTransfers } from './match';
 import { WatchList } from './watchlist';
 

@@ -1,5 +1,5 @@
-import type { EventData } from '@cpg/shared/bus';
-import type { NetworkConfig, Transfer } from '@cpg/shared/chains';
+import type { EventData } from '@cpg/core/bus';
+import type { NetworkConfig, Transfer } from '@cpg/chains';
 import { depthOf } from './confirmations';
 import { isInternalTransfer } from './internal';
 import { type WatchList, watchKey } from './watchlist';

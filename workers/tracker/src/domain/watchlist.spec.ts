@@ -1,4 +1,4 @@
-import { getNetwork } from '@cpg/shared/chains';
+import { getNetwork } from '@cpg/chains';
 import { WatchList, watchKey } from './watchlist';
 
 const evm = getNetwork('dev-evm');

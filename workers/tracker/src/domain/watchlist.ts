@@ -1,4 +1,4 @@
-import type { NetworkConfig } from '@cpg/shared/chains';
+import type { NetworkConfig } from '@cpg/chains';
 
 export type WatchedType = 'USER' | 'HOT' | 'COLD' | 'TOKENS_COLLECTOR';
 const TYPES: WatchedType[] = ['USER', 'HOT', 'COLD', 'TOKENS_COLLECTOR'];

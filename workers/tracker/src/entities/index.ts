@@ -1,5 +1,5 @@
 import type { InferEntity } from '@mikro-orm/core';
-import { defineEntity, p } from '@cpg/shared/db';
+import { defineEntity, p } from '@cpg/core/db';
 
 // The scan loop writes these tables with plain SQL inside one transaction per block (it needs
 // conditional updates and bulk inserts); the entities document the shape and serve reads.

@@ -1,4 +1,4 @@
-import { requireOperator } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 
 export async function approveColdWallet(_: unknown, args: { id: string }, ctx: AddressContext) {

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 import type { CreateAddressInput } from '../../services/addresses';
 

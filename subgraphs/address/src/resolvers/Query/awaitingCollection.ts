@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 
 /** Funds the collector leaves at the merchant's USER addresses for now, each with why. */

@@ -1,4 +1,4 @@
-import { requireOperator } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 
 /** Operator only: per coin, the merchant's on-chain balances against its ledger (reads the chains now). */

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 
 /** The collector's sweep steps (top-ups, sweeps, cold forwards) of the merchant, newest first. */

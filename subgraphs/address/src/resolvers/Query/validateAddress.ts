@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 
 export async function validateAddress(_: unknown, args: { networkId: string; address: string }, ctx: AddressContext) {

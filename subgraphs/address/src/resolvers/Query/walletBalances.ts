@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { AddressContext } from '../../context';
 
 /** On-chain balances of the merchant's own addresses, read from the network's node now. */

@@ -1,4 +1,4 @@
-import { badInput, notFound, requireOperator } from '@cpg/shared/graphql';
+import { badInput, notFound, requireOperator } from '@cpg/core/graphql';
 import type { ComplianceContext } from '../../context';
 import { resolveAlert as resolve, toAlert } from '../../services/alerts';
 

@@ -1,5 +1,5 @@
-import { badInput } from '@cpg/shared/graphql';
-import { codecFor } from '@cpg/shared/chains/codecs';
+import { badInput } from '@cpg/core/graphql';
+import { codecFor } from '@cpg/chains/codecs';
 import type { ComplianceContext } from '../../context';
 import { toRiskAssessment } from '../../services/screening';
 import { actorOf } from '../actor';

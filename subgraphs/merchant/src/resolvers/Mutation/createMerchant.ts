@@ -1,4 +1,4 @@
-import { requireOperator } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/core/graphql';
 import type { MerchantContext } from '../../context';
 
 export async function createMerchant(_: unknown, args: { input: { name: string } }, ctx: MerchantContext) {

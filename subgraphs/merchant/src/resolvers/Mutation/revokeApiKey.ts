@@ -1,4 +1,4 @@
-import { AppError, requireMerchant } from '@cpg/shared/graphql';
+import { AppError, requireMerchant } from '@cpg/core/graphql';
 import type { MerchantContext } from '../../context';
 import { isUuid } from '../../domain/ids';
 

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { MerchantContext } from '../../context';
 import type { SettingsPatch } from '../../domain/settings';
 

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { MerchantContext } from '../../context';
 
 export async function createWebhookEndpoint(_: unknown, args: { input: { url: string; events?: string[] | null } }, ctx: MerchantContext) {

@@ -1,4 +1,4 @@
-import { requireOperator } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/core/graphql';
 import type { MerchantContext } from '../../context';
 
 export async function ledgerInvariants(_: unknown, __: unknown, ctx: MerchantContext) {

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { PaymentContext } from '../../context';
 
 export async function cancelPayment(_: unknown, args: { id: string }, ctx: PaymentContext) {

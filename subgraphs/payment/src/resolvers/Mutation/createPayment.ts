@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { PaymentContext } from '../../context';
 import type { CreatePaymentInput } from '../../services/payments';
 

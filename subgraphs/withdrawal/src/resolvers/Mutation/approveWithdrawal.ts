@@ -1,4 +1,4 @@
-import { requireOperator } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/core/graphql';
 import type { WithdrawalContext } from '../../context';
 
 /** Operator only: a withdrawal above approvalAbove (or sent to review by screening) goes on. */

@@ -1,4 +1,4 @@
-import { requireOperator } from '@cpg/shared/graphql';
+import { requireOperator } from '@cpg/core/graphql';
 import type { WithdrawalContext } from '../../context';
 
 /** Operator only: the withdrawal ends REJECTED with the reason and its hold is released. */

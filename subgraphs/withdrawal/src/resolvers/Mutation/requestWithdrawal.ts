@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { WithdrawalContext } from '../../context';
 import type { RequestWithdrawalInput } from '../../services/withdrawals';
 

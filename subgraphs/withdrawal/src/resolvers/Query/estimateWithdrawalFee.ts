@@ -1,5 +1,5 @@
-import { requireMerchant } from '@cpg/shared/graphql';
-import { formatAmount } from '@cpg/shared/money';
+import { requireMerchant } from '@cpg/core/graphql';
+import { formatAmount } from '@cpg/core/money';
 import type { WithdrawalContext } from '../../context';
 
 /** The network fee one withdrawal of the coin would cost, in the network's native coin. */

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { WithdrawalContext } from '../../context';
 
 /** A merchant reads its own withdrawals (another's is simply not found); the operator reads any. */

@@ -1,4 +1,4 @@
-import { requireMerchant } from '@cpg/shared/graphql';
+import { requireMerchant } from '@cpg/core/graphql';
 import type { WithdrawalContext } from '../../context';
 
 export async function withdrawalLimits(_: unknown, _args: unknown, ctx: WithdrawalContext) {
