@@ -1,15 +1,12 @@
 import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/postgresql';
-import { Migrator, type Migration } from '@mikro-orm/migrations';
+import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../logger';
+import type { MigrationDef } from './migration-def';
 import { sharedMigrations } from './shared-migrations';
 
 export type { EntityManager } from '@mikro-orm/postgresql';
 
-export interface MigrationDef {
-  /** Unique and sortable within the schema, e.g. "0001_merchants". Never rename once released. */
-  name: string;
-  class: new (...args: any[]) => Migration;
-}
+export type { MigrationDef };
 
 export interface OrmOptions {
   databaseUrl: string;

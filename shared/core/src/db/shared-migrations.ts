@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import type { MigrationDef } from './orm';
+import type { MigrationDef } from './migration-def';
 
 /**
  * Tables every subgraph schema carries: the outbox (events written in the same transaction as

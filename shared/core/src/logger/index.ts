@@ -39,7 +39,7 @@ const redact = {
 };
 
 /** `destination` defaults to stdout; tests pass their own to read what a process writes. */
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream): Logger {
   const options = {
     level,
     base: { service },
