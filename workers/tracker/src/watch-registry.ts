@@ -1,16 +1,8 @@
 import type { NetworkConfig } from '@cpg/chains';
 import type { EntityManager } from '@cpg/core/db';
 import type { Logger } from '@cpg/core/logger';
-import { WatchList, type WatchEntry, type WatchedType } from './domain/watchlist';
-
-interface Row {
-  address_id: string;
-  merchant_id: string;
-  address: string;
-  type: WatchedType;
-  networks: string[];
-  seq: string;
-}
+import { watchedAddressesAfter } from './cursor-store';
+import { WatchList, type WatchEntry } from './domain/watchlist';
 
 const PAGE = 50_000;
 /**
@@ -60,10 +52,7 @@ export class WatchRegistry {
     let read = 0;
     let after = Math.max(0, this.lastSeq - (this.lastSeq ? SEQ_LOOKBACK : 0));
     for (;;) {
-      const rows = await em.execute<Row[]>(
-        `select address_id, merchant_id, address, type, networks, seq from "${this.schema}".watched_addresses where seq > ? order by seq limit ?`,
-        [after, PAGE],
-      );
+      const rows = await watchedAddressesAfter(em, this.schema, after, PAGE);
       for (const r of rows) this.add(r.address, { addressId: r.address_id, merchantId: r.merchant_id, type: r.type }, r.networks);
       read += rows.length;
       if (rows.length) {

@@ -1,15 +1,14 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { type ChainWatcher, type NetworkConfig, allNetworks } from '@cpg/chains';
-import { BitcoinWatcher } from '@cpg/chains/bitcoin/watcher';
-import { EvmWatcher } from '@cpg/chains/evm/watcher';
 import { createRpcPool } from '@cpg/chains/rpc';
-import { TronWatcher } from '@cpg/chains/tron/watcher';
+import { BitcoinWatcher, EvmWatcher, TronWatcher } from '@cpg/chains/watchers';
 import type { WorkerConfig } from '@cpg/core/config';
 import { applyOnce } from '@cpg/core/db';
 import { type RunningWorker, countEvent, startWorkerService } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
+import { storeWatchedAddress } from './cursor-store';
 import { entities } from './entities';
 import { NetworkLease } from './lease';
 import { NetworkScanner, type ScannerOptions } from './scanner';
@@ -85,22 +84,9 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
             );
             return;
           }
-          await applyOnce(orm.em, SCHEMA, 'tracker-watch-list', event.id, async (tx) => {
-            await tx.execute(
-              `insert into "${SCHEMA}".watched_addresses (address_id, merchant_id, address, type, networks) values (?, ?, ?, ?, ?::text[])
-               on conflict (address_id) do nothing`,
-              [a.addressId, a.merchantId, a.address, a.type, `{${a.networks.map((n) => `"${n}"`).join(',')}}`],
-            );
-            // Blocks already committed may hold a payment to it (a customer can pay within a
-            // second of the address's creation): the scanner looks for it there once.
-            for (const network of a.networks) {
-              await tx.execute(
-                `insert into "${SCHEMA}".pending_rescans (network, address_id, merchant_id, address, type, address_created_at) values (?, ?, ?, ?, ?, ?)
-                 on conflict do nothing`,
-                [network, a.addressId, a.merchantId, a.address, a.type, event.occurredAt],
-              );
-            }
-          });
+          // Blocks already committed may hold a payment to it (a customer can pay within a second
+          // of the address's creation): the row comes with a pending rescan per network.
+          await applyOnce(orm.em, SCHEMA, 'tracker-watch-list', event.id, (tx) => storeWatchedAddress(tx, SCHEMA, a, event.occurredAt));
           registry.add(a.address, { addressId: a.addressId, merchantId: a.merchantId, type: a.type }, a.networks);
           for (const network of a.networks) scanners.get(network)?.noticeNewAddresses();
         },

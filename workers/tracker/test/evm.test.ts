@@ -2,7 +2,7 @@ import { Wallet } from 'ethers';
 import { DEV_USDT } from '@cpg/chains/evm/contracts';
 import { anvilAccount, deployDevUsdt, EvmDevControls, sendUnsimulated, startAnvil, type AnvilHandle } from '@cpg/devkit/chains/evm/dev';
 import { ERC20, EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
-import { EvmWatcher } from '@cpg/chains/evm/watcher';
+import { EvmWatcher } from '@cpg/chains/watchers';
 import { INTERNAL_INDEX_BASE } from '@cpg/chains/evm/extract';
 import { ChainError, DEV_EVM_USDT_ADDRESS, getNetwork, type ChainWatcher, type NetworkConfig, type SigningKey } from '@cpg/chains';
 import { createRpcPool, type RpcPool } from '@cpg/chains/rpc';

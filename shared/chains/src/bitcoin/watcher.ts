@@ -1,44 +1,14 @@
 import { ChainError, type BlockRef, type BlockWithTransfers, type ChainWatcher, type NetworkConfig, type RpcTransport, type Transfer } from '../types';
 import { AmountFormatError, coinsToSats } from './amount';
-import { paramsOf } from './address';
 import { mapLimit } from '../concurrency';
-import { RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER, RPC_METHOD_NOT_FOUND, rpcErrorCode } from './rpc';
+import { RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER, rpcErrorCode } from './rpc';
+import type { RawBlock, RawScriptPubKey, RawTransaction } from './raw';
+import { BitcoinTxStatusReader, type BitcoinTxStatus } from './tx-status';
 
-/** The parts of Bitcoin Core's verbose transaction and block JSON read here. */
-export interface RawScriptPubKey {
-  type?: string;
-  /** Bitcoin Core >= 22. */
-  address?: string;
-  /** Bitcoin Core < 22 and Litecoin Core 0.21. */
-  addresses?: string[];
-}
-export interface RawVout {
-  value: number | string;
-  n: number;
-  scriptPubKey: RawScriptPubKey;
-  /** Litecoin: output lives in the MWEB extension block. */
-  ismweb?: boolean;
-}
-export interface RawVin {
-  coinbase?: string;
-  txid?: string;
-  vout?: number;
-}
-export interface RawTransaction {
-  txid: string;
-  vin: RawVin[];
-  vout: RawVout[];
-  blockhash?: string;
-  confirmations?: number;
-}
-export interface RawBlock {
-  hash: string;
-  height: number;
-  previousblockhash?: string;
-  time: number;
-  confirmations?: number;
-  tx: RawTransaction[];
-}
+// Moved out so the signer reads transaction status without a watcher; re-exported for callers
+// that imported them from here.
+export type { RawBlock, RawScriptPubKey, RawTransaction, RawVin, RawVout } from './raw';
+export { BitcoinTxStatusReader, type BitcoinTxStatus } from './tx-status';
 
 const GENESIS_PARENT = '0'.repeat(64);
 const MEMPOOL_FETCH_CONCURRENCY = 8;
@@ -88,8 +58,6 @@ export function blockTransfers(network: NetworkConfig, block: RawBlock): BlockWi
   return { height: block.height, hash: block.hash, parentHash: block.previousblockhash ?? GENESIS_PARENT, timestamp: block.time, transfers };
 }
 
-type TxStatus = { state: 'pending' | 'dropped' } | { state: 'confirmed'; blockHeight: number; blockHash: string };
-
 /**
  * Reads one Bitcoin-family network through Bitcoin Core's RPC. Needs `-txindex=1` on the node:
  * without it a confirmed transaction cannot be told apart from a dropped one.
@@ -97,18 +65,19 @@ type TxStatus = { state: 'pending' | 'dropped' } | { state: 'confirmed'; blockHe
 export class BitcoinWatcher implements ChainWatcher {
   /** Transfers of transactions seen in the mempool, so each is fetched once while it waits there. */
   private readonly mempoolCache = new Map<string, Transfer[]>();
-  private txindexChecked = false;
+  /** Also checks the network's parameters at construction. */
+  private readonly txStatus: BitcoinTxStatusReader;
 
   constructor(
     readonly network: NetworkConfig,
     private readonly transport: RpcTransport,
   ) {
-    paramsOf(network);
+    this.txStatus = new BitcoinTxStatusReader(network, transport);
   }
 
   /** Called every poll. Read-only, idempotent. */
   async getTipHeight(): Promise<number> {
-    return this.transport.call<number>('getblockcount');
+    return this.txStatus.getTipHeight();
   }
 
   /** Called by the scan loop before reading a block; null above the tip. Read-only, idempotent. */
@@ -167,38 +136,16 @@ export class BitcoinWatcher implements ChainWatcher {
   }
 
   /**
-   * Called for a mempool transfer that has not confirmed after a while. 'dropped' means neither
-   * the active chain nor the mempool knows the transaction (evicted, replaced by fee bump or
-   * double spend). Read-only, idempotent.
+   * Called for a mempool transfer that has not confirmed after a while; see
+   * BitcoinTxStatusReader.getTransactionStatus. Read-only, idempotent.
    */
-  async getTransactionStatus(txHash: string): Promise<TxStatus> {
-    await this.requireTxindex();
-    let tx: RawTransaction;
-    try {
-      tx = await this.transport.call<RawTransaction>('getrawtransaction', [txHash, true]);
-    } catch (err) {
-      if (rpcErrorCode(err) === RPC_INVALID_ADDRESS_OR_KEY) return { state: 'dropped' };
-      throw err;
-    }
-    if (tx.blockhash && (tx.confirmations ?? 0) > 0) {
-      const header = await this.transport.call<{ height: number; hash: string; confirmations: number }>('getblockheader', [tx.blockhash, true]);
-      if (header.confirmations > 0) return { state: 'confirmed', blockHeight: header.height, blockHash: header.hash };
-    }
-    if (!tx.blockhash) return { state: 'pending' };
-    // Known only from a block that left the active chain: it waits in the mempool again unless
-    // a conflicting transaction took its place.
-    try {
-      await this.transport.call('getmempoolentry', [txHash]);
-      return { state: 'pending' };
-    } catch (err) {
-      if (rpcErrorCode(err) === RPC_INVALID_ADDRESS_OR_KEY) return { state: 'dropped' };
-      throw err;
-    }
+  async getTransactionStatus(txHash: string): Promise<BitcoinTxStatus> {
+    return this.txStatus.getTransactionStatus(txHash);
   }
 
   /** See ChainWatcher.senderOf: two lookups through the transaction index. */
   async senderOf(txHash: string): Promise<string | null> {
-    await this.requireTxindex();
+    await this.txStatus.requireTxindex();
     const get = async (txid: string): Promise<RawTransaction | null> => {
       try {
         return await this.transport.call<RawTransaction>('getrawtransaction', [txid, true]);
@@ -221,23 +168,5 @@ export class BitcoinWatcher implements ChainWatcher {
       if (rpcErrorCode(err) === RPC_INVALID_PARAMETER) return null;
       throw err;
     }
-  }
-
-  private async requireTxindex(): Promise<void> {
-    if (this.txindexChecked) return;
-    let info: Record<string, { synced: boolean }>;
-    try {
-      info = await this.transport.call<Record<string, { synced: boolean }>>('getindexinfo', ['txindex']);
-    } catch (err) {
-      // Nodes before 0.21 cannot tell; trust their configuration.
-      if (rpcErrorCode(err) === RPC_METHOD_NOT_FOUND) {
-        this.txindexChecked = true;
-        return;
-      }
-      throw err;
-    }
-    if (!info.txindex) throw new ChainError(`the ${this.network.id} node runs without -txindex=1; transaction status needs it`, false);
-    if (!info.txindex.synced) throw new ChainError(`the ${this.network.id} node is still building its transaction index`, true);
-    this.txindexChecked = true;
   }
 }

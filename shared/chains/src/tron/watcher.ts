@@ -10,7 +10,12 @@ import {
 } from '../types';
 import { mapLimit } from '../concurrency';
 import { tronBase58ToHex, tronBodyToBase58, tronHexToBase58 } from './address';
-import { TRC20_TRANSFER_TOPIC, exactSun, isMissingPath, throwIfNodeError, type TronBlockJson, type TronTransactionJson, type TronTxInfoJson } from './protocol';
+import { TRC20_TRANSFER_TOPIC, exactSun, isMissingPath, tronPost, type TronBlockJson, type TronTransactionJson, type TronTxInfoJson } from './protocol';
+import { type TronTxStatus, tronBlockAt, tronBlockRef, tronHeadBlock, tronTransactionStatus } from './tx-status';
+
+// Moved out so the signer reads transaction status without a watcher; re-exported for callers
+// that imported them from here.
+export { TronTxStatusReader, type TronTxStatus } from './tx-status';
 
 export interface TronWatcherOptions {
   /**
@@ -23,11 +28,7 @@ export interface TronWatcherOptions {
   txInfoConcurrency?: number;
 }
 
-/** The pooled transport's fan-out (shared/chains/rpc), used when present. */
-type FanOutTransport = RpcTransport & { postAll?: (path: string, body: unknown) => Promise<{ ok: boolean; result?: unknown }[]> };
-
 const CONTRACT_CALL_TYPES = new Set(['TriggerSmartContract', 'CreateSmartContract']);
-const HASH64 = /^[0-9a-fA-F]{64}$/;
 
 /**
  * Reads one Tron network through a full node's HTTP API. Credits TRX moved by top-level
@@ -62,30 +63,17 @@ export class TronWatcher implements ChainWatcher {
    * the highest head wins, so one lagging node does not hold the tracker back.
    */
   async getTipHeight(): Promise<number> {
-    const fanOut = (this.transport as FanOutTransport).postAll;
-    let block: TronBlockJson | undefined;
-    if (typeof fanOut === 'function') {
-      const answers = await fanOut.call(this.transport, '/wallet/getnowblock', {});
-      for (const a of answers) {
-        const b = a.ok ? (a.result as TronBlockJson | null) : null;
-        if (!b?.blockID || !b.block_header) continue;
-        if (!block || (b.block_header.raw_data.number ?? 0) > (block.block_header!.raw_data.number ?? 0)) block = b;
-      }
-    } else {
-      block = await this.post<TronBlockJson>('/wallet/getnowblock', {});
-    }
-    if (!block?.blockID || !block.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
-    const height = block.block_header.raw_data.number ?? 0;
+    const { height, block } = await tronHeadBlock(this.transport);
     this.remember(height, block);
     return height;
   }
 
   /** Called by the scan loop before reading a block; null when the node has no block there yet. Read-only, idempotent. */
   async getBlockRef(height: number): Promise<BlockRef | null> {
-    const block = await this.fetchBlock(height);
+    const block = await tronBlockAt(this.transport, height);
     if (!block) return null;
     this.remember(height, block);
-    return this.refOf(block, height);
+    return tronBlockRef(block, height);
   }
 
   /**
@@ -93,9 +81,9 @@ export class TronWatcher implements ChainWatcher {
    * always yields the same transfers in the same order (block order, then log order).
    */
   async getBlockTransfers(height: number): Promise<BlockWithTransfers> {
-    const block = this.takeRemembered(height) ?? (await this.fetchBlock(height));
+    const block = this.takeRemembered(height) ?? (await tronBlockAt(this.transport, height));
     if (!block) throw new ChainError(`block ${height} is not available yet`, true);
-    const ref = this.refOf(block, height);
+    const ref = tronBlockRef(block, height);
     const txs = block.transactions ?? [];
     const infos = this.tokens.size > 0 && txs.some(isContractCall) ? await this.txInfos(height, txs) : new Map<string, TronTxInfoJson>();
     const transfers: Transfer[] = [];
@@ -145,27 +133,11 @@ export class TronWatcher implements ChainWatcher {
   }
 
   /**
-   * Called for a transaction not yet seen in a block. Read-only, idempotent. 'confirmed' means
-   * included in a block, even when its contract call failed (the fee was paid). 'dropped' reflects
-   * one node's view (neither in a block nor in its pending pool): act on it only after the
-   * transaction's raw_data.expiration has passed, when no node can include it any more.
+   * Called for a transaction not yet seen in a block; see tronTransactionStatus. The including
+   * block is read through getBlockRef, so a scan that follows reuses it. Read-only, idempotent.
    */
-  async getTransactionStatus(txHash: string): Promise<{ state: 'pending' | 'dropped' } | { state: 'confirmed'; blockHeight: number; blockHash: string }> {
-    if (!HASH64.test(txHash)) throw new Error(`not a Tron transaction id: ${JSON.stringify(txHash)}`);
-    const info = await this.post<TronTxInfoJson>('/wallet/gettransactioninfobyid', { value: txHash.toLowerCase() });
-    if (info.id && info.blockNumber !== undefined) {
-      const ref = await this.getBlockRef(info.blockNumber);
-      if (!ref) throw new ChainError(`block ${info.blockNumber} of ${txHash} is not served by the node`, true);
-      return { state: 'confirmed', blockHeight: ref.height, blockHash: ref.hash };
-    }
-    try {
-      const pending = await this.post<{ txID?: string }>('/wallet/gettransactionfrompending', { value: txHash.toLowerCase() });
-      return { state: pending.txID ? 'pending' : 'dropped' };
-    } catch (err) {
-      // Without the pending-pool endpoint nothing can be said beyond "not in a block yet".
-      if (isMissingPath(err)) return { state: 'pending' };
-      throw err;
-    }
+  async getTransactionStatus(txHash: string): Promise<TronTxStatus> {
+    return tronTransactionStatus(this.transport, txHash, (height) => this.getBlockRef(height));
   }
 
   private tokenTransfer(txHash: string, index: number, log: { address: string; topics?: string[]; data?: string }, ref: BlockRef): Transfer | null {
@@ -197,7 +169,7 @@ export class TronWatcher implements ChainWatcher {
     let list: TronTxInfoJson[];
     if (this.txInfoMode === 'block') {
       try {
-        const res = await this.post<TronTxInfoJson[] | Record<string, never>>('/wallet/gettransactioninfobyblocknum', { num: height });
+        const res = await tronPost<TronTxInfoJson[] | Record<string, never>>(this.transport, '/wallet/gettransactioninfobyblocknum', { num: height });
         list = Array.isArray(res) ? res : [];
       } catch (err) {
         if (!isMissingPath(err)) throw err;
@@ -206,7 +178,7 @@ export class TronWatcher implements ChainWatcher {
       }
     } else {
       list = await mapLimit(txs.filter(isContractCall), this.txInfoConcurrency, (tx) =>
-        this.post<TronTxInfoJson>('/wallet/gettransactioninfobyid', { value: tx.txID }),
+        tronPost<TronTxInfoJson>(this.transport, '/wallet/gettransactioninfobyid', { value: tx.txID }),
       );
     }
     const byId = new Map<string, TronTxInfoJson>();
@@ -225,20 +197,6 @@ export class TronWatcher implements ChainWatcher {
     return byId;
   }
 
-  private async fetchBlock(height: number): Promise<TronBlockJson | null> {
-    if (!Number.isInteger(height) || height < 0) throw new Error(`invalid block height ${height}`);
-    const block = await this.post<TronBlockJson>('/wallet/getblockbynum', { num: height });
-    if (!block.blockID || !block.block_header) return null;
-    return block;
-  }
-
-  private refOf(block: TronBlockJson, height: number): BlockRef {
-    const raw = block.block_header!.raw_data;
-    const number = raw.number ?? 0;
-    if (number !== height) throw new ChainError(`asked for block ${height}, node answered block ${number}`, true);
-    return { height, hash: block.blockID!, parentHash: raw.parentHash, timestamp: Math.floor((raw.timestamp ?? 0) / 1000) };
-  }
-
   private remember(height: number, block: TronBlockJson): void {
     this.lastBlock = { height, block, at: Date.now() };
   }
@@ -248,14 +206,6 @@ export class TronWatcher implements ChainWatcher {
     if (!last || last.height !== height || Date.now() - last.at > this.network.blockTimeSeconds * 1000) return null;
     this.lastBlock = null;
     return last.block;
-  }
-
-  private post<T>(path: string, body: unknown): Promise<T> {
-    return this.transport.post<T>(path, body).then((json) => {
-      throwIfNodeError(path, json);
-      if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
-      return json;
-    });
   }
 }
 
