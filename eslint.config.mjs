@@ -13,7 +13,7 @@ const DEVKIT = {
 };
 const WATCHERS = { group: ['@cpg/chains/watchers', '@cpg/chains/*/watcher'], message: 'Chain watchers belong to the tracker alone (DESIGN: one scan loop).' };
 const SIGNERS = {
-  group: ['@cpg/chains/signers', '@cpg/chains/*/signer', '@cpg/chains/keys', '@cpg/chains/keys/**', '@cpg/chains/evm/dev-accounts'],
+  group: ['@cpg/chains/signers', '@cpg/chains/*/signer', '@cpg/chains/*/replace', '@cpg/chains/keys', '@cpg/chains/keys/**', '@cpg/chains/evm/dev-accounts'],
   message: 'Signers and keys belong to the signer worker alone: nothing else holds or uses private keys.',
 };
 const CHAINS_LAYER = { group: ['@cpg/chains', '@cpg/chains/**'], message: '@cpg/core is the kernel under the chain layer: it never imports @cpg/chains.' };

@@ -22,7 +22,7 @@ import { p2wpkhAddressOfHash, paramsOf } from '@cpg/chains/bitcoin/address';
 import { anvilAccount, deployDevUsdt, startAnvil } from '@cpg/devkit/chains/evm/dev';
 import { EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
 import { createRpcPool } from '@cpg/chains/rpc';
-import { consolidationVsize } from '../../workers/collector/src/domain/bitcoin-fee';
+import { consolidationVsize } from '@cpg/chains/bitcoin/fees';
 
 export interface BenchResult {
   name: string;

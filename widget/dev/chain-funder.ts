@@ -1,7 +1,7 @@
 import { LitecoinDevControls } from '@cpg/devkit/chains/bitcoin/dev';
 import { EvmDevControls } from '@cpg/devkit/chains/evm/dev';
 import { getNetwork } from '@cpg/chains/networks';
-import { createRpcPool } from '@cpg/chains/rpc/pool';
+import { createRpcPool } from '@cpg/chains/rpc';
 import type { DevChainControls } from '@cpg/chains/types';
 import { fraction } from '../src/amount';
 import type { Funder } from './server';

@@ -1,28 +1,24 @@
 import { type CoinConfig, ChainError, type NetworkConfig, type RpcTransport } from '@cpg/chains';
 import { getBalances } from '@cpg/chains/balance';
 import { coinsToSats } from '@cpg/chains/bitcoin/amount';
+import { broadcastBitcoinTransaction } from '@cpg/chains/bitcoin/broadcast';
+import { estimateFeeRate, p2wpkhDustThreshold } from '@cpg/chains/bitcoin/fees';
 import { RPC_INVALID_PARAMETER, rpcErrorCode } from '@cpg/chains/bitcoin/rpc';
-import { BitcoinSigner } from '@cpg/chains/bitcoin/signer';
-import { EvmSigner } from '@cpg/chains/evm/signer';
+import { broadcastEvmTransaction } from '@cpg/chains/evm/broadcast';
+import { NATIVE_TRANSFER_GAS, TOKEN_TRANSFER_GAS, readEvmFees } from '@cpg/chains/evm/fees';
 import { tronBase58ToHex } from '@cpg/chains/tron/address';
+import { broadcastTronTransaction } from '@cpg/chains/tron/broadcast';
 import {
-  chainParameter,
-  isMissingPath,
-  throwIfNodeError,
-  type TronAccountResourceJson,
-  type TronBlockJson,
-  type TronChainParametersJson,
-  type TronTxInfoJson,
-} from '@cpg/chains/tron/protocol';
-import { DEFAULT_TOKEN_ENERGY, TronSigner } from '@cpg/chains/tron/signer';
-import type { BitcoinFeeEstimate, EvmFeeEstimate, TronAccountState, TronFeeEstimate, Utxo } from './domain/planner';
-
-/**
- * Bandwidth of a signed USDT transfer and of a signed TRX transfer or (un)delegation, as the
- * recorded mainnet receipts show (345 and 266 bytes); a little over, so estimates are upper bounds.
- */
-const TRON_TOKEN_TRANSFER_BYTES = 350n;
-const TRON_SYSTEM_TX_BYTES = 280n;
+  DEFAULT_TOKEN_ENERGY,
+  SYSTEM_TX_BYTES,
+  TOKEN_TRANSFER_BYTES,
+  readDelegatableEnergySun,
+  readTronPrices,
+  readTronResources,
+  tronAccountExists,
+} from '@cpg/chains/tron/fees';
+import { type TronBlockJson, type TronTxInfoJson, tronPost } from '@cpg/chains/tron/protocol';
+import type { BitcoinFeeEstimate, EvmFeeEstimate, TronAccountState, TronFeeEstimate, Utxo } from './domain/planner-types';
 
 /** What the chain says about one of our transactions. */
 export type TxState =
@@ -33,28 +29,18 @@ export type TxState =
 
 /**
  * The collector's read and broadcast face of one network (no keys: signing is the signer's).
- * Every method may throw ChainError; the loop retries on its next pass.
+ * Fees come from the chain layer's per-family estimators, as the signer's do. Every method may
+ * throw ChainError; the loop retries on its next pass.
  */
 export class CollectorChain {
-  private readonly evm?: EvmSigner;
-  private readonly btc?: BitcoinSigner;
-  private readonly tron?: TronSigner;
-
   constructor(
     readonly network: NetworkConfig,
     readonly transport: RpcTransport,
     private readonly opts: { tokenTransferGas?: bigint; topUpMarginPercent?: bigint } = {},
-  ) {
-    if (network.family === 'EVM') this.evm = new EvmSigner(network, transport);
-    else if (network.family === 'BITCOIN') this.btc = new BitcoinSigner(network, transport);
-    else if (network.family === 'TRON') this.tron = new TronSigner(network, transport);
-  }
+  ) {}
 
-  private async tronPost<T>(path: string, body: unknown): Promise<T> {
-    const json = await this.transport.post<T>(path, body);
-    throwIfNodeError(path, json);
-    if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
-    return json;
+  private tronPost<T>(path: string, body: unknown): Promise<T> {
+    return tronPost<T>(this.transport, path, body);
   }
 
   /** Tron: whether each account exists, the energy it can use now and its free bandwidth left today. */
@@ -62,14 +48,9 @@ export class CollectorChain {
     return Promise.all(
       addresses.map(async (a) => {
         const hex = tronBase58ToHex(a);
-        const account = await this.tronPost<{ address?: string }>('/wallet/getaccount', { address: hex, visible: false });
-        if (!account.address) return { activated: false, energyLeft: 0n, freeNetLeft: 0n };
-        const r = await this.tronPost<TronAccountResourceJson>('/wallet/getaccountresource', { address: hex, visible: false });
-        return {
-          activated: true,
-          energyLeft: BigInt(Math.max(0, (r.EnergyLimit ?? 0) - (r.EnergyUsed ?? 0))),
-          freeNetLeft: BigInt(Math.max(0, (r.freeNetLimit ?? 0) - (r.freeNetUsed ?? 0))),
-        };
+        if (!(await tronAccountExists(this.transport, hex))) return { activated: false, energyLeft: 0n, freeNetLeft: 0n };
+        const r = await readTronResources(this.transport, hex);
+        return { activated: true, energyLeft: BigInt(r.energy), freeNetLeft: BigInt(r.freeNet) };
       }),
     );
   }
@@ -77,29 +58,24 @@ export class CollectorChain {
   /** Tron: prices and resource sizes for planning, with what `funder` can delegate for energy now. */
   async tronFees(funder: string): Promise<TronFeeEstimate> {
     const hex = tronBase58ToHex(funder);
-    const [params, max, res] = await Promise.all([
-      this.tronPost<TronChainParametersJson>('/wallet/getchainparameters', {}),
-      // type 1: ENERGY. max_size (sun) is omitted when 0; a node without the call delegates nothing.
-      this.tronPost<{ max_size?: number }>('/wallet/getcandelegatedmaxsize', { owner_address: hex, type: 1, visible: false }).catch((err: unknown) => {
-        if (isMissingPath(err)) return { max_size: 0 };
-        throw err;
-      }),
-      this.tronPost<TronAccountResourceJson>('/wallet/getaccountresource', { address: hex, visible: false }),
+    const [prices, delegatable, res] = await Promise.all([
+      readTronPrices(this.transport),
+      readDelegatableEnergySun(this.transport, hex),
+      readTronResources(this.transport, hex),
     ]);
-    const p = (key: string, dflt: number) => BigInt(chainParameter(params, key) ?? dflt);
-    const limit = BigInt(res.TotalEnergyLimit ?? 0);
-    const weight = BigInt(res.TotalEnergyWeight ?? 0);
+    const limit = BigInt(res.totalEnergyLimit);
+    const weight = BigInt(res.totalEnergyWeight);
     return {
-      energyFee: p('getEnergyFee', 100),
-      bandwidthFee: p('getTransactionFee', 1_000),
+      energyFee: BigInt(prices.energyFee),
+      bandwidthFee: BigInt(prices.txFee),
       tokenTransferEnergy: BigInt(DEFAULT_TOKEN_ENERGY.newHolder),
-      tokenTransferBytes: TRON_TOKEN_TRANSFER_BYTES,
-      systemTxBytes: TRON_SYSTEM_TX_BYTES,
-      activationFee: p('getCreateNewAccountFeeInSystemContract', 1_000_000) + p('getCreateAccountFee', 100_000),
-      freeNetPerDay: p('getFreeNetLimit', 600),
+      tokenTransferBytes: TOKEN_TRANSFER_BYTES,
+      systemTxBytes: SYSTEM_TX_BYTES,
+      activationFee: BigInt(prices.newAccountFee) + BigInt(prices.createAccountFee),
+      freeNetPerDay: BigInt(prices.freeNetPerDay),
       topUpMarginPercent: this.opts.topUpMarginPercent ?? 20n,
       // Without the network totals the energy a stake gives is unknown: delegate nothing.
-      delegatableSun: limit > 0n && weight > 0n ? BigInt(max.max_size ?? 0) : 0n,
+      delegatableSun: limit > 0n && weight > 0n ? delegatable : 0n,
       energyPerTrx: { numerator: limit > 0n ? limit : 1n, denominator: weight > 0n ? weight : 1n },
     };
   }
@@ -150,20 +126,18 @@ export class CollectorChain {
   }
 
   async evmFees(): Promise<EvmFeeEstimate> {
-    const fees = await this.evm!.fees();
+    const fees = await readEvmFees(this.network, this.transport);
     return {
       maxFeePerGas: fees.maxFeePerGas,
-      // A token transfer to a fresh holder writes a new balance slot: ~52k gas; 70k leaves room.
-      tokenTransferGas: this.opts.tokenTransferGas ?? 70_000n,
-      nativeTransferGas: 21_000n,
+      tokenTransferGas: this.opts.tokenTransferGas ?? TOKEN_TRANSFER_GAS,
+      nativeTransferGas: NATIVE_TRANSFER_GAS,
       topUpMarginPercent: this.opts.topUpMarginPercent ?? 20n,
     };
   }
 
   async bitcoinFees(): Promise<BitcoinFeeEstimate> {
-    const satPerKvB = await this.btc!.feeRate();
-    // Bitcoin Core's P2WPKH dust limit at its dust relay fee (3 sat/vB; Litecoin 30).
-    return { satPerKvB, dustThreshold: this.network.uriScheme === 'litecoin' ? 2940n : 294n };
+    // The node's dust limit for a P2WPKH output at its dust relay fee (3 sat/vB; Litecoin 30).
+    return { satPerKvB: await estimateFeeRate(this.transport), dustThreshold: p2wpkhDustThreshold(this.network) };
   }
 
   async txState(txHash: string): Promise<TxState> {
@@ -202,10 +176,10 @@ export class CollectorChain {
 
   /** Idempotent: a transaction the node already knows counts as sent. */
   async broadcast(txHash: string, raw: string): Promise<void> {
-    const tx = { txHash, raw, fee: { fee: 0n, detail: {} } };
-    if (this.evm) await this.evm.broadcast(tx);
-    else if (this.btc) await this.btc.broadcast(tx);
-    else if (this.tron) await this.tron.broadcast(tx);
+    const tx = { txHash, raw };
+    if (this.network.family === 'EVM') await broadcastEvmTransaction(this.network, this.transport, tx);
+    else if (this.network.family === 'BITCOIN') await broadcastBitcoinTransaction(this.transport, tx);
+    else if (this.network.family === 'TRON') await broadcastTronTransaction(this.transport, tx);
     else throw new Error(`broadcast on ${this.network.family} is not supported by the collector yet`);
   }
 }

@@ -9,7 +9,7 @@ import { getBalance } from '@cpg/chains/balance';
 import { createRpcPool } from '@cpg/chains/rpc';
 import { createTestEnv, eventually, type TestEnv } from '@cpg/devkit/testing';
 import { CollectorChain } from '../src/chain';
-import { consolidationFee } from '../src/domain/bitcoin-fee';
+import { consolidationFee } from '@cpg/chains/bitcoin/fees';
 import type { RunningCollector } from '../src/worker';
 import {
   type World,

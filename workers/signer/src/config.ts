@@ -31,4 +31,18 @@ export const signerConfig = workerConfig.merge(
     SIGNER_TEST_KILL_AFTER_SIGN: z.enum(['0', '1']).default('0'),
   }),
 );
-export type SignerConfig = z.infer<typeof signerConfig>;
+
+/**
+ * `BATCH_TRANSFER_<NETWORK>` (the network id upper-cased, `-` as `_`; e.g. BATCH_TRANSFER_ETHEREUM):
+ * where a real EVM network's BatchTransfer contract lives. The names depend on the network
+ * catalogue, so they are collected here beside the zod model rather than listed in it; the
+ * addresses are checked when a batch first needs them (a bad one refuses that network's batches).
+ */
+export function batchTransferVariables(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('BATCH_TRANSFER_') && !!e[1]));
+}
+
+export type SignerConfig = z.infer<typeof signerConfig> & {
+  /** From batchTransferVariables, keyed by variable name; none when absent (dev chains deploy their own). */
+  batchTransferContracts: Record<string, string>;
+};

@@ -9,10 +9,14 @@ import type { SignerConfig } from './config';
 import { entities } from './entities';
 import { serveAccountXpub } from './rpc/account-xpub';
 import { serveCreateKey } from './rpc/create-key';
-import { BitcoinPayoutChain, EvmPayoutChain, PayoutRefused, type PayoutChain, TronPayoutChain } from './withdrawals/chains';
+import { BitcoinPayoutChain } from './withdrawals/bitcoin-chain';
+import { PayoutRefused, type PayoutChain } from './withdrawals/chains';
+import { EvmPayoutChain } from './withdrawals/evm-chain';
+import { TronPayoutChain } from './withdrawals/tron-chain';
 import { consumeBatches, consumeHotWalletFunding } from './withdrawals/consumer';
 import { BatchContracts } from './withdrawals/contracts';
 import { HotWallets } from './withdrawals/hot-wallets';
+import { IntakeStore } from './withdrawals/intake-store';
 import { WithdrawalProcessor } from './withdrawals/processor';
 
 export interface RunningSigner extends RunningWorker {
@@ -87,7 +91,7 @@ export async function startSignerWorker(config: SignerStartConfig, log?: Logger,
           schema: SCHEMA,
           keys: store,
           wallets: hotWallets,
-          contracts: new BatchContracts(orm.em, SCHEMA, transportFor, wl),
+          contracts: new BatchContracts(orm.em, SCHEMA, transportFor, wl, config.batchTransferContracts ?? {}),
           relay,
           log: wl,
           networks,
@@ -105,7 +109,8 @@ export async function startSignerWorker(config: SignerStartConfig, log?: Logger,
             }
           },
         });
-        const consumers = [await consumeBatches(bus, orm.em, SCHEMA, processor, wl), await consumeHotWalletFunding(bus, orm.em, SCHEMA, processor)];
+        const intake = new IntakeStore(orm.em, SCHEMA);
+        const consumers = [await consumeBatches(bus, intake, processor, wl), await consumeHotWalletFunding(bus, intake, processor)];
         processor.start();
         const p = processor;
         stopWithdrawals = async () => {

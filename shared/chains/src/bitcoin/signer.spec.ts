@@ -5,19 +5,11 @@ import * as ecc from 'tiny-secp256k1';
 import { getNetwork } from '../networks';
 import type { RpcTransport } from '../types';
 import { decodeAddress, p2wpkhAddressOfHash } from './address';
-import {
-  BitcoinSigner,
-  BitcoinSignerError,
-  buildMultisigPsbt,
-  combineMultisigPsbts,
-  createMultisig,
-  dustThreshold,
-  finalizeMultisigPsbt,
-  multisigSignatureCounts,
-  selectCoins,
-  signMultisigPsbt,
-  type Utxo,
-} from './signer';
+import { BitcoinSignerError } from './errors';
+import { dustThreshold } from './fees';
+import { buildMultisigPsbt, combineMultisigPsbts, createMultisig, finalizeMultisigPsbt, multisigSignatureCounts } from './psbt';
+import { BitcoinSigner, signMultisigPsbt } from './signer';
+import { type Utxo, selectCoins } from './tx-build';
 
 const ECPair = ECPairFactory(ecc);
 const devLtc = getNetwork('dev-ltc');

@@ -11,8 +11,13 @@ import {
 } from '../types';
 import { checkAddress, toChecksumAddress } from './address';
 import { BATCH_TRANSFER } from './contracts';
+import { broadcastEvmTransaction } from './broadcast';
+import { type EvmFeeOptions, type EvmFees, type EvmTxShape, gasQuote, readEvmFees, roughGas } from './fees';
 import { NonceManager } from './nonces';
-import type { FeeHistory, RawBlock, RawReceipt } from './raw';
+import type { RawReceipt } from './raw';
+
+// Kept here for the signer's callers (replacement pricing reads the same fee parameters).
+export type { EvmFees } from './fees';
 
 /**
  * Builds, signs (EIP-1559) and broadcasts EVM transactions. ethers is used only to encode and
@@ -21,7 +26,8 @@ import type { FeeHistory, RawBlock, RawReceipt } from './raw';
  * One order is one plain transaction (native send, or ERC-20 `transfer`). Several orders (one
  * coin) go through the BatchTransfer contract in one transaction: `batchSend` for the native
  * coin, `batchTransferFrom` for tokens, which pulls from the hot wallet and therefore needs a
- * one-time `approve` of the contract (signApproval).
+ * one-time `approve` of the contract (signApproval). Fee parameters, rough gas and quotes are
+ * the family's fee estimator (fees.ts); broadcasting needs no key (broadcast.ts).
  */
 
 export const ERC20 = new Interface([
@@ -32,42 +38,20 @@ export const ERC20 = new Interface([
 ]);
 export const BATCH = new Interface(BATCH_TRANSFER.abi as string[]);
 
-const GWEI = 1_000_000_000n;
-/**
- * Lowest tip we offer, per chain id. Nodes report a zero tip in quiet periods, and a
- * transaction with no tip can sit unmined once activity returns. Polygon's validators refuse
- * tips below 25 gwei; BSC has no base fee, so the tip is the whole gas price and must meet its
- * validators' minimum; Arbitrum ignores tips.
- */
-const PRIORITY_FEE_FLOOR: Record<number, bigint> = { 137: 30n * GWEI, 56: GWEI / 10n, 42161: 0n };
-const DEFAULT_PRIORITY_FEE_FLOOR = GWEI / 100n;
-
-export interface EvmSignerOptions {
+export interface EvmSignerOptions extends EvmFeeOptions {
   /** Share one per process so every signer of the same hot wallet counts nonces together. */
   nonces?: NonceManager;
   /** Address of the deployed BatchTransfer contract; required for orders of more than one transfer. */
   batchContract?: string;
-  /** Tip floor in wei; default per chain (see PRIORITY_FEE_FLOOR). */
-  minPriorityFeePerGas?: bigint;
-  /** Blocks of eth_feeHistory the tip is taken from (median of their median tips). Default 10. */
-  feeHistoryBlocks?: number;
   /** Most orders in one batch, keeping it far below block gas limits. Default 200. */
   maxBatchSize?: number;
-}
-
-export interface EvmFees {
-  /** Base fee of the next block. */
-  baseFeePerGas: bigint;
-  maxPriorityFeePerGas: bigint;
-  /** Twice the next base fee plus the tip: stays valid through six full blocks in a row. */
-  maxFeePerGas: bigint;
 }
 
 type Plan = {
   to: string | null;
   value: bigint;
   data: string;
-  shape: 'native' | 'token' | 'batch-native' | 'batch-token' | 'call' | 'deploy';
+  shape: EvmTxShape;
   count: number;
   token?: string;
   total?: bigint;
@@ -78,7 +62,6 @@ const hex = (n: bigint | number) => `0x${n.toString(16)}`;
 export class EvmSigner implements ChainSigner {
   readonly nonces: NonceManager;
   private readonly batchContract: string | undefined;
-  private readonly tipFloor: bigint;
   private readonly maxBatchSize: number;
 
   constructor(
@@ -89,7 +72,6 @@ export class EvmSigner implements ChainSigner {
     if (network.family !== 'EVM') throw new Error(`EvmSigner cannot sign for ${network.family} network ${network.id}`);
     this.nonces = opts.nonces ?? new NonceManager(transport);
     this.batchContract = opts.batchContract ? toChecksumAddress(opts.batchContract) : undefined;
-    this.tipFloor = opts.minPriorityFeePerGas ?? PRIORITY_FEE_FLOOR[network.chainId] ?? DEFAULT_PRIORITY_FEE_FLOOR;
     this.maxBatchSize = opts.maxBatchSize ?? 200;
   }
 
@@ -107,9 +89,9 @@ export class EvmSigner implements ChainSigner {
       gasLimit = await this.estimateGas(from, plan);
     } catch (err) {
       if (err instanceof ChainError && err.transient) throw err;
-      gasLimit = roughGas(plan);
+      gasLimit = roughGas(plan.shape, plan.count);
     }
-    return quote(gasLimit, fees);
+    return gasQuote(gasLimit, fees);
   }
 
   /**
@@ -166,64 +148,15 @@ export class EvmSigner implements ChainSigner {
 
   /**
    * Called after the signed transaction is stored, and again with the same one on every retry.
-   * Idempotent: a transaction the node already has, or has already mined, counts as broadcast.
-   * Nodes say so in different words ("already known", "already imported"; a mined one is only
-   * "nonce too low"), so a nonce-too-low answer is checked against the node's copy of our hash.
-   * Any other rejection means the nonce was not used: the local count is re-read next time.
+   * Idempotent (see broadcastEvmTransaction); a rejection makes the local nonce count re-read.
    */
-  async broadcast(tx: SignedTransaction): Promise<string> {
-    const parsed = Transaction.from(tx.raw);
-    if (!parsed.hash || parsed.hash.toLowerCase() !== tx.txHash.toLowerCase()) throw new Error(`signed transaction does not hash to ${tx.txHash}`);
-    const from = parsed.from!;
-    try {
-      await this.transport.call<string>('eth_sendRawTransaction', [tx.raw]);
-      return tx.txHash;
-    } catch (err) {
-      if (!(err instanceof ChainError) || err.transient) throw err; // unknown outcome: retry the same raw
-      if (/already known|known transaction|already imported|alreadyknown|already exists|already in (the )?(mem)?pool/i.test(err.message)) return tx.txHash;
-      if (/nonce too low|nonce is too low|invalid nonce|old nonce/i.test(err.message)) {
-        const known = await this.transport.call<unknown>('eth_getTransactionByHash', [tx.txHash]);
-        if (known) return tx.txHash;
-      }
-      this.nonces.invalidate(from);
-      throw new ChainError(`${this.network.id}: broadcast of ${tx.txHash} rejected: ${err.message}`, false, err);
-    }
+  broadcast(tx: SignedTransaction): Promise<string> {
+    return broadcastEvmTransaction(this.network, this.transport, tx, (from) => this.nonces.invalidate(from));
   }
 
-  /** Called by estimateFee and sign: fee parameters from eth_feeHistory (tip: median of recent blocks' median tips), floor applied. Read-only, idempotent. */
-  async fees(): Promise<EvmFees> {
-    const blocks = this.opts.feeHistoryBlocks ?? 10;
-    let history: FeeHistory | null = null;
-    try {
-      history = await this.transport.call<FeeHistory>('eth_feeHistory', [hex(blocks), 'latest', [50]]);
-    } catch (err) {
-      if (!(err instanceof ChainError) || err.transient) throw err;
-    }
-    let baseFee: bigint;
-    if (history?.baseFeePerGas?.length) {
-      // The list has one more entry than blocks asked: the last is the next block's base fee.
-      baseFee = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1]!);
-    } else {
-      const latest = await this.transport.call<RawBlock<string>>('eth_getBlockByNumber', ['latest', false]);
-      baseFee = latest.baseFeePerGas ? BigInt(latest.baseFeePerGas) : 0n;
-    }
-    // Empty blocks report a zero tip that says nothing about what inclusion costs: skip them.
-    const tips = (history?.reward ?? [])
-      .filter((row, i) => row.length > 0 && (history!.gasUsedRatio[i] ?? 0) > 0)
-      .map((row) => BigInt(row[0]!))
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    let tip: bigint;
-    if (tips.length) tip = tips[Math.floor(tips.length / 2)]!;
-    else {
-      try {
-        tip = BigInt(await this.transport.call<string>('eth_maxPriorityFeePerGas'));
-      } catch (err) {
-        if (!(err instanceof ChainError) || err.transient) throw err;
-        tip = 0n;
-      }
-    }
-    if (tip < this.tipFloor) tip = this.tipFloor;
-    return { baseFeePerGas: baseFee, maxPriorityFeePerGas: tip, maxFeePerGas: baseFee * 2n + tip };
+  /** Called by estimateFee and sign: fee parameters (see readEvmFees). Read-only, idempotent. */
+  fees(): Promise<EvmFees> {
+    return readEvmFees(this.network, this.transport, this.opts);
   }
 
   /** Called before token batches: allowance of `owner` for `spender` (default: the batch contract). Read-only, idempotent. */
@@ -253,7 +186,7 @@ export class EvmSigner implements ChainSigner {
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       });
       tx.signature = signer.key.sign(tx.unsignedHash);
-      return { tx: { txHash: tx.hash!, raw: tx.serialized, fee: quote(gasLimit, fees) }, nonce };
+      return { tx: { txHash: tx.hash!, raw: tx.serialized, fee: gasQuote(gasLimit, fees) }, nonce };
     });
   }
 
@@ -332,39 +265,6 @@ export class EvmSigner implements ChainSigner {
     if (!this.batchContract)
       throw new ChainError(`${this.network.id}: several orders in one transaction need a BatchTransfer contract (EvmSignerOptions.batchContract)`, false);
     return this.batchContract;
-  }
-}
-
-function quote(gasLimit: bigint, fees: EvmFees): FeeQuote {
-  return {
-    fee: gasLimit * fees.maxFeePerGas,
-    detail: {
-      gasLimit: gasLimit.toString(),
-      maxFeePerGas: fees.maxFeePerGas.toString(),
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
-      baseFeePerGas: fees.baseFeePerGas.toString(),
-      expectedFee: (gasLimit * (fees.baseFeePerGas + fees.maxPriorityFeePerGas)).toString(),
-    },
-  };
-}
-
-/**
- * Upper-bound gas when the node cannot simulate: each recipient may be a fresh account (25000
- * extra for value sent to an empty account) or a fresh token balance slot (a 20000 SSTORE).
- */
-function roughGas(plan: Plan): bigint {
-  const n = BigInt(plan.count);
-  switch (plan.shape) {
-    case 'native':
-      return 21_000n;
-    case 'token':
-      return 70_000n;
-    case 'batch-native':
-      return 40_000n + 40_000n * n;
-    case 'batch-token':
-      return 45_000n + 40_000n * n;
-    default:
-      return 500_000n;
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ChainError } from '../types';
+import { ChainError, type RpcTransport } from '../types';
 
 /**
  * Shapes of java-tron full-node HTTP answers (`visible: false`, i.e. hex addresses) as recorded
@@ -173,6 +173,18 @@ export function throwIfNodeError(path: string, json: unknown): void {
     const message = String((json as { Error: unknown }).Error);
     throw new ChainError(`${path}: ${message}`, /timeout|busy|unavailable/i.test(message), json);
   }
+}
+
+/**
+ * A POST to the full node's HTTP API that fails like every other chain call: a node error
+ * (`{"Error": ...}`) or an answer that is not an object throws ChainError. Read-only or not as
+ * the path is; callers retry only what is safe to repeat.
+ */
+export async function tronPost<T>(transport: Pick<RpcTransport, 'post'>, path: string, body: unknown): Promise<T> {
+  const json = await transport.post<T>(path, body);
+  throwIfNodeError(path, json);
+  if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
+  return json;
 }
 
 /**

@@ -12,21 +12,19 @@ import {
   type TransferOrder,
 } from '../types';
 import { checkTronAddress, tronAddressFromPublicKey } from './address';
+import { broadcastTronTransaction } from './broadcast';
 import {
-  bandwidthBytes,
-  chainParameter,
-  decodeNodeMessage,
-  refBlockFields,
-  sha256Hex,
-  throwIfNodeError,
-  type TronAccountResourceJson,
-  type TronBlockJson,
-  type TronBroadcastJson,
-  type TronChainParametersJson,
-  type TronConstantCallJson,
-  type TronTransactionJson,
-  type TronTxInfoJson,
-} from './protocol';
+  DEFAULT_TOKEN_ENERGY,
+  type TronPrices,
+  type TronResources,
+  bandwidthBurn,
+  mergeQuotes,
+  quoteTronTransaction,
+  readTronPrices,
+  readTronResources,
+  tokenTransferEnergy,
+} from './fees';
+import { bandwidthBytes, refBlockFields, sha256Hex, tronPost, type TronBlockJson, type TronTransactionJson } from './protocol';
 
 export interface TronSignerOptions {
   /** fee_limit of TRC-20 transfers: the most TRX (sun) the call may burn for energy. Default 100 TRX, as the recorded mainnet USDT transfers carry. */
@@ -41,25 +39,6 @@ export interface TronSignerOptions {
   now?: () => number;
 }
 
-/**
- * Energy of a USDT-style transfer when /wallet/triggerconstantcontract cannot tell (simulation
- * reverted, e.g. the hot wallet is not funded yet). The often quoted ~65,000 (recipient holds no
- * token yet: a new storage slot) and ~32,000 (recipient already holds some) predate USDT's
- * dynamic-energy penalty: the recorded mainnet receipts in shared/fixtures/tron show
- * energy_usage_total 130,285 and 64,285 for those two cases. We assume the recorded figures
- * because an estimate that is too low makes the transfer run out of energy and still burn fees.
- */
-export const DEFAULT_TOKEN_ENERGY = { newHolder: 130_285, holder: 64_285 };
-
-// Mainnet values at the time of writing; used only when /wallet/getchainparameters omits a key.
-const DEFAULT_PRICES = {
-  getTransactionFee: 1_000,
-  getEnergyFee: 100,
-  getCreateAccountFee: 100_000,
-  getCreateNewAccountFeeInSystemContract: 1_000_000,
-};
-
-const TRANSIENT_BROADCAST_CODES = new Set(['SERVER_BUSY', 'NO_CONNECTION', 'NOT_ENOUGH_EFFECTIVE_CONNECTION', 'BLOCK_UNSOLIDIFIED']);
 const MULTI_ORDER_ERROR = (n: number) => new Error(`Tron has no multi-output transactions: sign one order per transaction (got ${n} orders)`);
 
 // tronweb builds transactions offline (blockHeader + txLocal) but still wants an instance; the
@@ -70,32 +49,16 @@ function tronWeb(): TronWeb {
   return builder;
 }
 
-interface Resources {
-  freeNet: number;
-  stakedNet: number;
-  energy: number;
-}
-
 interface OrderPlan {
   coin: CoinConfig;
   fromHex: string;
   toHex: string;
 }
 
-interface Prices {
-  txFee: number;
-  energyFee: number;
-  createAccountFee: number;
-  newAccountFee: number;
-}
-
 /**
  * Builds TRX (TransferContract) and TRC-20 (`transfer(address,uint256)`) transactions offline
  * with tronweb, signs them with the caller's key and broadcasts them through the RPC pool.
- * Fees follow java-tron's resource model: bandwidth is paid from staked bandwidth, else from the
- * daily free bandwidth, else burnt whole at getTransactionFee sun per byte; energy comes from
- * staked energy and the shortfall is burnt at getEnergyFee sun per unit; a TRX transfer that
- * creates the recipient's account pays the activation fees instead.
+ * Fees follow java-tron's resource model, as the family's fee estimator (fees.ts) computes them.
  */
 export class TronSigner implements ChainSigner {
   private readonly feeLimitSun: bigint;
@@ -103,7 +66,7 @@ export class TronSigner implements ChainSigner {
   private readonly tokenEnergy: { newHolder: number; holder: number };
   private readonly paramsTtlMs: number;
   private readonly now: () => number;
-  private params: { at: number; prices: Prices } | null = null;
+  private params: { at: number; prices: TronPrices } | null = null;
   private lastTimestamp = 0;
 
   constructor(
@@ -156,7 +119,11 @@ export class TronSigner implements ChainSigner {
     const pub = key.privateKey.length === 32 ? pointFromScalar(key.privateKey, false) : null;
     if (!pub || tronAddressFromPublicKey(pub) !== key.address) throw new Error(`the signing key does not control ${key.address}`);
     const plan = this.plan(fromHex, order);
-    const [head, prices, resources] = await Promise.all([this.post<TronBlockJson>('/wallet/getnowblock', {}), this.prices(), this.resources(fromHex)]);
+    const [head, prices, resources] = await Promise.all([
+      tronPost<TronBlockJson>(this.transport, '/wallet/getnowblock', {}),
+      this.prices(),
+      this.resources(fromHex),
+    ]);
     if (!head.blockID || !head.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
     const header = this.header(refBlockFields(head.blockID), head.block_header.raw_data.timestamp ?? this.now());
     const tx = await this.build(plan, order, header);
@@ -181,7 +148,11 @@ export class TronSigner implements ChainSigner {
     if (!pub || tronAddressFromPublicKey(pub) !== key.address) throw new Error(`the signing key does not control ${key.address}`);
     if (op.sun < 1_000_000n || op.sun > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`cannot ${op.kind} ${op.sun} sun (at least 1 TRX)`);
     if (fromHex === receiverHex) throw new Error('an account cannot delegate to itself');
-    const [head, prices, resources] = await Promise.all([this.post<TronBlockJson>('/wallet/getnowblock', {}), this.prices(), this.resources(fromHex)]);
+    const [head, prices, resources] = await Promise.all([
+      tronPost<TronBlockJson>(this.transport, '/wallet/getnowblock', {}),
+      this.prices(),
+      this.resources(fromHex),
+    ]);
     if (!head.blockID || !head.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
     const blockHeader = this.header(refBlockFields(head.blockID), head.block_header.raw_data.timestamp ?? this.now());
     const tw = tronWeb();
@@ -192,7 +163,7 @@ export class TronSigner implements ChainSigner {
     const tx = built as unknown as TronTransactionJson;
     if (sha256Hex(tx.raw_data_hex) !== tx.txID) throw new Error('built transaction id is not sha256(raw_data_hex)');
     const bytes = bandwidthBytes(tx.raw_data_hex.length / 2, 1);
-    const bandwidthFee = resources.stakedNet >= bytes || resources.freeNet >= bytes ? 0 : bytes * prices.txFee;
+    const bandwidthFee = bandwidthBurn(bytes, resources, prices);
     const signed = signedJson(tx, key);
     return {
       txHash: tx.txID,
@@ -205,29 +176,11 @@ export class TronSigner implements ChainSigner {
   }
 
   /**
-   * Called after the signed transaction is stored, and again on retries. Idempotent: a duplicate
-   * is success, and so is any refusal (expired, TaPoS) of a transaction that is already in a block.
+   * Called after the signed transaction is stored, and again on retries. Idempotent (see
+   * broadcastTronTransaction).
    */
-  async broadcast(tx: SignedTransaction): Promise<string> {
-    let body: TronTransactionJson;
-    try {
-      body = JSON.parse(tx.raw) as TronTransactionJson;
-    } catch {
-      throw new Error('raw is not a signed Tron transaction (JSON expected)');
-    }
-    if (body.txID !== tx.txHash) throw new Error(`raw transaction ${body.txID} does not match txHash ${tx.txHash}`);
-    const res = await this.post<TronBroadcastJson>('/wallet/broadcasttransaction', body);
-    if (res.result === true) {
-      if (res.txid && res.txid !== tx.txHash) throw new ChainError(`node accepted ${res.txid}, expected ${tx.txHash}`, false, res);
-      return tx.txHash;
-    }
-    const code = res.code ?? 'UNKNOWN';
-    const message = decodeNodeMessage(res.message);
-    if (code === 'DUP_TRANSACTION_ERROR') return tx.txHash;
-    if (TRANSIENT_BROADCAST_CODES.has(code)) throw new ChainError(`broadcast ${tx.txHash}: ${code} ${message}`, true, res);
-    const info = await this.post<TronTxInfoJson>('/wallet/gettransactioninfobyid', { value: tx.txHash });
-    if (info.id === tx.txHash) return tx.txHash;
-    throw new ChainError(`broadcast ${tx.txHash} refused: ${code} ${message}`, false, res);
+  broadcast(tx: SignedTransaction): Promise<string> {
+    return broadcastTronTransaction(this.transport, tx);
   }
 
   private plan(fromHex: string, order: TransferOrder): OrderPlan {
@@ -280,99 +233,37 @@ export class TronSigner implements ChainSigner {
     return tx;
   }
 
-  private async quote(plan: OrderPlan, order: TransferOrder, tx: TronTransactionJson, prices: Prices, left: Resources): Promise<FeeQuote> {
-    const bytes = bandwidthBytes(tx.raw_data_hex.length / 2, 1);
-    let bandwidthFee = 0;
-    let activationFee = 0;
-    let energy = 0;
-    let energyFee = 0;
-    let energySource = 'none';
-    if (!plan.coin.contract && !(await this.accountExists(plan.toHex))) {
-      // Creating an account cannot use free bandwidth: staked bandwidth, else a flat fee.
-      activationFee = prices.newAccountFee;
-      if (left.stakedNet >= bytes) left.stakedNet -= bytes;
-      else bandwidthFee = prices.createAccountFee;
-    } else if (left.stakedNet >= bytes) left.stakedNet -= bytes;
-    else if (left.freeNet >= bytes) left.freeNet -= bytes;
-    else bandwidthFee = bytes * prices.txFee;
-    if (plan.coin.contract) {
-      ({ energy, source: energySource } = await this.tokenEnergyOf(plan, order));
-      const fromStake = Math.min(left.energy, energy);
-      left.energy -= fromStake;
-      energyFee = (energy - fromStake) * prices.energyFee;
-    }
-    const detail: Record<string, string> = {
-      bandwidth: String(bytes),
-      bandwidthFee: String(bandwidthFee),
-      energy: String(energy),
-      energyFee: String(energyFee),
-      energySource,
-      activationFee: String(activationFee),
-      bandwidthPrice: String(prices.txFee),
-      energyPrice: String(prices.energyFee),
-      transactions: '1',
-    };
-    if (plan.coin.contract) detail.feeLimit = String(this.feeLimitSun);
-    return { fee: BigInt(bandwidthFee) + BigInt(energyFee) + BigInt(activationFee), detail };
+  private quote(plan: OrderPlan, order: TransferOrder, tx: TronTransactionJson, prices: TronPrices, left: TronResources): Promise<FeeQuote> {
+    const contract = plan.coin.contract;
+    return quoteTronTransaction(this.transport, {
+      toHex: plan.toHex,
+      bytes: bandwidthBytes(tx.raw_data_hex.length / 2, 1),
+      prices,
+      left,
+      token: contract
+        ? {
+            energy: () =>
+              tokenTransferEnergy(
+                this.transport,
+                { fromHex: plan.fromHex, toHex: plan.toHex, contractHex: this.addressHex(contract, 'token contract'), amount: order.amount },
+                this.tokenEnergy,
+              ),
+            feeLimitSun: this.feeLimitSun,
+          }
+        : null,
+    });
   }
 
-  private async tokenEnergyOf(plan: OrderPlan, order: TransferOrder): Promise<{ energy: number; source: string }> {
-    const contractHex = this.addressHex(plan.coin.contract!, 'token contract');
-    const toWord = plan.toHex.slice(2).padStart(64, '0');
-    try {
-      const sim = await this.post<TronConstantCallJson>('/wallet/triggerconstantcontract', {
-        owner_address: plan.fromHex,
-        contract_address: contractHex,
-        function_selector: 'transfer(address,uint256)',
-        parameter: toWord + order.amount.toString(16).padStart(64, '0'),
-        visible: false,
-      });
-      const returned = sim.constant_result?.[0];
-      const reverted =
-        sim.result?.result !== true || !!sim.result.message || sim.transaction?.ret?.[0]?.ret === 'FAILED' || (returned !== undefined && /^0*$/.test(returned));
-      if (!reverted && typeof sim.energy_used === 'number' && sim.energy_used > 0) return { energy: sim.energy_used, source: 'simulated' };
-      const bal = await this.post<TronConstantCallJson>('/wallet/triggerconstantcontract', {
-        owner_address: plan.fromHex,
-        contract_address: contractHex,
-        function_selector: 'balanceOf(address)',
-        parameter: toWord,
-        visible: false,
-      });
-      const word = bal.result?.result === true ? bal.constant_result?.[0] : undefined;
-      if (word && /^[0-9a-fA-F]{64}$/.test(word) && BigInt(`0x${word}`) > 0n) return { energy: this.tokenEnergy.holder, source: 'default-holder' };
-      return { energy: this.tokenEnergy.newHolder, source: word ? 'default-new-holder' : 'default-unknown-holder' };
-    } catch (err) {
-      if (err instanceof ChainError && err.transient) throw err;
-      return { energy: this.tokenEnergy.newHolder, source: 'default-unknown-holder' };
-    }
-  }
-
-  private async prices(): Promise<Prices> {
+  /** Chain prices, reused for chainParamsTtlMs. */
+  private async prices(): Promise<TronPrices> {
     if (this.params && this.now() - this.params.at < this.paramsTtlMs) return this.params.prices;
-    const json = await this.post<TronChainParametersJson>('/wallet/getchainparameters', {});
-    const get = (k: keyof typeof DEFAULT_PRICES) => chainParameter(json, k) ?? DEFAULT_PRICES[k];
-    const prices: Prices = {
-      txFee: get('getTransactionFee'),
-      energyFee: get('getEnergyFee'),
-      createAccountFee: get('getCreateAccountFee'),
-      newAccountFee: get('getCreateNewAccountFeeInSystemContract'),
-    };
+    const prices = await readTronPrices(this.transport);
     this.params = { at: this.now(), prices };
     return prices;
   }
 
-  private async resources(addressHex: string): Promise<Resources> {
-    const r = await this.post<TronAccountResourceJson>('/wallet/getaccountresource', { address: addressHex, visible: false });
-    return {
-      freeNet: Math.max(0, (r.freeNetLimit ?? 0) - (r.freeNetUsed ?? 0)),
-      stakedNet: Math.max(0, (r.NetLimit ?? 0) - (r.NetUsed ?? 0)),
-      energy: Math.max(0, (r.EnergyLimit ?? 0) - (r.EnergyUsed ?? 0)),
-    };
-  }
-
-  private async accountExists(addressHex: string): Promise<boolean> {
-    const account = await this.post<{ address?: string }>('/wallet/getaccount', { address: addressHex, visible: false });
-    return typeof account.address === 'string' && account.address.length > 0;
+  private resources(addressHex: string): Promise<TronResources> {
+    return readTronResources(this.transport, addressHex);
   }
 
   private addressHex(address: string, role: string): string {
@@ -380,23 +271,6 @@ export class TronSigner implements ChainSigner {
     if (!check.ok) throw new Error(`invalid ${role} address ${JSON.stringify(address)}: ${check.reason}`);
     return check.hex;
   }
-
-  private async post<T>(path: string, body: unknown): Promise<T> {
-    const json = await this.transport.post<T>(path, body);
-    throwIfNodeError(path, json);
-    if (json === null || typeof json !== 'object') throw new ChainError(`${path}: unexpected answer ${JSON.stringify(json)}`, true);
-    return json;
-  }
-}
-
-function mergeQuotes(a: FeeQuote, b: FeeQuote): FeeQuote {
-  const detail: Record<string, string> = { ...b.detail };
-  for (const k of ['bandwidth', 'bandwidthFee', 'energy', 'energyFee', 'activationFee', 'transactions']) {
-    detail[k] = String(BigInt(a.detail[k] ?? '0') + BigInt(b.detail[k] ?? '0'));
-  }
-  const sources = new Set([...(a.detail.energySource ?? '').split(','), b.detail.energySource ?? ''].filter((s) => s && s !== 'none'));
-  detail.energySource = [...sources].join(',') || 'none';
-  return { fee: a.fee + b.fee, detail };
 }
 
 /** The transaction with its recoverable secp256k1 signature over txID, as the node's broadcast expects. */

@@ -1,4 +1,5 @@
 import type { CoinConfig, NetworkConfig, NetworkFamily, RpcTransport } from '@cpg/chains';
+import { feeAtRate, p2wpkhSpendVsize } from '@cpg/chains/bitcoin/fees';
 import { createRpcPool } from '@cpg/chains/rpc';
 
 export interface FeeQuote {
@@ -14,7 +15,7 @@ export interface FeeEstimator {
 }
 
 /** Units one withdrawal costs: Bitcoin family vbytes (1 input, 2 outputs P2WPKH), EVM gas, Tron sun. */
-const BTC_VBYTES = 141n;
+const BTC_VBYTES = BigInt(p2wpkhSpendVsize(1, 2));
 const EVM_GAS_NATIVE = 21_000n;
 const EVM_GAS_TOKEN = 65_000n;
 
@@ -81,7 +82,7 @@ export class ChainFeeEstimator implements FeeEstimator {
       if (typeof r.feerate !== 'number' || !(r.feerate > 0)) return null;
       // coins per kvB -> base units per kvB, exactly enough for an estimate (8 decimals).
       const perKvB = BigInt(Math.round(r.feerate * 1e8));
-      return (perKvB * BTC_VBYTES + 999n) / 1000n;
+      return feeAtRate(Number(BTC_VBYTES), perKvB);
     }
     return null;
   }

@@ -1,5 +1,5 @@
 import { prng } from '@cpg/devkit/testing/prng';
-import { consolidationFee, marginalInputFee } from './bitcoin-fee';
+import { consolidationFee, marginalInputFee } from '@cpg/chains/bitcoin/fees';
 import { MAX_INPUTS, type PlanInput, type SourceAddress, feeInCoin, planSweep, stepId, withinRatio } from './planner';
 
 const PLAN = '11111111-2222-4333-8444-555555555555';

@@ -1,6 +1,6 @@
 import type { CoinConfig } from '@cpg/chains';
 import { parseDecimalRatio } from '@cpg/core/money';
-import type { PlannerPolicy, Ratio } from './planner';
+import type { PlannerPolicy, Ratio } from './planner-types';
 
 /**
  * The defaults for a coin without a policy: the same as the address subgraph documents and lists

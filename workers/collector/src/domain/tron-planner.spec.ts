@@ -1,5 +1,5 @@
 import { type PlanInput, type SourceAddress, type TronFeeEstimate, planSweep } from './planner';
-import { sunForEnergy } from './tron-planner';
+import { sunForEnergy } from '@cpg/chains/tron/fees';
 
 const PLAN = '11111111-2222-4333-8444-555555555555';
 const hot = { addressId: 'h', address: 'THOT' };

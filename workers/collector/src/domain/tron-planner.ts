@@ -1,19 +1,6 @@
-import {
-  type Plan,
-  type PlanInput,
-  type PlanStep,
-  type Ratio,
-  type Role,
-  type Wallet,
-  type Waiting,
-  feeInCoin,
-  funderOf,
-  kindOf,
-  ordered,
-  restDestination,
-  stepAppender,
-  withinRatio,
-} from './planner';
+import { sunForEnergy } from '@cpg/chains/tron/fees';
+import type { Plan, PlanInput, PlanStep, Role, Wallet, Waiting } from './planner-types';
+import { feeInCoin, funderOf, kindOf, ordered, restDestination, stepAppender, withinRatio } from './planner-rules';
 
 /**
  * The Tron branch of the sweep planner, pure. Tron has no gas price: a transaction pays with
@@ -36,47 +23,6 @@ import {
  * never into HOT, the fee ratio) are the EVM planner's. Native TRX: one transfer of the balance
  * less the bandwidth it would burn.
  */
-
-export interface TronAccountState {
-  /** The account exists on chain (created by a TRX transfer). */
-  activated: boolean;
-  /** Energy the account can use now: its own stake or stake delegated to it, less what it used. */
-  energyLeft: bigint;
-  /** Free bandwidth (bytes) left today; an account created now starts with the daily allowance. */
-  freeNetLeft: bigint;
-}
-
-export interface TronFeeEstimate {
-  /** Sun burnt per unit of energy (chain parameter getEnergyFee). */
-  energyFee: bigint;
-  /** Sun burnt per byte of bandwidth (getTransactionFee). */
-  bandwidthFee: bigint;
-  /** Energy of one TRC-20 transfer (an upper bound: the recipient may not hold the token yet). */
-  tokenTransferEnergy: bigint;
-  /** Bandwidth of one signed TRC-20 transfer (bytes). */
-  tokenTransferBytes: bigint;
-  /** Bandwidth of one signed TRX transfer, delegation or undelegation (bytes). */
-  systemTxBytes: bigint;
-  /** Sun a TRX transfer that creates the recipient's account burns (getCreateNewAccountFeeInSystemContract + getCreateAccountFee). */
-  activationFee: bigint;
-  /** Daily free bandwidth of an account (getFreeNetLimit). */
-  freeNetPerDay: bigint;
-  /** Extra on a TRX top-up, in percent of what the transfer is estimated to burn. */
-  topUpMarginPercent: bigint;
-  /** Stake (sun) the funder can delegate for energy now (getcandelegatedmaxsize); 0 when it has none. */
-  delegatableSun: bigint;
-  /** Energy one staked TRX gives: TotalEnergyLimit / TotalEnergyWeight. */
-  energyPerTrx: Ratio;
-}
-
-const SUN_PER_TRX = 1_000_000n;
-
-/** Staked sun to delegate so the receiver gets at least `energy` (whole TRX, one more for rounding, at least 1 TRX). */
-export function sunForEnergy(energy: bigint, energyPerTrx: Ratio): bigint {
-  if (energy <= 0n) return 0n;
-  const trx = (energy * energyPerTrx.denominator + energyPerTrx.numerator - 1n) / energyPerTrx.numerator + 1n;
-  return (trx < 1n ? 1n : trx) * SUN_PER_TRX;
-}
 
 export function planTron(input: PlanInput): Plan {
   const t = input.tron!;

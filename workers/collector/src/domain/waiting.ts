@@ -1,5 +1,5 @@
 import { formatAmount } from '@cpg/core/money';
-import type { Waiting, WaitingReason } from './planner';
+import type { Waiting, WaitingReason } from './planner-types';
 
 /**
  * Why funds sit at a USER address instead of being swept, in words a merchant can act on. The

@@ -1,8 +1,8 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Bus, PoisonMessageError, type RunningConsumer } from '@cpg/core/bus';
 import { chainEventProblem } from '@cpg/chains/event-subject';
 import { countEvent } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
+import type { IntakeStore } from './intake-store';
 import type { WithdrawalProcessor } from './processor';
 
 export const BATCH_CONSUMER = 'signer-withdrawal-batches';
@@ -20,17 +20,14 @@ const VERIFY_TIMEOUT_MS = 5_000;
  * publishing it again) inserts nothing and only asks the processor to look at the batch now, which
  * is how a WAITING_FUNDS batch is retried on request. The same batchId with other content is refused.
  */
-export async function consumeBatches(bus: Bus, em: EntityManager, schema: string, processor: WithdrawalProcessor, log: Logger): Promise<RunningConsumer> {
+export async function consumeBatches(bus: Bus, store: IntakeStore, processor: WithdrawalProcessor, log: Logger): Promise<RunningConsumer> {
   return bus.consume({
     durable: BATCH_CONSUMER,
     types: ['withdrawal.batch.ready'],
     handler: async (event) => {
       const d = event.data;
-      const total = d.items.reduce((s, i) => s + BigInt(i.amount), 0n);
-      const conn = em.fork().getConnection();
-      const stored = await conn.execute<{ n: number }[]>(`select 1 as n from "${schema}".withdrawal_batches where batch_id = ?`, [d.batchId]);
       // A stored batch was confirmed when it was stored; the content check below covers a repeat.
-      if (!stored.length) {
+      if (!(await store.exists(d.batchId))) {
         const verdict = await bus
           .request(
             'withdrawal.verify_batch',
@@ -50,27 +47,13 @@ export async function consumeBatches(bus: Bus, em: EntityManager, schema: string
           throw new PoisonMessageError(`batch ${d.batchId} not confirmed by the withdrawal subgraph: ${verdict.reason}`);
         }
       }
-      const inserted = await conn.execute<{ batch_id: string }[]>(
-        `insert into "${schema}".withdrawal_batches (batch_id, merchant_id, network_id, coin_id, items, total, status)
-         values (?, ?, ?, ?, ?::jsonb, ?, 'NEW') on conflict (batch_id) do nothing returning batch_id`,
-        [d.batchId, d.merchantId, d.network, d.coinId, JSON.stringify(d.items), total.toString()],
-      );
-      if (!inserted.length) {
-        const [row] = await conn.execute<{ merchant_id: string; network_id: string; coin_id: string; items: unknown; total: string }[]>(
-          `select merchant_id, network_id, coin_id, items, total::text as total from "${schema}".withdrawal_batches where batch_id = ?`,
-          [d.batchId],
-        );
+      if (!(await store.insertNew(d))) {
+        const row = await store.storedContent(d.batchId);
         const same =
-          row &&
-          row.merchant_id === d.merchantId &&
-          row.network_id === d.network &&
-          row.coin_id === d.coinId &&
-          itemsKey(row.items as typeof d.items) === itemsKey(d.items);
+          row && row.merchantId === d.merchantId && row.network === d.network && row.coinId === d.coinId && itemsKey(row.items) === itemsKey(d.items);
         if (!same) throw new PoisonMessageError(`batch ${d.batchId} was already received with other content; ignored`);
         // The same work: wake a batch that waits for funds; a batch in flight carries on as it is.
-        await conn.execute(`update "${schema}".withdrawal_batches set next_check_at = now() where batch_id = ? and status in ('NEW','WAITING_FUNDS')`, [
-          d.batchId,
-        ]);
+        await store.wakeUnsigned(d.batchId);
         log.info({ batchId: d.batchId }, 'withdrawal batch received again; same work');
       } else {
         log.info({ batchId: d.batchId, network: d.network, coinId: d.coinId, payouts: d.items.length }, 'withdrawal batch received');
@@ -92,7 +75,7 @@ export const FUNDING_CONSUMER = 'signer-hot-wallet-funding';
  * addresses registered through the address service): the merchant's batches on that network
  * that wait for funds are looked at now instead of at their next periodic retry.
  */
-export async function consumeHotWalletFunding(bus: Bus, em: EntityManager, schema: string, processor: WithdrawalProcessor): Promise<RunningConsumer> {
+export async function consumeHotWalletFunding(bus: Bus, store: IntakeStore, processor: WithdrawalProcessor): Promise<RunningConsumer> {
   return bus.consume({
     durable: FUNDING_CONSUMER,
     types: ['chain.transfer.confirmed'],
@@ -105,17 +88,8 @@ export async function consumeHotWalletFunding(bus: Bus, em: EntityManager, schem
         ctx.log.warn({ subject: ctx.subject, network, reason: problem }, 'chain event dropped');
         throw new PoisonMessageError(`chain event dropped: ${problem}`);
       }
-      const woken = await em
-        .fork()
-        .getConnection()
-        .execute<{ batch_id: string }[]>(
-          `update "${schema}".withdrawal_batches b set next_check_at = now()
-           from "${schema}".hot_wallets h
-           where h.network_id = ? and h.address = ? and b.merchant_id = h.merchant_id and b.network_id = h.network_id and b.status = 'WAITING_FUNDS'
-           returning b.batch_id`,
-          [network, to],
-        );
-      if (woken.length) processor.kick();
+      const woken = await store.wakeWaitingFor(network, to);
+      if (woken) processor.kick();
     },
   });
 }

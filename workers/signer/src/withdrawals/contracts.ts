@@ -7,10 +7,10 @@ import type { Logger } from '@cpg/core/logger';
 import { PayoutRefused } from './chains';
 
 /**
- * Where each EVM network's BatchTransfer contract lives. Real networks name it in the
- * environment (`BATCH_TRANSFER_<NETWORK>`, e.g. BATCH_TRANSFER_ETHEREUM); on dev chains the
- * signer deploys it on first need from anvil's default account 9 (a dev-only, publicly known key
- * that no test or faucet uses) and remembers the address in signer.evm_contracts.
+ * Where each EVM network's BatchTransfer contract lives. Real networks name it in the signer's
+ * config (environment variable `BATCH_TRANSFER_<NETWORK>`, e.g. BATCH_TRANSFER_ETHEREUM); on dev
+ * chains the signer deploys it on first need from anvil's default account 9 (a dev-only, publicly
+ * known key that no test or faucet uses) and remembers the address in signer.evm_contracts.
  */
 
 /** Anvil default account used to deploy dev contracts, so no merchant pays for them. */
@@ -25,14 +25,15 @@ export class BatchContracts {
     private readonly schema: string,
     private readonly transportFor: (network: NetworkConfig) => RpcTransport,
     private readonly log: Logger,
-    private readonly env: Record<string, string | undefined> = process.env,
+    /** BATCH_TRANSFER_<NETWORK> variables by name, from the signer's config (batchTransferVariables). */
+    private readonly configured: Record<string, string | undefined>,
   ) {}
 
   /** The contract's address on `network`, deploying it first on a dev chain. Idempotent. */
   async batchTransfer(network: NetworkConfig): Promise<string> {
     const cached = this.known.get(network.id);
     if (cached) return cached;
-    const configured = this.env[`BATCH_TRANSFER_${network.id.toUpperCase().replace(/-/g, '_')}`];
+    const configured = this.configured[`BATCH_TRANSFER_${network.id.toUpperCase().replace(/-/g, '_')}`];
     if (configured) {
       const check = checkAddress(configured);
       if (!check.ok) throw new PayoutRefused(`BATCH_TRANSFER_${network.id.toUpperCase()} is not an address: ${check.reason}`);

@@ -1,4 +1,18 @@
-import { P2WPKH_INPUT_VBYTES_FLOOR, P2WPKH_INPUT_WEIGHT, consolidationFee, consolidationVsize, marginalInputFee, outputScriptLength } from './bitcoin-fee';
+import { getNetwork } from '../networks';
+import {
+  P2WPKH_INPUT_VBYTES_FLOOR,
+  P2WPKH_INPUT_WEIGHT,
+  consolidationFee,
+  consolidationVsize,
+  dustThreshold,
+  feeAtRate,
+  formatRate,
+  marginalInputFee,
+  outputScriptLength,
+  p2wpkhDustThreshold,
+  p2wpkhSpendVsize,
+  txVsize,
+} from './fees';
 
 describe('consolidation size', () => {
   it('matches the known size of a 1-in 1-out P2WPKH transaction (110 vB with a 73-byte signature)', () => {
@@ -41,5 +55,26 @@ describe('consolidation size', () => {
     expect(() => consolidationVsize(0, [22])).toThrow(RangeError);
     expect(() => consolidationVsize(1, [])).toThrow(RangeError);
     expect(() => consolidationFee(1, [22], -1n)).toThrow(RangeError);
+  });
+});
+
+describe('the one estimator', () => {
+  it('sizes a one-input withdrawal with change at 141 vB, as the withdrawal quote assumes', () => {
+    expect(p2wpkhSpendVsize(1, 2)).toBe(141);
+    expect(txVsize(P2WPKH_INPUT_WEIGHT, 1, [22, 22])).toBe(141);
+    expect(feeAtRate(141, 10_000n)).toBe(1410n);
+  });
+
+  it('gives the P2WPKH dust limit the nodes apply: 294 sat on Bitcoin, 2940 on Litecoin', () => {
+    expect(p2wpkhDustThreshold(getNetwork('dev-ltc'))).toBe(2940n);
+    const script = new Uint8Array(22);
+    script[1] = 20;
+    expect(dustThreshold(script, 3000n)).toBe(294n);
+  });
+
+  it('prints sat/kvB as sat/vB without trailing zeros', () => {
+    expect(formatRate(12_500n)).toBe('12.5');
+    expect(formatRate(3000n)).toBe('3');
+    expect(formatRate(1n)).toBe('0.001');
   });
 });
