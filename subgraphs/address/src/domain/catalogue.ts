@@ -13,7 +13,11 @@ export class Catalogue {
   private readonly byNetwork = new Map<string, CatalogueNetwork>();
   private readonly byCoin = new Map<string, { coin: CoinConfig; network: CatalogueNetwork }>();
 
-  constructor(env: Record<string, string | undefined> = process.env) {
+  /**
+   * `env` holds the chain settings (CHAIN_RPC_<NETWORK>, DEV_CHAINS, ...); left out, allNetworks
+   * reads them from the process (networks.ts is the chain layer's config module).
+   */
+  constructor(env?: Record<string, string | undefined>) {
     this.networks = allNetworks(env);
     for (const n of this.networks) {
       this.byNetwork.set(n.id, n);

@@ -61,6 +61,7 @@ export interface ScreeningDeps {
   providerRequired: boolean;
   thresholds: Thresholds;
   rates: RateService;
+  /** Chain settings the networks are built from (CHAIN_RPC_<NETWORK>, DEV_CHAINS, ...), as the server read them. */
   env?: Record<string, string | undefined>;
 }
 
@@ -71,7 +72,8 @@ export interface ScreeningDeps {
 export class ScreeningService {
   private readonly networks: Map<string, NetworkConfig>;
   constructor(readonly deps: ScreeningDeps) {
-    this.networks = new Map(allNetworks(deps.env ?? process.env).map((n) => [n.id, n]));
+    // Without `env`, allNetworks reads the process's chain settings (networks.ts is the chain layer's config module).
+    this.networks = new Map(allNetworks(deps.env).map((n) => [n.id, n]));
   }
 
   network(id: string): NetworkConfig {

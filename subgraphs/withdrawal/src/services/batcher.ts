@@ -2,8 +2,8 @@ import type { EntityManager } from '@cpg/core/db';
 import type { Logger } from '@cpg/core/logger';
 import { aggregationForFamily, cutBatch } from '../domain/batching';
 import type { CoinCatalogue } from './catalogue';
-import { T, type WithdrawalRow, createBatch, emitLedger } from './rows';
-import { aggregationOf } from './withdrawals';
+import { emitLedger } from './withdrawal-events';
+import { T, type WithdrawalRow, aggregationOf, createBatch } from './withdrawal-store';
 
 interface Group {
   merchant_id: string;
