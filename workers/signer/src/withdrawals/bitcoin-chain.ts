@@ -1,6 +1,6 @@
 import type { NetworkConfig, RpcTransport, SigningKey, TransferOrder } from '@cpg/chains';
 import { changeOutputIndex, planBitcoinReplacement, readPrevouts, signBitcoinReplacement } from '@cpg/chains/bitcoin/replace';
-import { BitcoinSigner, BitcoinSignerError } from '@cpg/chains/bitcoin/signer';
+import { BitcoinSigner, BitcoinSignerError } from '@cpg/chains/signers';
 import { BitcoinTxStatusReader } from '@cpg/chains/bitcoin/tx-status';
 import { type Funds, type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx } from './chains';
 import { fundHint } from './shortfall';

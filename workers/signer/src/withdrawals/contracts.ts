@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type NetworkConfig, type RpcTransport } from '@cpg/chains';
 import { checkAddress } from '@cpg/chains/evm/address';
 import { anvilAccount } from '@cpg/chains/evm/dev-accounts';
-import { EvmSigner, waitForReceipt } from '@cpg/chains/evm/signer';
+import { EvmSigner, waitForReceipt } from '@cpg/chains/signers';
 import type { Logger } from '@cpg/core/logger';
 import { PayoutRefused } from './chains';
 

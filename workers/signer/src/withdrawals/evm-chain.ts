@@ -3,7 +3,7 @@ import { checkAddress } from '@cpg/chains/evm/address';
 import { NonceManager } from '@cpg/chains/evm/nonces';
 import type { RawReceipt } from '@cpg/chains/evm/raw';
 import { buildEvmReplacement } from '@cpg/chains/evm/replace';
-import { EvmSigner, ERC20 } from '@cpg/chains/evm/signer';
+import { EvmSigner, ERC20 } from '@cpg/chains/signers';
 import { type Funds, type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx } from './chains';
 import { type Short, fundHint } from './shortfall';
 

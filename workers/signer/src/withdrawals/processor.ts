@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ChainError, type NetworkConfig, type TransferOrder } from '@cpg/chains';
-import { BitcoinSignerError } from '@cpg/chains/bitcoin/signer';
+import { BitcoinSignerError } from '@cpg/chains/signers';
 import type { KeyStore } from '@cpg/chains/keys';
 import type { OutboxRelay } from '@cpg/core/db';
 import type { Logger } from '@cpg/core/logger';

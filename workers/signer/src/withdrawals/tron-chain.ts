@@ -1,7 +1,7 @@
 import { ChainError, type NetworkConfig, type RpcTransport, type SigningKey, type TransferOrder } from '@cpg/chains';
 import { checkTronAddress, tronBase58ToHex } from '@cpg/chains/tron/address';
 import type { TronTxInfoJson } from '@cpg/chains/tron/protocol';
-import { TronSigner } from '@cpg/chains/tron/signer';
+import { TronSigner } from '@cpg/chains/signers';
 import { TronTxStatusReader } from '@cpg/chains/tron/tx-status';
 import { type Funds, type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx } from './chains';
 import { type Short, fundHint } from './shortfall';
