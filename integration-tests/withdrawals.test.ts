@@ -127,42 +127,20 @@ async function balance(m: Merchant, coinId: string): Promise<{ available: string
 }
 
 /**
- * Credits the merchant's available balance the way the payment subgraph does for a confirmed
- * transfer, and clears it the way the compliance subgraph does for a clean sender (a credit is
- * spendable only once compliance has decided: see screen-before-spend.test.ts).
+ * Credits the merchant's available balance the way the payment subgraph tells the ledger about a
+ * confirmed transfer (held until compliance decides) and then about a clean sender's CLEAR (a
+ * credit is spendable only once compliance has decided: see screen-before-spend.test.ts).
  */
 async function credit(m: Merchant, coinId: string, units: bigint, expectAvailable: string): Promise<void> {
   const network = coinId.split(':')[0]!;
-  const txHash = `0x${randomBytes(32).toString('hex')}`;
+  const deposit = { network, txHash: `0x${randomBytes(32).toString('hex')}`, index: 0, coinId, generation: 0 };
+  const told = { merchantId: m.id, paymentId: null, amount: units.toString(), deposit };
   await stack.bus.publish(
     'payment.deposit_ledger',
-    {
-      merchantId: m.id,
-      paymentId: null,
-      coinId,
-      amount: units.toString(),
-      kind: 'unsolicited_confirmed',
-      depositKey: `${network}:${txHash}:0`,
-      wasConfirmed: false,
-    },
+    { ...told, effect: 'credit', credit: 'deposit_pending_screening', fromPending: false },
     { id: randomUUID(), key: m.id },
   );
-  await stack.bus.publish(
-    'compliance.deposit_hold',
-    {
-      alertId: null,
-      assessmentId: randomUUID(),
-      merchantId: m.id,
-      action: 'CLEAR',
-      network,
-      txHash,
-      index: 0,
-      addressId: randomUUID(),
-      coinId,
-      amount: units.toString(),
-    },
-    { id: randomUUID(), key: m.id },
-  );
+  await stack.bus.publish('payment.deposit_ledger', { ...told, effect: 'clear', moves: true }, { id: randomUUID(), key: m.id });
   await eventually(async () => (await balance(m, coinId)).available === expectAvailable, `available ${expectAvailable} ${coinId}`, 15_000);
 }
 

@@ -11,16 +11,8 @@ import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { entities } from '../src/entities';
 import { LedgerService } from '../src/ledger/ledger-service';
-import {
-  depositConfirmed,
-  depositReorgedAfterCredit,
-  depositReorgedBeforeCredit,
-  depositSeen,
-  holdForWithdrawal,
-  releaseHold,
-  settleHold,
-  unsolicitedCredit,
-} from '../src/ledger/postings';
+import { depositConfirmed, depositReorgedAfterCredit, depositReorgedBeforeCredit, depositSeen, unsolicitedCredit } from '../src/ledger/deposit-postings';
+import { holdForWithdrawal, releaseHold, settleHold } from '../src/ledger/withdrawal-postings';
 import { MerchantService } from '../src/services/merchants';
 import { resolvers } from '../src/resolvers';
 import { typeDefs } from '../src/server';

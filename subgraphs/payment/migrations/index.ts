@@ -96,7 +96,44 @@ class ComplianceHolds extends Migration {
   }
 }
 
+/**
+ * The payment subgraph becomes the one producer of a deposit's ledger effects (issue 17): it keeps
+ * what it has told the ledger about each deposit's current generation (`ledger`, see
+ * src/domain/deposit-ledger) and every compliance decision per deposit, CLEAR included
+ * (`deposit_decisions`), and decides each effect from them under the deposit's row lock.
+ *
+ * Rows from before are filled in from what this subgraph knew then: a seen deposit of a payment
+ * was told as seen; a confirmed one was credited, to available when its hold was released, else
+ * to held (a hold, or a credit still waiting for compliance). A credit that an earlier CLEAR had
+ * already made available is not known here (CLEAR was not recorded); it only matters if that
+ * deposit is reorged after its credit, which then takes it back from held.
+ */
+class DepositLedgerState extends Migration {
+  override async up(): Promise<void> {
+    const s = `"${SCHEMA}"`;
+    this.addSql(`alter table ${s}.deposits add column ledger text not null default 'none' check (ledger in ('none','seen','available','held','reversed'))`);
+    this.addSql(`create table ${s}.deposit_decisions (
+      network_id text not null,
+      tx_hash text not null,
+      idx int not null,
+      action text not null check (action in ('CLEAR','HOLD','RELEASE','BLOCK')),
+      at timestamptz not null,
+      primary key (network_id, tx_hash, idx, action)
+    )`);
+    this.addSql(`insert into ${s}.deposit_decisions (network_id, tx_hash, idx, action, at)
+      select network_id, tx_hash, idx, action, min(at) from ${s}.compliance_holds group by network_id, tx_hash, idx, action`);
+    this.addSql(`update ${s}.deposits d set ledger = case
+        when d.below_minimum then 'none'
+        when d.status = 'SEEN' then case when d.payment_id is null then 'none' else 'seen' end
+        when d.status = 'REORGED' then 'reversed'
+        when exists (select 1 from ${s}.deposit_decisions x where x.network_id = d.network_id and x.tx_hash = d.tx_hash and x.idx = d.idx and x.action = 'RELEASE')
+          then 'available'
+        else 'held' end`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_payments', class: Payments },
   { name: '0002_compliance_holds', class: ComplianceHolds },
+  { name: '0003_deposit_ledger_state', class: DepositLedgerState },
 ];

@@ -8,7 +8,7 @@ import type { RunningService } from '@cpg/core/http';
 import { type TestEnv, createTestEnv, eventually } from '@cpg/devkit/testing';
 import { startMerchantSubgraph } from '@cpg/subgraph-merchant/src/server';
 import { LedgerService } from '@cpg/subgraph-merchant/src/ledger/ledger-service';
-import { unsolicitedCredit } from '@cpg/subgraph-merchant/src/ledger/postings';
+import { unsolicitedCredit } from '@cpg/subgraph-merchant/src/ledger/deposit-postings';
 import { MerchantService } from '@cpg/subgraph-merchant/src/services/merchants';
 import { startWithdrawalSubgraph } from '../src/server';
 import { batchOnce, reapProvisional } from '../src/services/batcher';

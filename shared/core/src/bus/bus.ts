@@ -17,6 +17,7 @@ import { withLogContext } from '../logger';
 import {
   type Envelope,
   type EventData,
+  type EventInput,
   type EventType,
   type RpcName,
   type RpcReply,
@@ -175,7 +176,7 @@ export class Bus {
   }
 
   /** Publishes a validated event directly (no outbox): for producers with no database state. */
-  async publish<T extends EventType>(type: T, data: EventData<T>, opts: { id: string; key: string }): Promise<void> {
+  async publish<T extends EventType>(type: T, data: EventInput<T>, opts: { id: string; key: string }): Promise<void> {
     validateEvent(type, data);
     await this.publishEnvelope(eventSubject(subjectStem(type, data), opts.key), { id: opts.id, type, occurredAt: new Date().toISOString(), data });
   }

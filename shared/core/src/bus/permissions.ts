@@ -55,7 +55,6 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
     publishes: ['merchant.created', 'merchant.settings_updated', 'merchant.api_key_created', 'merchant.api_key_revoked'],
     consumes: [
       { durable: 'merchant-deposit-ledger', types: ['payment.deposit_ledger'] },
-      { durable: 'merchant-compliance-holds', types: ['compliance.deposit_hold'] },
       { durable: 'merchant-withdrawal-ledger', types: ['withdrawal.ledger'] },
       { durable: 'merchant-collection-fee-ledger', types: ['collection.fee'] },
       { durable: 'merchant-cold-forward-ledger', types: ['collection.sweep_updated'] },

@@ -2,7 +2,7 @@ import type { ServiceDeps } from '@cpg/core/http';
 import { applyOnce } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { LedgerService } from '../ledger/ledger-service';
-import { coldForward } from '../ledger/postings';
+import { coldForward } from '../ledger/collection-postings';
 
 const CONSUMER = 'merchant-cold-forward-ledger';
 

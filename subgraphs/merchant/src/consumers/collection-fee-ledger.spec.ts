@@ -1,13 +1,6 @@
-import {
-  type AccountRef,
-  accountKey,
-  assertPosting,
-  chargeCollectionFee,
-  collectionFeeKey,
-  depositConfirmed,
-  overdrawn,
-  resolvePosting,
-} from '../ledger/postings';
+import { chargeCollectionFee, collectionFeeKey } from '../ledger/collection-postings';
+import { depositConfirmed } from '../ledger/deposit-postings';
+import { type AccountRef, accountKey, assertPosting, overdrawn, resolvePosting } from '../ledger/postings';
 
 const M = '11111111-1111-4111-8111-111111111111';
 const ETH = 'dev-evm:ETH';

@@ -2,7 +2,7 @@ import type { ServiceDeps } from '@cpg/core/http';
 import { applyOnce } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { LedgerService } from '../ledger/ledger-service';
-import { chargeCollectionFee } from '../ledger/postings';
+import { chargeCollectionFee } from '../ledger/collection-postings';
 
 const CONSUMER = 'merchant-collection-fee-ledger';
 

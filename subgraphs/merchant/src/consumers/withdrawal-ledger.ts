@@ -2,7 +2,7 @@ import type { ServiceDeps } from '@cpg/core/http';
 import { applyOnce } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { LedgerService } from '../ledger/ledger-service';
-import { chargeWithdrawalFee, settleHold } from '../ledger/postings';
+import { chargeWithdrawalFee, settleHold } from '../ledger/withdrawal-postings';
 
 const CONSUMER = 'merchant-withdrawal-ledger';
 

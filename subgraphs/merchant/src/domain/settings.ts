@@ -1,17 +1,11 @@
 import { parseDecimalRatio } from '@cpg/core/money';
 import { badInput } from '@cpg/core/graphql';
+import { ADDRESS_MODES, AGGREGATION_MODES, type MerchantSettingsMessage } from '@cpg/core/bus/catalogue/merchant';
 
-export const ADDRESS_MODES = ['SINGLE', 'COMMON', 'CROSS'] as const;
-export const AGGREGATION_MODES = ['NONE', 'BATCH'] as const;
+export { ADDRESS_MODES, AGGREGATION_MODES };
 
-export interface MerchantSettings {
-  addressMode: (typeof ADDRESS_MODES)[number];
-  withdrawalAggregation: (typeof AGGREGATION_MODES)[number];
-  batchMaxSize: number;
-  batchMaxWaitSeconds: number;
-  paymentExpiryMinutes: number;
-  underpaymentTolerance: string;
-}
+/** Every setting, as `merchant.settings_updated` publishes them (the catalogue's schema, all fields set). */
+export type MerchantSettings = Required<MerchantSettingsMessage>;
 
 export const DEFAULT_SETTINGS: MerchantSettings = {
   addressMode: 'SINGLE',

@@ -1,6 +1,6 @@
 import { allNetworks } from '@cpg/chains';
 import { formatAmount } from '@cpg/core/money';
-import type { CoinBalance, HistoryPage } from './ledger-service';
+import type { CoinBalance, HistoryPage } from './ledger-reads';
 
 let decimalsById: Map<string, number> | undefined;
 

@@ -1,28 +1,16 @@
 import { createHash } from 'node:crypto';
-import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@cpg/core/db';
-import { AppError, badInput, conflict } from '@cpg/core/graphql';
-import { SCHEMA } from '../../migrations';
-import {
-  ALLOW_NEGATIVE,
-  type AccountKind,
-  type AccountRef,
-  MERCHANT_SIDE_KINDS,
-  type Posting,
-  accountKey,
-  accountsOf,
-  assertPosting,
-  overdrawn,
-  holdKey,
-  releaseHold,
-  resolvePosting,
-  withdrawalReference,
-} from './postings';
+import { AppError, conflict } from '@cpg/core/graphql';
+import { LedgerReads } from './ledger-reads';
+import { claimKey, ensureAccounts, entriesOf, lockAccounts, transactionByKey, writeEntry } from './ledger-store';
+import { type AccountRef, type Posting, accountKey, accountsOf, assertPosting, overdrawn, resolvePosting } from './postings';
+import { holdKey, releaseHold, withdrawalReference } from './withdrawal-postings';
+
+export type { CoinBalance, HistoryEntry, HistoryPage, LedgerInvariants, ReconcileLine, ReconcileReport, ReconciliationBalance } from './ledger-reads';
+export { MAX_PAGE, decodeCursor, encodeCursor } from './ledger-reads';
 
 /** Fingerprint of a hold key taken by a release that found no hold (see releaseWithdrawal). */
 export const HOLD_TOMBSTONE = 'tombstone';
-
-const T = `"${SCHEMA}"`;
 
 export interface PostedEntry {
   id: string;
@@ -40,94 +28,6 @@ export interface PostResult {
   entries: PostedEntry[];
   /** True when the key had been posted before and this call only read the first result. */
   replayed: boolean;
-}
-
-export interface CoinBalance {
-  coinId: string;
-  pending: bigint;
-  available: bigint;
-  held: bigint;
-  /** Zero or negative: what a reversal after crediting could not take from available. */
-  debt: bigint;
-  /** Forwarded to the merchant's cold wallets (outside the hot side): shown, never spendable here. */
-  custody: bigint;
-}
-
-/** Every account of one merchant for one coin, and the collection fees charged to it (reconciliation). */
-export interface ReconciliationBalance extends CoinBalance {
-  externalChain: bigint;
-  externalFees: bigint;
-  /** The part of externalFees charged for the collector's sweeps and top-ups (`collection_fee`). */
-  collectionFees: bigint;
-}
-
-/** Counts of rows breaking a ledger invariant; all zero when the books are sound. */
-export interface LedgerInvariants {
-  ok: boolean;
-  /** Transactions whose entries do not sum to zero for some coin. */
-  unbalancedTransactions: number;
-  /** Accounts on the wrong side of zero for their kind (debt may only be negative; the external ones may be anything). */
-  negativeAccounts: number;
-  /** Accounts whose stored balance differs from the sum of their entries or from their newest balance_after. */
-  mismatchedBalances: number;
-}
-
-export interface HistoryEntry {
-  id: string;
-  coinId: string;
-  accountKind: AccountKind;
-  amount: bigint;
-  balanceAfter: bigint;
-  /** The transaction's kind, e.g. "deposit_confirmed". */
-  kind: string;
-  reference: string;
-  createdAt: Date;
-}
-
-export interface HistoryPage {
-  entries: HistoryEntry[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
-export interface ReconcileLine {
-  kind: AccountKind;
-  stored: bigint;
-  entriesSum: bigint;
-  /** balance_after of the account's newest entry; 0 when it has none. */
-  lastBalanceAfter: bigint;
-  matches: boolean;
-}
-
-export interface ReconcileReport {
-  merchantId: string;
-  coinId: string;
-  accounts: ReconcileLine[];
-  matches: boolean;
-}
-
-interface AccountRow {
-  id: string;
-  merchant_id: string | null;
-  coin_id: string;
-  kind: AccountKind;
-  balance: string;
-  allow_negative: boolean;
-}
-
-export const MAX_PAGE = 200;
-
-// Opaque to clients so the ordering key may change without breaking the cursor's format.
-export function encodeCursor(entryId: string): string {
-  return Buffer.from(`le:${entryId}`, 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string): string {
-  const bad = () => badInput('after is not a cursor returned by this API', { field: 'after' });
-  if (cursor.length > 64 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
-  const m = /^le:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw bad();
-  return m[1]!;
 }
 
 /**
@@ -150,15 +50,13 @@ export function fingerprintOf(p: Posting): string {
 }
 
 /**
- * The double-entry ledger over this subgraph's schema. Postings are meant to come from the
- * deposit and withdrawal consumers and the hold request-reply handler (not wired yet); reads come
- * from the Merchant resolvers.
+ * The double-entry ledger over this subgraph's schema. Postings come from the deposit, withdrawal
+ * and collection consumers and the hold request-reply handler; reads (LedgerReads) serve the
+ * Merchant resolvers and the reconciliation RPC. Its SQL is in ./ledger-store.
  * Construct it with a request's EntityManager fork; given an EntityManager already inside a
  * transaction (e.g. the `tx` of applyOnce), `post` joins it through a savepoint.
  */
-export class LedgerService {
-  constructor(private readonly em: EntityManager) {}
-
+export class LedgerService extends LedgerReads {
   /**
    * Applies a posting. Called once per business effect (deposit seen, credited, reversed; hold,
    * release, settle), and idempotent by `posting.idempotencyKey`: any number of repeats, also
@@ -169,28 +67,16 @@ export class LedgerService {
   async post(posting: Posting): Promise<PostResult> {
     assertPosting(posting);
     const fingerprint = fingerprintOf(posting);
-    const refs = accountsOf(posting);
-    const ids = await this.ensureAccounts(refs);
+    const ids = await ensureAccounts(this.em, accountsOf(posting));
     // Not a fork: a fork would drop an outer transaction and post on another connection, where it
     // could wait forever on account rows the outer transaction created and has not committed.
     return this.em.transactional(async (tx) => {
-      // The key row goes in first: a concurrent twin blocks here until this commits or rolls
+      // The key row goes in first: a concurrent twin blocks there until this commits or rolls
       // back, and only then reads the outcome, so it never takes account locks it would not use.
-      const inserted = await tx.execute<{ id: string; created_at: Date }[]>(
-        `insert into ${T}.ledger_transactions (idempotency_key, fingerprint, kind, reference) values (?, ?, ?, ?)
-         on conflict (idempotency_key) do nothing returning id::text as id, created_at`,
-        [posting.idempotencyKey, fingerprint, posting.kind, posting.reference],
-      );
-      if (!inserted.length) return this.replay(tx, posting.idempotencyKey, fingerprint);
-      const txRow = inserted[0]!;
+      const txRow = await claimKey(tx, posting.idempotencyKey, fingerprint, posting.kind, posting.reference);
+      if (!txRow) return this.replay(tx, posting.idempotencyKey, fingerprint);
 
-      // Locked in id order, the same for every posting, so two postings never wait on each other in a cycle.
-      const idList = [...new Set(ids.values())].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-      const rows = await tx.execute<AccountRow[]>(
-        `select id::text as id, merchant_id, coin_id, kind, balance::text as balance, allow_negative
-           from ${T}.ledger_accounts where id in (${idList.map(() => '?').join(', ')}) order by id for update`,
-        idList,
-      );
+      const rows = await lockAccounts(tx, ids.values());
       const byKey = new Map(rows.map((r) => [accountKey({ merchantId: r.merchant_id, coinId: r.coin_id, kind: r.kind }), r]));
       const balanceOf = (a: AccountRef) => BigInt(byKey.get(accountKey(a))!.balance);
       const resolved = resolvePosting(posting, balanceOf);
@@ -204,13 +90,8 @@ export class LedgerService {
       for (const e of resolved) {
         const row = byKey.get(accountKey(e.account))!;
         const after = BigInt(row.balance) + e.amount;
-        const [written] = await tx.execute<{ id: string }[]>(
-          `with upd as (update ${T}.ledger_accounts set balance = ?::numeric where id = ? returning id)
-           insert into ${T}.ledger_entries (transaction_id, account_id, amount, balance_after, created_at)
-           select ?, upd.id, ?::numeric, ?::numeric, ? from upd returning id::text as id`,
-          [after.toString(), row.id, txRow.id, e.amount.toString(), after.toString(), txRow.created_at],
-        );
-        entries.push({ id: written!.id, account: e.account, amount: e.amount, balanceAfter: after });
+        const id = await writeEntry(tx, row.id, txRow.id, e.amount, after, txRow.created_at);
+        entries.push({ id, account: e.account, amount: e.amount, balanceAfter: after });
       }
       return {
         transactionId: txRow.id,
@@ -224,42 +105,11 @@ export class LedgerService {
     });
   }
 
-  /**
-   * Creates missing account rows in their own short statement, before the posting's transaction:
-   * an account is harmless to have, and taking its creation out of the locked section keeps the
-   * lock order simple. Idempotent.
-   */
-  private async ensureAccounts(refs: AccountRef[]): Promise<Map<string, string>> {
-    const values = refs.map(() => '(?::uuid, ?, ?, ?)').join(', ');
-    const params = refs.flatMap((r) => [r.merchantId, r.coinId, r.kind, ALLOW_NEGATIVE[r.kind]]);
-    await this.em.execute(
-      `insert into ${T}.ledger_accounts (merchant_id, coin_id, kind, allow_negative) values ${values}
-       on conflict on constraint ledger_accounts_one_per_kind do nothing`,
-      params,
-    );
-    const where = refs.map(() => '(merchant_id is not distinct from ?::uuid and coin_id = ? and kind = ?)').join(' or ');
-    const rows = await this.em.execute<{ id: string; merchant_id: string | null; coin_id: string; kind: AccountKind }[]>(
-      `select id::text as id, merchant_id, coin_id, kind from ${T}.ledger_accounts where ${where}`,
-      refs.flatMap((r) => [r.merchantId, r.coinId, r.kind]),
-    );
-    const ids = new Map(rows.map((r) => [accountKey({ merchantId: r.merchant_id, coinId: r.coin_id, kind: r.kind }), r.id]));
-    if (ids.size !== refs.length) throw new Error('ledger accounts missing after creation');
-    return ids;
-  }
-
   private async replay(tx: EntityManager, key: string, fingerprint: string): Promise<PostResult> {
-    const [first] = await tx.execute<{ id: string; fingerprint: string; kind: string; reference: string; created_at: Date }[]>(
-      `select id::text as id, fingerprint, kind, reference, created_at from ${T}.ledger_transactions where idempotency_key = ?`,
-      [key],
-    );
+    const first = await transactionByKey(tx, key);
     if (!first) throw new Error(`ledger transaction ${key} vanished`);
     if (first.fingerprint !== fingerprint) throw conflict('this idempotency key was already used for a different ledger posting', { idempotencyKey: key });
-    const rows = await tx.execute<{ id: string; merchant_id: string | null; coin_id: string; kind: AccountKind; amount: string; balance_after: string }[]>(
-      `select e.id::text as id, a.merchant_id, a.coin_id, a.kind, e.amount::text as amount, e.balance_after::text as balance_after
-         from ${T}.ledger_entries e join ${T}.ledger_accounts a on a.id = e.account_id
-        where e.transaction_id = ? order by e.id`,
-      [first.id],
-    );
+    const rows = await entriesOf(tx, first.id);
     return {
       transactionId: first.id,
       idempotencyKey: key,
@@ -277,168 +127,6 @@ export class LedgerService {
   }
 
   /**
-   * Called by `Merchant.balances`: one row per coin the merchant has entries in. Read-only, so
-   * idempotent; reads committed balances without locking, so it may trail a posting in flight.
-   */
-  async balances(merchantId: string): Promise<CoinBalance[]> {
-    const rows = await this.em.execute<{ coin_id: string; kind: AccountKind; balance: string }[]>(
-      `select a.coin_id, a.kind, a.balance::text as balance from ${T}.ledger_accounts a
-        where a.merchant_id = ? and a.kind in (${MERCHANT_SIDE_KINDS.map(() => '?').join(', ')})
-          and exists (select 1 from ${T}.ledger_entries e where e.account_id = a.id)
-        order by a.coin_id`,
-      [merchantId, ...MERCHANT_SIDE_KINDS],
-    );
-    const out = new Map<string, CoinBalance>();
-    for (const r of rows) {
-      const b = out.get(r.coin_id) ?? { coinId: r.coin_id, pending: 0n, available: 0n, held: 0n, debt: 0n, custody: 0n };
-      b[r.kind as 'pending' | 'available' | 'held' | 'debt' | 'custody'] = BigInt(r.balance);
-      out.set(r.coin_id, b);
-    }
-    return [...out.values()];
-  }
-
-  /**
-   * Per coin, the part of `held` that is confirmed deposits compliance has not decided on yet:
-   * credits posted as deposit_pending_screening with no later posting on the same deposit (a
-   * decision or a reversal ends the wait). Read-only.
-   */
-  async pendingScreening(merchantId: string): Promise<Map<string, bigint>> {
-    const rows = await this.em.execute<{ coin_id: string; amount: string }[]>(
-      `select a.coin_id, sum(e.amount)::text as amount
-         from ${T}.ledger_accounts a
-         join ${T}.ledger_entries e on e.account_id = a.id
-         join ${T}.ledger_transactions t on t.id = e.transaction_id
-        where a.merchant_id = ? and a.kind = 'held' and t.kind = 'deposit_pending_screening'
-          and not exists (select 1 from ${T}.ledger_transactions later where later.reference = t.reference and later.id > t.id)
-        group by a.coin_id`,
-      [merchantId],
-    );
-    return new Map(rows.map((r) => [r.coin_id, BigInt(r.amount)]));
-  }
-
-  /** `Merchant.balances`: balances and their part pending screening from one snapshot, so the part never exceeds held. */
-  async balancesWithScreening(merchantId: string): Promise<(CoinBalance & { pendingScreening: bigint })[]> {
-    return this.em.fork().transactional(
-      async (tx) => {
-        const ledger = new LedgerService(tx);
-        const balances = await ledger.balances(merchantId);
-        const pending = await ledger.pendingScreening(merchantId);
-        return balances.map((b) => ({ ...b, pendingScreening: pending.get(b.coinId) ?? 0n }));
-      },
-      { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
-    );
-  }
-
-  /**
-   * Called by `Merchant.ledger`: the merchant's side of the ledger, newest first. Read-only, so
-   * idempotent. Pages are cut by entry id, so entries posted while a client pages never shift or
-   * repeat what it sees.
-   * (Ids are drawn before commit, so a posting that commits while a page is read can land just
-   * behind the cursor; it is still counted in balances and reconcile.)
-   */
-  async history(merchantId: string, opts: { first?: number | null; after?: string | null; coinId?: string | null } = {}): Promise<HistoryPage> {
-    const first = opts.first ?? 50;
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be from 1 to ${MAX_PAGE}`, { field: 'first' });
-    const before = opts.after ? decodeCursor(opts.after) : null;
-    const params: unknown[] = [merchantId, ...MERCHANT_SIDE_KINDS];
-    let filter = '';
-    if (opts.coinId) {
-      filter += ' and a.coin_id = ?';
-      params.push(opts.coinId);
-    }
-    if (before) {
-      filter += ' and e.id < ?';
-      params.push(before);
-    }
-    params.push(first + 1);
-    const rows = await this.em.execute<
-      { id: string; coin_id: string; account_kind: AccountKind; amount: string; balance_after: string; kind: string; reference: string; created_at: Date }[]
-    >(
-      `select e.id::text as id, a.coin_id, a.kind as account_kind, e.amount::text as amount, e.balance_after::text as balance_after,
-              t.kind, t.reference, e.created_at
-         from ${T}.ledger_entries e
-         join ${T}.ledger_accounts a on a.id = e.account_id
-         join ${T}.ledger_transactions t on t.id = e.transaction_id
-        where a.merchant_id = ? and a.kind in (${MERCHANT_SIDE_KINDS.map(() => '?').join(', ')})${filter}
-        order by e.id desc
-        limit ?`,
-      params,
-    );
-    const page = rows.slice(0, first);
-    return {
-      entries: page.map((r) => ({
-        id: r.id,
-        coinId: r.coin_id,
-        accountKind: r.account_kind,
-        amount: BigInt(r.amount),
-        balanceAfter: BigInt(r.balance_after),
-        kind: r.kind,
-        reference: r.reference,
-        createdAt: new Date(r.created_at),
-      })),
-      hasNextPage: rows.length > first,
-      endCursor: page.length ? encodeCursor(page[page.length - 1]!.id) : null,
-    };
-  }
-
-  /**
-   * Checks each of the merchant's accounts for one coin (their own and their external ones):
-   * the stored balance must equal the sum of its entries and its newest entry's balance_after.
-   * Called by operator checks and tests; read-only, so idempotent and safe to run any time.
-   */
-  async reconcile(merchantId: string, coinId: string): Promise<ReconcileReport> {
-    // One statement, one snapshot: balances and entries are seen at the same instant.
-    const rows = await this.em.execute<{ kind: AccountKind; balance: string; total: string; last: string | null }[]>(
-      `select a.kind, a.balance::text as balance,
-              coalesce((select sum(e.amount) from ${T}.ledger_entries e where e.account_id = a.id), 0)::text as total,
-              (select e.balance_after::text from ${T}.ledger_entries e where e.account_id = a.id order by e.id desc limit 1) as last
-         from ${T}.ledger_accounts a
-        where a.merchant_id = ? and a.coin_id = ?
-        order by a.kind`,
-      [merchantId, coinId],
-    );
-    const accounts = rows.map((r) => {
-      const stored = BigInt(r.balance);
-      const entriesSum = BigInt(r.total);
-      const lastBalanceAfter = BigInt(r.last ?? '0');
-      return { kind: r.kind, stored, entriesSum, lastBalanceAfter, matches: stored === entriesSum && stored === lastBalanceAfter };
-    });
-    return { merchantId, coinId, accounts, matches: accounts.every((a) => a.matches) };
-  }
-  /**
-   * The whole ledger's invariants in one read-only statement (one snapshot), for the operator and
-   * the tests. Which kinds may go below zero comes from ALLOW_NEGATIVE, so a new kind cannot be
-   * forgotten here.
-   */
-  async invariants(): Promise<LedgerInvariants> {
-    const mayBeNegative = (Object.keys(ALLOW_NEGATIVE) as AccountKind[]).filter((k) => ALLOW_NEGATIVE[k]);
-    const [row] = await this.em.execute<{ unbalanced: number; negative: number; mismatched: number }[]>(
-      `with per_tx as (
-         select e.transaction_id
-           from ${T}.ledger_entries e
-           join ${T}.ledger_accounts a on a.id = e.account_id
-          group by e.transaction_id, a.coin_id
-         having sum(e.amount) <> 0
-       ), per_account as (
-         select a.kind, a.balance,
-                coalesce((select sum(e.amount) from ${T}.ledger_entries e where e.account_id = a.id), 0) as total,
-                coalesce((select e.balance_after from ${T}.ledger_entries e where e.account_id = a.id order by e.id desc limit 1), 0) as last
-           from ${T}.ledger_accounts a
-       )
-       select (select count(distinct transaction_id) from per_tx)::int as unbalanced,
-              (select count(*) from per_account
-                where (balance < 0 and kind not in (${mayBeNegative.map(() => '?').join(', ')}))
-                   or (kind = 'debt' and balance > 0))::int as negative,
-              (select count(*) from per_account where balance <> total or balance <> last)::int as mismatched`,
-      mayBeNegative,
-    );
-    const unbalancedTransactions = Number(row?.unbalanced ?? 0);
-    const negativeAccounts = Number(row?.negative ?? 0);
-    const mismatchedBalances = Number(row?.mismatched ?? 0);
-    return { ok: unbalancedTransactions + negativeAccounts + mismatchedBalances === 0, unbalancedTransactions, negativeAccounts, mismatchedBalances };
-  }
-
-  /**
    * Ends a withdrawal's hold (release). When no hold was ever posted for it, a tombstone takes the
    * hold's key instead, so a hold request arriving late (a retried or slow RPC) is refused rather
    * than reserving money for a withdrawal that no longer exists. Idempotent: the release shares
@@ -448,55 +136,12 @@ export class LedgerService {
   async releaseWithdrawal(i: { merchantId: string; coinId: string; withdrawalId: string; amount: bigint }): Promise<'released' | 'tombstoned' | 'already'> {
     const key = holdKey(i.withdrawalId);
     const reference = withdrawalReference(i.withdrawalId);
-    const tombstoned = await this.em.transactional(async (tx) => {
-      // Blocks on a concurrent hold with the same key until it commits or rolls back.
-      const inserted = await tx.execute<{ id: string }[]>(
-        `insert into ${T}.ledger_transactions (idempotency_key, fingerprint, kind, reference) values (?, ?, ?, ?)
-         on conflict (idempotency_key) do nothing returning id::text as id`,
-        [key, HOLD_TOMBSTONE, 'withdrawal_hold_void', reference],
-      );
-      return inserted.length > 0;
-    });
+    // Blocks on a concurrent hold with the same key until it commits or rolls back.
+    const tombstoned = await this.em.transactional(async (tx) => (await claimKey(tx, key, HOLD_TOMBSTONE, 'withdrawal_hold_void', reference)) !== null);
     if (tombstoned) return 'tombstoned';
-    const [hold] = await this.em.execute<{ fingerprint: string }[]>(`select fingerprint from ${T}.ledger_transactions where idempotency_key = ?`, [key]);
+    const hold = await transactionByKey(this.em, key);
     if (hold?.fingerprint === HOLD_TOMBSTONE) return 'already';
     const result = await this.post(releaseHold({ merchantId: i.merchantId, coinId: i.coinId, withdrawalId: i.withdrawalId, held: i.amount }));
     return result.replayed ? 'already' : 'released';
-  }
-
-  /**
-   * Every account of the merchant per coin (their own and the external ones) and what collection
-   * fees have been charged per coin, for reconciliation with the chain (`ledger.balances`).
-   * Read-only, one statement (one snapshot), no locks: it may trail a posting in flight.
-   */
-  async reconciliationBalances(merchantId: string): Promise<ReconciliationBalance[]> {
-    const rows = await this.em.execute<{ coin_id: string; kind: AccountKind; balance: string; collection_fees: string }[]>(
-      `select a.coin_id, a.kind, a.balance::text as balance,
-              coalesce((select sum(e.amount) from ${T}.ledger_entries e join ${T}.ledger_transactions t on t.id = e.transaction_id
-                         where e.account_id = a.id and t.kind = 'collection_fee'), 0)::text as collection_fees
-         from ${T}.ledger_accounts a
-        where a.merchant_id = ?
-        order by a.coin_id, a.kind`,
-      [merchantId],
-    );
-    const out = new Map<string, ReconciliationBalance>();
-    for (const r of rows) {
-      const b = out.get(r.coin_id) ?? {
-        coinId: r.coin_id,
-        available: 0n,
-        pending: 0n,
-        held: 0n,
-        debt: 0n,
-        custody: 0n,
-        externalChain: 0n,
-        externalFees: 0n,
-        collectionFees: 0n,
-      };
-      const field = ({ external_chain: 'externalChain', external_fees: 'externalFees' } as Record<string, string>)[r.kind] ?? r.kind;
-      (b as unknown as Record<string, bigint>)[field] = BigInt(r.balance);
-      if (r.kind === 'external_fees') b.collectionFees = BigInt(r.collection_fees);
-      out.set(r.coin_id, b);
-    }
-    return [...out.values()];
   }
 }

@@ -1,4 +1,7 @@
 import { AppError } from '@cpg/core/graphql';
+import { depositRefSchema } from '@cpg/core/bus/catalogue/deposits';
+import { coldForward } from './collection-postings';
+import { depositConfirmed, depositReorgedAfterCredit, depositReorgedBeforeCredit, depositSeen, unsolicitedCredit } from './deposit-postings';
 import {
   ALLOW_NEGATIVE,
   type AccountRef,
@@ -7,24 +10,17 @@ import {
   accountKey,
   accountsOf,
   assertPosting,
-  coldForward,
-  depositConfirmed,
-  depositReorgedAfterCredit,
-  depositReorgedBeforeCredit,
-  depositSeen,
-  holdForWithdrawal,
   overdrawn,
-  releaseHold,
   resolvePosting,
-  settleHold,
   sumsByCoin,
-  unsolicitedCredit,
 } from './postings';
+import { holdForWithdrawal, releaseHold, settleHold } from './withdrawal-postings';
 
 const M = '11111111-1111-4111-8111-111111111111';
 const M2 = '22222222-2222-4222-8222-222222222222';
 const COIN = 'dev-evm:USDT';
-const dep = { network: 'dev-evm', txHash: '0xABCDEF', index: 3 };
+// Deposits reach the rules as the bus catalogue reads them: its DepositRef normalises the hash once.
+const dep = depositRefSchema.parse({ network: 'dev-evm', txHash: '0xABCDEF', index: 3, coinId: COIN, generation: 0 });
 
 /** A tiny in-memory ledger: balances by account, applied the way the service applies them. */
 class Book {

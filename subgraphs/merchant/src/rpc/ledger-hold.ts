@@ -3,7 +3,7 @@ import type { MikroORM } from '@cpg/core/db';
 import { AppError } from '@cpg/core/graphql';
 import { SCHEMA } from '../../migrations';
 import { HOLD_TOMBSTONE, LedgerService } from '../ledger/ledger-service';
-import { holdForWithdrawal, holdKey, withdrawalReference } from '../ledger/postings';
+import { holdForWithdrawal, holdKey, withdrawalReference } from '../ledger/withdrawal-postings';
 
 /**
  * `ledger.hold` (request-reply from the withdrawal subgraph): available -> held for one

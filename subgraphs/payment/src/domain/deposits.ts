@@ -58,9 +58,7 @@ export function depositKey(network: string, txHash: string, index: number, gener
 }
 
 // Hex hashes arrive in either case depending on the RPC; one transfer must be one row.
-export function normalTxHash(h: string): string {
-  return /^(0x)?[0-9a-fA-F]+$/.test(h) ? h.toLowerCase() : h;
-}
+export { normalTxHash } from '@cpg/core/bus/catalogue/common';
 
 export const OPEN_STATUSES: readonly PaymentStatus[] = ['PENDING', 'PARTIALLY_PAID', 'CONFIRMING', 'ON_HOLD'];
 

@@ -1,3 +1,5 @@
+import type { PaymentEventName, PaymentStatus } from '@cpg/core/bus/catalogue/payments';
+
 /**
  * The payment status machine, as one pure reducer: everything the status depends on goes in, the
  * status, the amounts and the webhook-worthy transitions come out. It is applied under the
@@ -44,26 +46,11 @@
  *   PENDING is told by its `deposit_reorged`).
  */
 
-export const PAYMENT_STATUSES = ['PENDING', 'PARTIALLY_PAID', 'CONFIRMING', 'PAID', 'OVERPAID', 'EXPIRED', 'ON_HOLD', 'CANCELLED'] as const;
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+// Statuses and event names are the bus catalogue's (`payment.updated`), shared with its consumers.
+export { PAYMENT_EVENTS, PAYMENT_STATUSES, type PaymentEventName, type PaymentStatus } from '@cpg/core/bus/catalogue/payments';
 
 export const DEPOSIT_STATUSES = ['SEEN', 'CONFIRMED', 'REORGED', 'HELD'] as const;
 export type DepositStatus = (typeof DEPOSIT_STATUSES)[number];
-
-export const PAYMENT_EVENTS = [
-  'created',
-  'deposit_seen',
-  'partially_paid',
-  'confirming',
-  'paid',
-  'overpaid',
-  'expired',
-  'paid_late',
-  'deposit_reorged',
-  'on_hold',
-  'cancelled',
-] as const;
-export type PaymentEventName = (typeof PAYMENT_EVENTS)[number];
 
 /** Deposit events name their deposit so the webhook can say which transfer it is about. */
 export interface PaymentEvent {

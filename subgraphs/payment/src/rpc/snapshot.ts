@@ -1,7 +1,8 @@
 import type { ServiceDeps } from '@cpg/core/http';
 import type { PaymentSnapshotReply } from '@cpg/core/webhooks';
 import type { CoinCatalogue } from '../services/catalogue';
-import { type DepositRow, type PaymentRow, T, fmt } from '../services/rows';
+import { depositsOf, merchantPayment } from '../services/payment-store';
+import { fmt } from '../services/rows';
 
 /**
  * Serves `payment.snapshot` to the merchant's webhook dispatcher: the payment as the API shows it
@@ -10,12 +11,12 @@ import { type DepositRow, type PaymentRow, T, fmt } from '../services/rows';
 export function servePaymentSnapshot({ bus, orm }: ServiceDeps, catalogue: CoinCatalogue): void {
   bus.reply('payment.snapshot', async ({ paymentId, merchantId }): Promise<PaymentSnapshotReply> => {
     const em = orm.em.fork();
-    const [p] = await em.execute<PaymentRow[]>(`select * from ${T}.payments where id = ? and merchant_id = ?`, [paymentId, merchantId]);
+    const p = await merchantPayment(em, paymentId, merchantId);
     if (!p) return { found: false };
     const entry = catalogue.coin(p.coin_id);
     if (!entry) throw new Error(`coin ${p.coin_id} is no longer configured`);
     const d = entry.coin.decimals;
-    const deposits = await em.execute<DepositRow[]>(`select * from ${T}.deposits where payment_id = ? order by detected_at, id`, [paymentId]);
+    const deposits = await depositsOf(em, paymentId);
     const iso = (v: Date | string) => new Date(v).toISOString();
     return {
       found: true,

@@ -11,7 +11,20 @@ import { priceCurrencyOf, priceToAmount } from '../domain/pricing';
 import { checkoutToken, hashToken, isTokenShaped, newTokenSalt } from '../domain/checkout-token';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
 import { type CoinCatalogue, type CoinEntry } from './catalogue';
-import { type DepositRow, type PaymentRow, T, depositSnapshot, depositsOf, emitEvents, lockPayment, reduceAndStore, toleranceOf } from './rows';
+import { DEFAULT_EXPIRY_MINUTES, DEFAULT_TOLERANCE, settingsOf } from './settings-store';
+import {
+  type DepositRow,
+  type PaymentRow,
+  depositsOf,
+  insertPayment,
+  listPayments,
+  lockPayment,
+  markCancelled,
+  paymentById,
+  paymentByOrderId,
+  paymentByTokenHash,
+} from './payment-store';
+import { depositSnapshot, emitEvents, reduceAndStore, toleranceOf } from './rows';
 import { reducePayment } from '../domain/status-machine';
 
 export interface CreatePaymentInput {
@@ -34,9 +47,6 @@ export interface PaymentFilter {
   orderId?: string | null;
 }
 
-/** Defaults of the merchant subgraph, for a merchant whose settings event has not arrived yet. */
-const DEFAULT_EXPIRY_MINUTES = 60;
-const DEFAULT_TOLERANCE = '0';
 const MAX_EXPIRY_MINUTES = 10_080;
 const MAX_METADATA_BYTES = 16_384;
 // Allocating may make the signer create the merchant's seed first.
@@ -160,8 +170,7 @@ export class PaymentService {
   }
 
   private async byOrderId(merchantId: string, orderId: string): Promise<PaymentRow | null> {
-    const rows = await this.em.execute<PaymentRow[]>(`select * from ${T}.payments where merchant_id = ? and order_id = ?`, [merchantId, orderId]);
-    return rows[0] ?? null;
+    return paymentByOrderId(this.em, merchantId, orderId);
   }
 
   private sameOrder(existing: PaymentRow, fingerprint: string): PaymentRow {
@@ -196,12 +205,9 @@ export class PaymentService {
       priced = { priceAmount: p.priceAmount, priceCurrency: p.priceCurrency, rate: p.rate };
     }
 
-    const settings = await this.em.execute<{ payment_expiry_minutes: number; underpayment_tolerance: string }[]>(
-      `select payment_expiry_minutes, underpayment_tolerance from ${T}.merchant_settings where merchant_id = ?`,
-      [merchantId],
-    );
-    const expiryMinutes = v.expiresInMinutes ?? settings[0]?.payment_expiry_minutes ?? DEFAULT_EXPIRY_MINUTES;
-    const tolerance = settings[0]?.underpayment_tolerance ?? DEFAULT_TOLERANCE;
+    const settings = await settingsOf(this.em, merchantId);
+    const expiryMinutes = v.expiresInMinutes ?? settings?.paymentExpiryMinutes ?? DEFAULT_EXPIRY_MINUTES;
+    const tolerance = settings?.underpaymentTolerance ?? DEFAULT_TOLERANCE;
     try {
       toleranceOf(tolerance);
     } catch {
@@ -232,42 +238,36 @@ export class PaymentService {
     });
     try {
       const row = await this.em.fork().transactional(async (tx) => {
-        const [inserted] = await tx.execute<PaymentRow[]>(
-          `insert into ${T}.payments (id, merchant_id, order_id, fingerprint, description, coin_id, network_id, address_id, address, customer_id,
-             amount, price_amount, price_currency, rate, tolerance, amount_received, amount_confirmed, amount_due, status, paid_late,
-             token_salt, checkout_token_hash, metadata, expires_at, created_at, updated_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::numeric, ?, ?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning *`,
-          [
-            id,
-            merchantId,
-            v.orderId,
-            v.fingerprint,
-            v.description,
-            coin.id,
-            network.id,
-            allocated.addressId,
-            allocated.address,
-            v.customerId,
-            amount?.toString() ?? null,
-            priced?.priceAmount ?? null,
-            priced?.priceCurrency ?? null,
-            priced?.rate ?? null,
-            tolerance,
-            outcome.amountReceived.toString(),
-            outcome.amountConfirmed.toString(),
-            outcome.amountDue?.toString() ?? null,
-            outcome.status,
-            outcome.paidLate,
-            salt,
-            tokenHash,
-            v.metadata === null ? null : JSON.stringify(v.metadata),
-            expiresAt,
-            now,
-            now,
-          ],
-        );
-        await emitEvents(tx, inserted!, outcome);
-        return inserted!;
+        const inserted = await insertPayment(tx, {
+          id,
+          merchant_id: merchantId,
+          order_id: v.orderId,
+          fingerprint: v.fingerprint,
+          description: v.description,
+          coin_id: coin.id,
+          network_id: network.id,
+          address_id: allocated.addressId,
+          address: allocated.address,
+          customer_id: v.customerId,
+          amount: amount?.toString() ?? null,
+          price_amount: priced?.priceAmount ?? null,
+          price_currency: priced?.priceCurrency ?? null,
+          rate: priced?.rate ?? null,
+          tolerance,
+          amount_received: outcome.amountReceived.toString(),
+          amount_confirmed: outcome.amountConfirmed.toString(),
+          amount_due: outcome.amountDue?.toString() ?? null,
+          status: outcome.status,
+          paid_late: outcome.paidLate,
+          token_salt: salt,
+          checkout_token_hash: tokenHash,
+          metadata: v.metadata,
+          expires_at: expiresAt,
+          created_at: now,
+          updated_at: now,
+        });
+        await emitEvents(tx, inserted, outcome);
+        return inserted;
       });
       this.deps.onCommitted();
       return row;
@@ -284,8 +284,7 @@ export class PaymentService {
   /** Merchants see their own payments; the operator sees every merchant's. */
   async findVisible(identity: Identity, id: string): Promise<PaymentRow | null> {
     if (identity.kind === 'anonymous' || !UUID.test(id)) return null;
-    const rows = await this.em.execute<PaymentRow[]>(`select * from ${T}.payments where id = ?`, [id]);
-    const row = rows[0] ?? null;
+    const row = await paymentById(this.em, id);
     if (!row) return null;
     if (identity.kind === 'merchant' && identity.merchantId !== row.merchant_id) return null;
     return row;
@@ -293,8 +292,7 @@ export class PaymentService {
 
   async byCheckoutToken(token: string): Promise<PaymentRow | null> {
     if (!isTokenShaped(token)) return null;
-    const rows = await this.em.execute<PaymentRow[]>(`select * from ${T}.payments where checkout_token_hash = ?`, [hashToken(token)]);
-    return rows[0] ?? null;
+    return paymentByTokenHash(this.em, hashToken(token));
   }
 
   async deposits(paymentId: string): Promise<DepositRow[]> {
@@ -303,26 +301,16 @@ export class PaymentService {
 
   async list(merchantId: string | null, filter: PaymentFilter | null | undefined, first: number | null | undefined, after: string | null | undefined) {
     const limit = pageSize(first);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, ...p: unknown[]) => {
-      where.push(sql);
-      params.push(...p);
-    };
-    if (merchantId) add('merchant_id = ?', merchantId);
-    if (filter?.status) add('status = ?', filter.status);
-    if (filter?.coinId) add('coin_id = ?', filter.coinId);
-    if (filter?.orderId) add('order_id = ?', filter.orderId);
-    if (filter?.createdFrom) add('created_at >= ?', new Date(filter.createdFrom));
-    if (filter?.createdTo) add('created_at < ?', new Date(filter.createdTo));
-    if (after) {
-      const pos = decodeCursor(after);
-      add('(created_at, id) < (?, ?::uuid)', pos.createdAt, pos.id);
-    }
-    const rows = await this.em.execute<PaymentRow[]>(
-      `select * from ${T}.payments ${where.length ? `where ${where.join(' and ')}` : ''} order by created_at desc, id desc limit ?`,
-      [...params, limit + 1],
-    );
+    const rows = await listPayments(this.em, {
+      merchantId,
+      status: filter?.status,
+      coinId: filter?.coinId,
+      orderId: filter?.orderId,
+      createdFrom: filter?.createdFrom ? new Date(filter.createdFrom) : null,
+      createdTo: filter?.createdTo ? new Date(filter.createdTo) : null,
+      before: after ? decodeCursor(after) : null,
+      limit: limit + 1,
+    });
     const nodes = rows.slice(0, limit);
     const last = nodes[nodes.length - 1];
     return {
@@ -341,7 +329,7 @@ export class PaymentService {
         throw conflict(payment.on_hold ? 'the payment is on hold' : 'the payment has received a deposit and can no longer be cancelled');
       }
       if (payment.cancelled) return payment;
-      await tx.execute(`update ${T}.payments set cancelled = true where id = ?`, [id]);
+      await markCancelled(tx, id);
       await reduceAndStore(tx, { ...payment, cancelled: true }, deposits, undefined, new Date());
       return (await lockPayment(tx, id))!;
     });

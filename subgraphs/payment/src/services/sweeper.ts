@@ -1,6 +1,7 @@
 import type { EntityManager } from '@cpg/core/db';
 import type { Logger } from '@cpg/core/logger';
-import { type PaymentRow, T, depositsOf, reduceAndStore } from './rows';
+import { depositsOf, lockExpired } from './payment-store';
+import { reduceAndStore } from './rows';
 
 const BATCH = 50;
 
@@ -10,10 +11,7 @@ const BATCH = 50;
  */
 export async function sweepExpired(em: EntityManager, now = new Date()): Promise<number> {
   return em.fork().transactional(async (tx) => {
-    const rows = await tx.execute<PaymentRow[]>(
-      `select * from ${T}.payments where status in ('PENDING','PARTIALLY_PAID') and expires_at <= ? order by expires_at limit ? for update skip locked`,
-      [now, BATCH],
-    );
+    const rows = await lockExpired(tx, now, BATCH);
     for (const row of rows) await reduceAndStore(tx, row, await depositsOf(tx, row.id), undefined, now);
     return rows.length;
   });

@@ -30,10 +30,11 @@ async function startSettingsConsumer({ bus, orm }: ServiceDeps): Promise<void> {
           );
           return;
         }
+        // The catalogue's settings schema has checked every field; one the event lacks keeps its value.
         const s = (event.data as EventData<'merchant.settings_updated'>).settings;
-        const mode = s.withdrawalAggregation === 'NONE' || s.withdrawalAggregation === 'BATCH' ? s.withdrawalAggregation : null;
-        const size = typeof s.batchMaxSize === 'number' && Number.isInteger(s.batchMaxSize) ? s.batchMaxSize : null;
-        const wait = typeof s.batchMaxWaitSeconds === 'number' && Number.isInteger(s.batchMaxWaitSeconds) ? s.batchMaxWaitSeconds : null;
+        const mode = s.withdrawalAggregation ?? null;
+        const size = s.batchMaxSize ?? null;
+        const wait = s.batchMaxWaitSeconds ?? null;
         await tx.execute(
           `insert into ${T}.merchant_settings (merchant_id, withdrawal_aggregation, batch_max_size, batch_max_wait_seconds, updated_at)
            values (?, coalesce(?, 'NONE'), coalesce(?::int, 50), coalesce(?::int, 600), ?)

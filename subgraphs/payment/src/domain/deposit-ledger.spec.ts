@@ -1,40 +1,56 @@
-import { type DepositRef, type Posting, depositSeen, resolvePosting } from './postings';
-import { type DepositPostingRow, type ScreeningAction, creditLocation, planCredit, planDecision, planReversal } from './screening';
+import type { DepositDecision } from '@cpg/core/bus';
+import { type LedgerState, type PlannedEffect, type LedgerStep, planChainEffect, planDecisionEffect } from './deposit-ledger';
 
-const M = '00000000-0000-4000-8000-000000000001';
-const COIN = 'dev-evm:ETH';
+// Ported from the merchant ledger's screening spec: the same scenarios, now decided here and told
+// to the ledger. Each effect is named by the posting the ledger makes of it, and a small model of
+// the merchant's accounts applies it the way those postings move money.
 
-/** One deposit's books: its postings (as the consumers read them) and the merchant's balances. */
-function books(generation = 0) {
-  const rows: DepositPostingRow[] = [];
-  const balance = new Map<string, bigint>();
-  let deposit: DepositRef = { network: 'dev-evm', txHash: '0xAB', index: 1, generation };
-  const input = () => ({ merchantId: M, coinId: COIN, deposit, amount: 100n });
-  const post = (p: Posting | null) => {
-    if (!p) return null;
-    for (const e of resolvePosting(p, (a) => balance.get(a.kind) ?? 0n)) balance.set(e.account.kind, (balance.get(e.account.kind) ?? 0n) + e.amount);
-    rows.push({ key: p.idempotencyKey, kind: p.kind });
-    return p.kind;
+const AMOUNT = 100n;
+
+function postingKind(e: PlannedEffect): string {
+  if (e.effect === 'seen') return 'deposit_seen';
+  if (e.effect === 'credit') return e.credit;
+  if (e.effect === 'reversal') return 'deposit_reversed';
+  return e.moves ? `compliance_${e.effect}` : `compliance_${e.effect}_marker`;
+}
+
+/** One deposit: its ledger state and decisions as this subgraph keeps them, and the merchant's balances. */
+function books(initial: LedgerState = 'none') {
+  let state: LedgerState = initial;
+  const decisions = new Set<DepositDecision>();
+  const balance = { available: 0n, held: 0n, pending: 0n, debt: 0n };
+  const apply = (step: LedgerStep | null, decision?: DepositDecision) => {
+    if (!step) return null;
+    const e = step.effect;
+    if (e.effect === 'seen') balance.pending += AMOUNT;
+    else if (e.effect === 'credit') {
+      if (e.fromPending) balance.pending -= AMOUNT;
+      balance[e.credit === 'deposit_confirmed' || e.credit === 'unsolicited' ? 'available' : 'held'] += AMOUNT;
+    } else if (e.effect === 'reversal') balance[e.from] -= AMOUNT;
+    else if (e.moves) {
+      const [from, to] = e.effect === 'hold' || e.effect === 'block' ? (['available', 'held'] as const) : (['held', 'available'] as const);
+      balance[from] -= AMOUNT;
+      balance[to] += AMOUNT;
+    }
+    state = step.next;
+    if (decision) decisions.add(decision);
+    return postingKind(e);
   };
   return {
-    rows,
-    seen: () => post(depositSeen(input())),
-    credit: (kind: 'confirmed' | 'unsolicited_confirmed' = 'confirmed') => post(planCredit(rows, input(), kind)),
-    decide: (a: ScreeningAction) => post(planDecision(rows, input(), a)),
-    reorg: (wasConfirmed = true) => post(planReversal(rows, input(), wasConfirmed)),
+    seen: () => apply(planChainEffect(state, 'seen', decisions)),
+    credit: (kind: 'confirmed' | 'unsolicited_confirmed' = 'confirmed') => apply(planChainEffect(state, kind, decisions)),
+    decide: (d: DepositDecision) => apply(planDecisionEffect(state, decisions, d), d),
+    reorg: () => apply(planChainEffect(state, 'reorged', decisions)),
+    /** The transfer is mined again after its reorg: a new generation starts untold. */
     remine: () => {
-      deposit = { ...deposit, generation: (deposit.generation ?? 0) + 1 };
+      state = 'none';
     },
-    get: () => ({
-      available: balance.get('available') ?? 0n,
-      held: balance.get('held') ?? 0n,
-      pending: balance.get('pending') ?? 0n,
-      debt: balance.get('debt') ?? 0n,
-    }),
+    state: () => state,
+    get: () => ({ ...balance }),
   };
 }
 
-describe('screen before spend', () => {
+describe('screen before spend (the payment subgraph decides, the ledger posts)', () => {
   it('a credit before any decision is held (pending screening); CLEAR moves it to available once', () => {
     const b = books();
     b.seen();
@@ -83,13 +99,10 @@ describe('screen before spend', () => {
     expect(b.get()).toEqual({ available: 100n, held: 0n, pending: 0n, debt: 0n });
   });
 
-  it('a credit made available before this rule (no decision recorded) still moves to held on HOLD', () => {
-    const b = books();
-    b.rows.push({ key: 'deposit:dev-evm:0xab:1:credit', kind: 'deposit_confirmed' });
-    expect(creditLocation(b.rows)).toBe('available');
-    expect(planDecision(b.rows, { merchantId: M, coinId: COIN, deposit: { network: 'dev-evm', txHash: '0xab', index: 1 }, amount: 100n }, 'HOLD')?.kind).toBe(
-      'compliance_hold',
-    );
+  it('a credit made available before screening (no decision recorded) still moves to held on HOLD', () => {
+    const b = books('available');
+    expect(b.decide('HOLD')).toBe('compliance_hold');
+    expect(b.state()).toBe('held');
   });
 
   it('a reorg takes the credit back from where it sits: held while unscreened, available once cleared, pending before the credit', () => {
@@ -108,8 +121,10 @@ describe('screen before spend', () => {
 
     const seenOnly = books();
     seenOnly.seen();
-    expect(seenOnly.reorg(false)).toBe('deposit_reversed');
+    expect(seenOnly.reorg()).toBe('deposit_reversed');
     expect(seenOnly.get()).toEqual({ available: 0n, held: 0n, pending: 0n, debt: 0n });
+
+    expect(books().reorg()).toBeNull();
   });
 
   it('a decision after the reorg is a marker; the re-mined transfer is credited where that decision says', () => {
@@ -120,6 +135,16 @@ describe('screen before spend', () => {
     b.remine();
     expect(b.credit()).toBe('deposit_confirmed');
     expect(b.get()).toEqual({ available: 100n, held: 0n, pending: 0n, debt: 0n });
-    expect(creditLocation(b.rows)).toBe('available');
+    expect(b.state()).toBe('available');
+  });
+
+  it('a late seen after the credit tells nothing; a credit from pending only when seen was told', () => {
+    const b = books();
+    expect(planChainEffect('none', 'confirmed', new Set())).toEqual({
+      effect: { effect: 'credit', credit: 'deposit_pending_screening', fromPending: false },
+      next: 'held',
+    });
+    b.credit();
+    expect(b.seen()).toBeNull();
   });
 });
