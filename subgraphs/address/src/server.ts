@@ -44,7 +44,7 @@ export function startAddressSubgraph(
     name: 'address',
     schema: SCHEMA,
     typeDefs,
-    resolvers: resolvers as never,
+    resolvers,
     entities,
     migrations,
     config,

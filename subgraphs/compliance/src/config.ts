@@ -19,6 +19,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { allNetworks } from '@cpg/chains';
 import { parseConfig } from '@cpg/core/config';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './domain/engine';
 import { parseRatesStatic } from '@cpg/core/rates';
@@ -69,4 +70,18 @@ export function loadComplianceConfig(env: Record<string, string | undefined> = p
       structuringBandBps: Math.round(c.COMPLIANCE_STRUCTURING_BAND * 10_000),
     },
   };
+}
+
+/** What the compliance server reads from its environment, once at start. */
+export interface ComplianceServerSettings {
+  compliance: ComplianceConfig;
+  /** The chain settings (DEV_CHAINS, CHAIN_RPC_<NETWORK>, ...) the screening builds its networks from. */
+  chainEnv: Record<string, string | undefined>;
+  /** Every configured network, enabled or not: deposits of any of them are screened. */
+  networkIds: Set<string>;
+}
+
+/** `env` is for tests and embedders; a process passes nothing and its own environment is read. */
+export function loadComplianceServerSettings(env: Record<string, string | undefined> = process.env): ComplianceServerSettings {
+  return { compliance: loadComplianceConfig(env), chainEnv: env, networkIds: new Set(allNetworks(env).map((n) => n.id)) };
 }

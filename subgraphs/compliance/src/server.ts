@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { allNetworks } from '@cpg/chains';
 import type { SubgraphServerConfig } from '@cpg/core/config';
 import { type RunningService, startSubgraphService } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
@@ -8,7 +7,7 @@ import { RateService, StaticRateProvider } from '@cpg/core/rates';
 import { SCHEMA, migrations } from '../migrations';
 import type { ComplianceContext } from './context';
 import { resolvers } from './resolvers';
-import { loadComplianceConfig } from './config';
+import { loadComplianceServerSettings } from './config';
 import { loadSanctions } from './services/sanctions-store';
 import { ScreeningService } from './services/screening';
 import { ChainalysisSanctionsClient } from './providers/chainalysis';
@@ -18,12 +17,8 @@ import { serveScreenRpc } from './services/rpc';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export async function startComplianceSubgraph(
-  config: SubgraphServerConfig,
-  log?: Logger,
-  env: Record<string, string | undefined> = process.env,
-): Promise<RunningService> {
-  const cc = loadComplianceConfig(env);
+export async function startComplianceSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
+  const { compliance: cc, chainEnv, networkIds } = loadComplianceServerSettings(env);
   // Without the list, screening would allow sanctioned senders: a missing list stops the start.
   const sanctions = await loadSanctions(cc.SANCTIONS_DIR);
   const provider: KytProvider | null =
@@ -36,13 +31,13 @@ export async function startComplianceSubgraph(
     providerRequired: cc.KYT_PROVIDER_REQUIRED,
     thresholds: cc.thresholds,
     rates: new RateService({ providers: [new StaticRateProvider(cc.rates, { name: 'static' })] }),
-    env,
+    env: chainEnv,
   });
   return startSubgraphService<ComplianceContext>({
     name: 'compliance',
     schema: SCHEMA,
     typeDefs,
-    resolvers: resolvers as never,
+    resolvers,
     entities: [],
     migrations,
     config,
@@ -50,7 +45,7 @@ export async function startComplianceSubgraph(
     context: (base, deps) => ({ ...base, em: deps.orm.em.fork(), screening, thresholds: cc.thresholds, kick: () => deps.relay.kick() }),
     onStart: async (deps) => {
       deps.log.info({ sanctionsList: sanctions.meta, addresses: sanctions.size, provider: provider?.name ?? 'none' }, 'screening ready');
-      await startConsumers(deps, screening, new Set(allNetworks(env).map((n) => n.id)));
+      await startConsumers(deps, screening, networkIds);
       serveScreenRpc(deps, screening);
     },
   });

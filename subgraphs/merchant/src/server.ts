@@ -15,7 +15,8 @@ import { serveLedgerBalances } from './rpc/ledger-balances';
 import { startCollectionFeeLedgerConsumer } from './consumers/collection-fee-ledger';
 import { startColdForwardLedgerConsumer } from './consumers/cold-forward-ledger';
 import { MerchantService } from './services/merchants';
-import { SecretBox, WebhookDispatcher, WebhookService, loadWebhookConfig, startWebhookConsumer } from './webhooks';
+import { SecretBox, WebhookDispatcher, WebhookService, startWebhookConsumer } from './webhooks';
+import { loadMerchantServerSettings } from './config';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
@@ -26,12 +27,8 @@ export function webhookDispatcherOf(service: RunningService): WebhookDispatcher 
   return dispatchers.get(service);
 }
 
-export async function startMerchantSubgraph(
-  config: SubgraphServerConfig,
-  log?: Logger,
-  env: Record<string, string | undefined> = process.env,
-): Promise<RunningService> {
-  const webhookConfig = loadWebhookConfig(env, config.NODE_ENV);
+export async function startMerchantSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
+  const { webhooks: webhookConfig } = loadMerchantServerSettings(config.NODE_ENV, env);
   const box = new SecretBox(webhookConfig.encryptionKey ?? config.GATEWAY_SECRET);
   let dispatcher: WebhookDispatcher | undefined;
   const kick = () => dispatcher?.kick();
@@ -39,7 +36,7 @@ export async function startMerchantSubgraph(
     name: 'merchant',
     schema: SCHEMA,
     typeDefs,
-    resolvers: resolvers as never,
+    resolvers,
     entities,
     migrations,
     config,

@@ -23,6 +23,7 @@
  * - PAYMENT_EXPIRY_SWEEP_MS: how often payments past their expiry are looked for.
  */
 import { z } from 'zod';
+import { CoinCatalogue, allNetworks } from '@cpg/chains';
 import { ConfigError, parseConfig } from '@cpg/core/config';
 import {
   type Clock,
@@ -135,4 +136,18 @@ export function buildRateService(config: PaymentConfig & { rates: StaticRateProv
     }
   });
   return new RateService({ providers, maxAgeMs: config.RATE_MAX_AGE_SECONDS * 1000, now: opts.now });
+}
+
+/** What the payment server reads from its environment, once at start. */
+export interface PaymentServerSettings {
+  payment: ReturnType<typeof loadPaymentConfig>;
+  /** Coins of the configured networks (the chain settings: DEV_CHAINS, CHAIN_RPC_<NETWORK>, ...). */
+  catalogue: CoinCatalogue;
+  /** Every configured network, enabled or not: deposits of any of them are the payment's to track. */
+  networkIds: Set<string>;
+}
+
+/** `env` is for tests and embedders; a process passes nothing and its own environment is read. */
+export function loadPaymentServerSettings(env: Record<string, string | undefined> = process.env): PaymentServerSettings {
+  return { payment: loadPaymentConfig(env), catalogue: new CoinCatalogue(env), networkIds: new Set(allNetworks(env).map((n) => n.id)) };
 }

@@ -1,15 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { allNetworks } from '@cpg/chains';
 import type { SubgraphServerConfig } from '@cpg/core/config';
 import { type RunningService, startSubgraphService } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { PaymentContext } from './context';
 import { resolvers } from './resolvers';
-import { buildRateService, loadPaymentConfig } from './config';
+import { buildRateService, loadPaymentServerSettings } from './config';
 import { checkoutKey } from './domain/checkout-token';
-import { CoinCatalogue } from './services/catalogue';
 import { PaymentService } from './services/payments';
 import { startSweeper } from './services/sweeper';
 import { startConsumers } from './consumers';
@@ -17,13 +15,8 @@ import { servePaymentSnapshot } from './rpc/snapshot';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export async function startPaymentSubgraph(
-  config: SubgraphServerConfig,
-  log?: Logger,
-  env: Record<string, string | undefined> = process.env,
-): Promise<RunningService> {
-  const paymentConfig = loadPaymentConfig(env);
-  const catalogue = new CoinCatalogue(env);
+export async function startPaymentSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
+  const { payment: paymentConfig, catalogue, networkIds } = loadPaymentServerSettings(env);
   const rates = buildRateService(paymentConfig);
   // Every replica derives the same key: from its own secret when set, else from the one shared with the gateway.
   const tokenKey = checkoutKey(paymentConfig.CHECKOUT_TOKEN_SECRET ?? config.GATEWAY_SECRET);
@@ -32,7 +25,7 @@ export async function startPaymentSubgraph(
     name: 'payment',
     schema: SCHEMA,
     typeDefs,
-    resolvers: resolvers as never,
+    resolvers,
     entities: [],
     migrations,
     config,
@@ -51,7 +44,7 @@ export async function startPaymentSubgraph(
       }),
     }),
     onStart: async (deps) => {
-      await startConsumers(deps, catalogue, new Set(allNetworks(env).map((n) => n.id)));
+      await startConsumers(deps, catalogue, networkIds);
       servePaymentSnapshot(deps, catalogue);
       sweeper = startSweeper(deps.orm.em, paymentConfig.PAYMENT_EXPIRY_SWEEP_MS, () => deps.relay.kick(), deps.log.child({ component: 'expiry' }));
     },

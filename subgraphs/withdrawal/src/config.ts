@@ -17,6 +17,7 @@
  *   `static` (the per-family table in services/fees.ts only).
  */
 import { z } from 'zod';
+import { CoinCatalogue } from '@cpg/chains';
 import { parseConfig } from '@cpg/core/config';
 
 const model = z.object({
@@ -31,4 +32,16 @@ export type WithdrawalConfig = z.infer<typeof model>;
 export function loadWithdrawalConfig(env: Record<string, string | undefined> = process.env): WithdrawalConfig {
   // parseConfig also reads X_FILE for the model's own variables (secrets as mounted files).
   return parseConfig(model, env);
+}
+
+/** What the withdrawal server reads from its environment, once at start. */
+export interface WithdrawalServerSettings {
+  withdrawal: WithdrawalConfig;
+  /** Coins of the configured networks (the chain settings: DEV_CHAINS, CHAIN_RPC_<NETWORK>, ...). */
+  catalogue: CoinCatalogue;
+}
+
+/** `env` is for tests and embedders; a process passes nothing and its own environment is read. */
+export function loadWithdrawalServerSettings(env: Record<string, string | undefined> = process.env): WithdrawalServerSettings {
+  return { withdrawal: loadWithdrawalConfig(env), catalogue: new CoinCatalogue(env) };
 }

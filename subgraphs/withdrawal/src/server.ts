@@ -8,23 +8,17 @@ import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { WithdrawalContext } from './context';
 import { resolvers } from './resolvers';
-import { loadWithdrawalConfig } from './config';
+import { loadWithdrawalServerSettings } from './config';
 import { startConsumers } from './consumers';
 import { startBatcher } from './services/batcher';
-import { CoinCatalogue } from './services/catalogue';
 import { ChainFeeEstimator, StaticFeeEstimator } from './services/fees';
 import { AllowAllScreening, NatsScreening, type WithdrawalScreening } from './services/screening';
 import { WithdrawalService } from './services/withdrawals';
 
 export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
 
-export async function startWithdrawalSubgraph(
-  config: SubgraphServerConfig,
-  log?: Logger,
-  env: Record<string, string | undefined> = process.env,
-): Promise<RunningService> {
-  const wc = loadWithdrawalConfig(env);
-  const catalogue = new CoinCatalogue(env);
+export async function startWithdrawalSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
+  const { withdrawal: wc, catalogue } = loadWithdrawalServerSettings(env);
   const fees = wc.WITHDRAWAL_FEE_ESTIMATOR === 'static' ? new StaticFeeEstimator() : new ChainFeeEstimator();
   let batcher: ReturnType<typeof startBatcher> | undefined;
   // Fail closed: with screening on, nothing is let through before the NATS hook is in place.
@@ -40,7 +34,7 @@ export async function startWithdrawalSubgraph(
     name: 'withdrawal',
     schema: SCHEMA,
     typeDefs,
-    resolvers: resolvers as never,
+    resolvers,
     entities: [],
     migrations,
     config,

@@ -1,10 +1,9 @@
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { EntitySchema } from '@mikro-orm/core';
 import type { SubgraphServerConfig } from '../config';
 import type { MigrationDef } from '../db';
 import { type Logger, createLogger } from '../logger';
 import { type ServiceDeps, openServiceDeps } from './deps';
-import { type BaseContext, type RunningHttp, serveSubgraph } from './subgraph';
+import { type BaseContext, type RunningHttp, type SubgraphResolvers, serveSubgraph } from './subgraph';
 
 export type { ServiceDeps };
 
@@ -12,7 +11,7 @@ export interface SubgraphServiceOptions<C extends BaseContext> {
   name: string;
   schema: string;
   typeDefs: string;
-  resolvers: GraphQLResolverMap<C>;
+  resolvers: SubgraphResolvers<C>;
   entities: EntitySchema<any, any>[];
   migrations: MigrationDef[];
   config: SubgraphServerConfig;

@@ -7,7 +7,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express from 'express';
-import { parse } from 'graphql';
+import { type GraphQLResolveInfo, type GraphQLScalarType, parse } from 'graphql';
 import type { Logger } from '../logger';
 import { withLogContext } from '../logger';
 import {
@@ -31,10 +31,26 @@ export interface BaseContext {
   refs: PublicRefs;
 }
 
+/** A field resolver, a federation __resolveReference, or either in object form, taking context C. */
+type FieldResolver<C> =
+  | ((parent: never, args: never, context: C, info: GraphQLResolveInfo) => unknown)
+  | ((reference: never, context: C, info: GraphQLResolveInfo) => unknown)
+  | { resolve: (parent: never, args: never, context: C, info: GraphQLResolveInfo) => unknown }
+  | { subscribe: (parent: never, args: never, context: C, info: GraphQLResolveInfo) => unknown };
+
+/**
+ * A subgraph's resolver map: the generated `Resolvers` of subgraphs/<name>/src/generated (codegen.yml),
+ * which checks fields, parents and results against that subgraph's schema. What is asked here is
+ * that every resolver takes the context this server builds.
+ */
+export interface SubgraphResolvers<C> {
+  readonly [typeName: string]: GraphQLScalarType | { readonly [field: string]: FieldResolver<C> | undefined } | undefined;
+}
+
 export interface SubgraphHttpOptions<C extends BaseContext> {
   name: string;
   typeDefs: string;
-  resolvers: GraphQLResolverMap<C>;
+  resolvers: SubgraphResolvers<C>;
   host: string;
   port: number;
   gatewaySecret: string;
@@ -61,7 +77,10 @@ export interface RunningHttp {
  * `name` is the name the gateway knows this subgraph by (its supergraph name).
  */
 export async function serveSubgraph<C extends BaseContext>(opts: SubgraphHttpOptions<C>): Promise<RunningHttp> {
-  const schema = buildSubgraphSchema([{ typeDefs: parse(opts.typeDefs), resolvers: { ...scalarResolvers, ...opts.resolvers } as GraphQLResolverMap<unknown> }]);
+  // The one cast of the resolver maps: buildSubgraphSchema types resolvers loosely (any parent, a
+  // 4-argument function for __resolveReference too); SubgraphResolvers and codegen checked them.
+  const resolvers = { ...scalarResolvers, ...opts.resolvers } as GraphQLResolverMap<unknown>;
+  const schema = buildSubgraphSchema([{ typeDefs: parse(opts.typeDefs), resolvers }]);
   const apollo = new ApolloServer<C>({
     schema,
     includeStacktraceInErrorResponses: false,

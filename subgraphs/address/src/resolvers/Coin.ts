@@ -1,17 +1,13 @@
 import { formatAmount } from '@cpg/core/money';
-import type { CoinConfig } from '@cpg/chains';
-import type { AddressContext } from '../context';
-import type { CatalogueNetwork } from '../domain/catalogue';
+import type { CoinResolvers } from '../generated/resolvers-types';
 
-type CoinRow = { coin: CoinConfig; network: CatalogueNetwork };
-
-export const Coin = {
-  __resolveReference: (ref: { id: string }, ctx: AddressContext) => ctx.catalogue.coin(ref.id) ?? null,
-  id: (c: CoinRow) => c.coin.id,
-  symbol: (c: CoinRow) => c.coin.symbol,
-  name: (c: CoinRow) => c.coin.name,
-  decimals: (c: CoinRow) => c.coin.decimals,
-  network: (c: CoinRow) => c.network,
-  contract: (c: CoinRow) => c.coin.contract ?? null,
-  minDeposit: (c: CoinRow) => formatAmount(c.coin.minDeposit, c.coin.decimals),
+export const Coin: CoinResolvers = {
+  __resolveReference: (ref, ctx) => ctx.catalogue.coin(ref.id) ?? null,
+  id: (c) => c.coin.id,
+  symbol: (c) => c.coin.symbol,
+  name: (c) => c.coin.name,
+  decimals: (c) => c.coin.decimals,
+  network: (c) => c.network,
+  contract: (c) => c.coin.contract ?? null,
+  minDeposit: (c) => formatAmount(c.coin.minDeposit, c.coin.decimals),
 };

@@ -1,9 +1,8 @@
-import type { AddressContext } from '../context';
-import type { CatalogueNetwork } from '../domain/catalogue';
+import type { NetworkResolvers } from '../generated/resolvers-types';
 
-export const Network = {
-  __resolveReference: (ref: { id: string }, ctx: AddressContext) => ctx.catalogue.network(ref.id) ?? null,
-  nativeCoin: (n: CatalogueNetwork) => ({ coin: n.nativeCoin, network: n }),
-  coins: (n: CatalogueNetwork) => n.coins.map((coin) => ({ coin, network: n })),
-  status: (n: CatalogueNetwork, _: unknown, ctx: AddressContext) => ctx.networkStatus.of(n.id),
+export const Network: NetworkResolvers = {
+  __resolveReference: (ref, ctx) => ctx.catalogue.network(ref.id) ?? null,
+  nativeCoin: (n) => ({ coin: n.nativeCoin, network: n }),
+  coins: (n) => n.coins.map((coin) => ({ coin, network: n })),
+  status: (n, _, ctx) => ctx.networkStatus.of(n.id),
 };

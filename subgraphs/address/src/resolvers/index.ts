@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types';
 import { networks } from './Query/networks';
 import { network } from './Query/network';
 import { coin } from './Query/coin';
@@ -17,7 +18,7 @@ import { Network } from './Network';
 import { Coin } from './Coin';
 import { Address } from './Address';
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: { networks, network, coin, addresses, validateAddress, collectionPolicies, sweeps, walletBalances, reconciliation, awaitingCollection },
   Mutation: { createAddress, registerColdWallet, setCollectionPolicy, approveColdWallet, rejectColdWallet },
   Network,

@@ -1,25 +1,18 @@
 import { forbidden, requireMerchant } from '@cpg/core/graphql';
-import type { ComplianceContext } from '../context';
+import type { DepositResolvers } from '../generated/resolvers-types';
 import { depositSubjectRef } from '../consumers';
 import { type AssessmentRow, T, toRiskAssessment } from '../services/screening';
 
-interface DepositRef {
-  id: string;
-  txHash?: string;
-  index?: number;
-  coin?: { id: string };
-}
-
-export const Deposit = {
+export const Deposit: DepositResolvers = {
   /** Owned by the payment subgraph; the gateway sends the fields `risk` requires with the reference. */
-  __resolveReference: (ref: DepositRef) => ref,
+  __resolveReference: (ref) => ref,
   /**
    * The stored screening of the deposit's sender; null when it was never screened. Only for the
    * operator and the merchant it was made for: its reasons are that merchant's grey-list notes,
    * and a checkout reader (anonymous, or another merchant holding the token) must not learn that
    * the sender is flagged.
    */
-  risk: async (d: DepositRef, _: unknown, ctx: ComplianceContext) => {
+  risk: async (d, _, ctx) => {
     if (ctx.identity.kind === 'anonymous') throw forbidden("Deposit.risk is visible to the deposit's merchant only");
     const merchantId = ctx.identity.kind === 'merchant' ? requireMerchant(ctx.identity, 'READ').merchantId : null;
     if (!d.txHash || d.index === undefined || !d.coin?.id) return null;

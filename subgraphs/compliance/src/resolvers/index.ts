@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types';
 import { alerts } from './Query/alerts';
 import { screenAddress } from './Query/screenAddress';
 import { greyList } from './Query/greyList';
@@ -8,7 +9,7 @@ import { resolveAlert } from './Mutation/resolveAlert';
 import { Deposit } from './Deposit';
 import { Withdrawal } from './Withdrawal';
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: { alerts, screenAddress, greyList, complianceReport },
   Mutation: { addToGreyList, removeFromGreyList, resolveAlert },
   Deposit,

@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types';
 import { Merchant } from './Merchant';
 import { me } from './Query/me';
 import { ledgerInvariants } from './Query/ledgerInvariants';
@@ -8,7 +9,7 @@ import { updateMerchantSettings } from './Mutation/updateMerchantSettings';
 import { createWebhookEndpoint, deleteWebhookEndpoint, redeliverWebhook, rotateWebhookSecret } from './Mutation/webhooks';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './WebhookEndpoint';
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: { me, ledgerInvariants },
   Mutation: {
     createMerchant,

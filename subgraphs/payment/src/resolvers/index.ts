@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types';
 import { payment } from './Query/payment';
 import { payments } from './Query/payments';
 import { checkout } from './Query/checkout';
@@ -6,7 +7,7 @@ import { cancelPayment } from './Mutation/cancelPayment';
 import { Payment } from './Payment';
 import { Deposit } from './Deposit';
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: { payment, payments, checkout },
   Mutation: { createPayment, cancelPayment },
   // Subscription fields are served by the gateway itself (NATS -> graphql-ws), not here.

@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types';
 import { withdrawal } from './Query/withdrawal';
 import { withdrawals } from './Query/withdrawals';
 import { estimateWithdrawalFee } from './Query/estimateWithdrawalFee';
@@ -12,7 +13,7 @@ import { Withdrawal } from './Withdrawal';
 import { WithdrawalBatch } from './WithdrawalBatch';
 import { WithdrawalLimit } from './WithdrawalLimit';
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: { withdrawal, withdrawals, estimateWithdrawalFee, withdrawalLimits },
   Mutation: { requestWithdrawal, cancelWithdrawal, approveWithdrawal, rejectWithdrawal, refundPayment, setWithdrawalLimit },
   // Subscription fields are served by the gateway itself (NATS -> graphql-ws), not here.

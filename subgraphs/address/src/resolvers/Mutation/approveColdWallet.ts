@@ -1,7 +1,7 @@
 import { requireOperator } from '@cpg/core/graphql';
-import type { AddressContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function approveColdWallet(_: unknown, args: { id: string }, ctx: AddressContext) {
+export const approveColdWallet: MutationResolvers['approveColdWallet'] = async (_, args, ctx) => {
   requireOperator(ctx.identity);
   return ctx.addresses.decideColdWallet(args.id, 'approve');
-}
+};

@@ -1,8 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { AddressContext } from '../../context';
-import type { CreateAddressInput } from '../../services/addresses';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function createAddress(_: unknown, args: { input: CreateAddressInput }, ctx: AddressContext) {
+export const createAddress: MutationResolvers['createAddress'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'ADDRESSES_WRITE');
   return ctx.addresses.createAddress(caller, args.input);
-}
+};

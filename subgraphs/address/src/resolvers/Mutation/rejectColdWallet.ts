@@ -1,7 +1,7 @@
 import { requireOperator } from '@cpg/core/graphql';
-import type { AddressContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function rejectColdWallet(_: unknown, args: { id: string }, ctx: AddressContext) {
+export const rejectColdWallet: MutationResolvers['rejectColdWallet'] = async (_, args, ctx) => {
   requireOperator(ctx.identity);
   return ctx.addresses.decideColdWallet(args.id, 'reject');
-}
+};

@@ -1,5 +1,5 @@
-import type { AddressContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
-export async function coin(_: unknown, args: { id: string }, ctx: AddressContext) {
+export const coin: QueryResolvers['coin'] = async (_, args, ctx) => {
   return ctx.catalogue.coin(args.id) ?? null;
-}
+};

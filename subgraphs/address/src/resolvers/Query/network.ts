@@ -1,5 +1,5 @@
-import type { AddressContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
-export async function network(_: unknown, args: { id: string }, ctx: AddressContext) {
+export const network: QueryResolvers['network'] = async (_, args, ctx) => {
   return ctx.catalogue.network(args.id) ?? null;
-}
+};

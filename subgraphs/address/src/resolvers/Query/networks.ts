@@ -1,6 +1,6 @@
-import type { AddressContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
 // The network catalogue is public information (the checkout widget shows it too): no key needed.
-export async function networks(_: unknown, _args: unknown, ctx: AddressContext) {
+export const networks: QueryResolvers['networks'] = async (_, _args, ctx) => {
   return ctx.catalogue.list();
-}
+};

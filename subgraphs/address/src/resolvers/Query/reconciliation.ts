@@ -1,8 +1,8 @@
 import { requireOperator } from '@cpg/core/graphql';
-import type { AddressContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
 /** Operator only: per coin, the merchant's on-chain balances against its ledger (reads the chains now). */
-export async function reconciliation(_: unknown, args: { merchantId: string }, ctx: AddressContext) {
+export const reconciliation: QueryResolvers['reconciliation'] = async (_, args, ctx) => {
   requireOperator(ctx.identity);
   return ctx.reconciliation.lines(args.merchantId);
-}
+};

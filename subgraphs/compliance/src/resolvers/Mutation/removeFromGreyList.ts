@@ -1,7 +1,7 @@
-import type { ComplianceContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 import { removeEntry } from '../../services/greylist';
 import { actorOf } from '../actor';
 
-export async function removeFromGreyList(_: unknown, args: { id: string }, ctx: ComplianceContext): Promise<boolean> {
+export const removeFromGreyList: MutationResolvers['removeFromGreyList'] = async (_, args, ctx) => {
   return removeEntry(ctx.em.fork(), actorOf(ctx, 'SETTINGS_WRITE'), args.id);
-}
+};

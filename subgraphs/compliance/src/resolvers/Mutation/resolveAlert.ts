@@ -1,12 +1,12 @@
 import { badInput, notFound, requireOperator } from '@cpg/core/graphql';
-import type { ComplianceContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 import { resolveAlert as resolve, toAlert } from '../../services/alerts';
 
 /**
  * The compliance officer (operator) decides: ALLOW releases held deposit funds, BLOCK keeps them
  * held. Audited in alert_actions with the note. A merchant cannot release its own held funds.
  */
-export async function resolveAlert(_: unknown, args: { id: string; decision: 'ALLOW' | 'REVIEW' | 'BLOCK'; note?: string | null }, ctx: ComplianceContext) {
+export const resolveAlert: MutationResolvers['resolveAlert'] = async (_, args, ctx) => {
   requireOperator(ctx.identity);
   if (!/^[0-9a-f-]{36}$/i.test(args.id)) throw notFound('alert');
   const note = args.note?.trim() || null;
@@ -14,4 +14,4 @@ export async function resolveAlert(_: unknown, args: { id: string; decision: 'AL
   const row = await ctx.em.fork().transactional((tx) => resolve(tx, args.id, args.decision, note, 'operator'));
   ctx.kick();
   return toAlert(row);
-}
+};

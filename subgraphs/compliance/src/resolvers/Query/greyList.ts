@@ -1,7 +1,7 @@
-import type { ComplianceContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 import { listEntries } from '../../services/greylist';
 import { actorOf } from '../actor';
 
-export async function greyList(_: unknown, args: { first?: number | null; after?: string | null }, ctx: ComplianceContext) {
+export const greyList: QueryResolvers['greyList'] = async (_, args, ctx) => {
   return listEntries(ctx.em, actorOf(ctx, 'READ'), args.first, args.after);
-}
+};

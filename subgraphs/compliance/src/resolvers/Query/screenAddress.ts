@@ -1,11 +1,11 @@
 import { badInput } from '@cpg/core/graphql';
 import { codecFor } from '@cpg/chains/codecs';
-import type { ComplianceContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 import { toRiskAssessment } from '../../services/screening';
 import { actorOf } from '../actor';
 
 /** Screens any address on demand; the answer is stored like every decision (no alert, nothing held). */
-export async function screenAddress(_: unknown, args: { networkId: string; address: string }, ctx: ComplianceContext) {
+export const screenAddress: QueryResolvers['screenAddress'] = async (_, args, ctx) => {
   const actor = actorOf(ctx, 'READ');
   const network = ctx.screening.network(args.networkId);
   const v = codecFor(network.family).validateAddress(network, args.address.trim());
@@ -29,4 +29,4 @@ export async function screenAddress(_: unknown, args: { networkId: string; addre
     ),
   );
   return toRiskAssessment(row);
-}
+};

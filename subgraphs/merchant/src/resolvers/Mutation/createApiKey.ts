@@ -1,7 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { MerchantContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function createApiKey(_: unknown, args: { input: { label: string; scopes: string[] } }, ctx: MerchantContext) {
+export const createApiKey: MutationResolvers['createApiKey'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   return ctx.merchants.createApiKey(caller, args.input);
-}
+};

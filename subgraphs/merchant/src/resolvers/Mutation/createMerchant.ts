@@ -1,7 +1,7 @@
 import { requireOperator } from '@cpg/core/graphql';
-import type { MerchantContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function createMerchant(_: unknown, args: { input: { name: string } }, ctx: MerchantContext) {
+export const createMerchant: MutationResolvers['createMerchant'] = async (_, args, ctx) => {
   requireOperator(ctx.identity);
   return ctx.merchants.createMerchant(args.input.name);
-}
+};

@@ -1,8 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { MerchantContext } from '../../context';
-import type { SettingsPatch } from '../../domain/settings';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function updateMerchantSettings(_: unknown, args: { input: SettingsPatch }, ctx: MerchantContext) {
+export const updateMerchantSettings: MutationResolvers['updateMerchantSettings'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   return ctx.merchants.updateSettings(caller.merchantId, args.input);
-}
+};

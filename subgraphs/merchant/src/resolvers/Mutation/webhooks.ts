@@ -1,20 +1,20 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { MerchantContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function createWebhookEndpoint(_: unknown, args: { input: { url: string; events?: string[] | null } }, ctx: MerchantContext) {
+export const createWebhookEndpoint: MutationResolvers['createWebhookEndpoint'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   return ctx.webhooks.create(caller, args.input);
-}
-export async function deleteWebhookEndpoint(_: unknown, args: { id: string }, ctx: MerchantContext) {
+};
+export const deleteWebhookEndpoint: MutationResolvers['deleteWebhookEndpoint'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   return ctx.webhooks.delete(caller, args.id);
-}
-export async function redeliverWebhook(_: unknown, args: { deliveryId: string }, ctx: MerchantContext) {
+};
+export const redeliverWebhook: MutationResolvers['redeliverWebhook'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   return ctx.webhooks.redeliver(caller, args.deliveryId);
-}
-export async function rotateWebhookSecret(_: unknown, args: { id: string; overlapSeconds?: number | null }, ctx: MerchantContext) {
+};
+export const rotateWebhookSecret: MutationResolvers['rotateWebhookSecret'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   const { endpoint, signingSecret } = await ctx.webhooks.rotate(caller, args.id, args.overlapSeconds);
   return { endpoint, signingSecret, previousSecretExpiresAt: endpoint.previous_secret_expires_at };
-}
+};

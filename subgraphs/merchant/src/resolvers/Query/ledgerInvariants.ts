@@ -1,7 +1,7 @@
 import { requireOperator } from '@cpg/core/graphql';
-import type { MerchantContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
-export async function ledgerInvariants(_: unknown, __: unknown, ctx: MerchantContext) {
+export const ledgerInvariants: QueryResolvers['ledgerInvariants'] = async (_, __, ctx) => {
   requireOperator(ctx.identity);
   return ctx.ledger.invariants();
-}
+};

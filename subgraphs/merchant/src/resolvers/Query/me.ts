@@ -1,7 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { MerchantContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
-export async function me(_: unknown, __: unknown, ctx: MerchantContext) {
+export const me: QueryResolvers['me'] = async (_, __, ctx) => {
   const caller = requireMerchant(ctx.identity, 'READ');
   return ctx.merchants.requireMerchant(caller.merchantId);
-}
+};

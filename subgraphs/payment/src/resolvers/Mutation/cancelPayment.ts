@@ -1,7 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { PaymentContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function cancelPayment(_: unknown, args: { id: string }, ctx: PaymentContext) {
+export const cancelPayment: MutationResolvers['cancelPayment'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'PAYMENTS_WRITE');
   return ctx.payments.cancel(caller, args.id);
-}
+};

@@ -1,8 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { PaymentContext } from '../../context';
-import type { CreatePaymentInput } from '../../services/payments';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function createPayment(_: unknown, args: { input: CreatePaymentInput }, ctx: PaymentContext) {
+export const createPayment: MutationResolvers['createPayment'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'PAYMENTS_WRITE');
   return ctx.payments.create(caller, args.input);
-}
+};

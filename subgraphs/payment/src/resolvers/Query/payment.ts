@@ -1,7 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { PaymentContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
-export async function payment(_: unknown, args: { id: string }, ctx: PaymentContext) {
+export const payment: QueryResolvers['payment'] = async (_, args, ctx) => {
   if (ctx.identity.kind !== 'operator') requireMerchant(ctx.identity, 'READ');
   return ctx.payments.findVisible(ctx.identity, args.id);
-}
+};

@@ -1,7 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function cancelWithdrawal(_: unknown, args: { id: string }, ctx: WithdrawalContext) {
+export const cancelWithdrawal: MutationResolvers['cancelWithdrawal'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
   return ctx.withdrawals.cancel(caller, args.id);
-}
+};

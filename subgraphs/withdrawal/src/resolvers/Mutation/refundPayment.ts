@@ -1,8 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
-import type { RefundPaymentInput } from '../../services/withdrawals';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function refundPayment(_: unknown, args: { input: RefundPaymentInput }, ctx: WithdrawalContext) {
+export const refundPayment: MutationResolvers['refundPayment'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
   return ctx.withdrawals.refund(caller, args.input);
-}
+};

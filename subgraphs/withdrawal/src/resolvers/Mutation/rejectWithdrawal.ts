@@ -1,8 +1,8 @@
 import { requireOperator } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
 /** Operator only: the withdrawal ends REJECTED with the reason and its hold is released. */
-export async function rejectWithdrawal(_: unknown, args: { id: string; reason: string }, ctx: WithdrawalContext) {
+export const rejectWithdrawal: MutationResolvers['rejectWithdrawal'] = async (_, args, ctx) => {
   requireOperator(ctx.identity);
   return ctx.withdrawals.reject(args.id, args.reason);
-}
+};

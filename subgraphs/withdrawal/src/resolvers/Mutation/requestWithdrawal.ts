@@ -1,8 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
-import type { RequestWithdrawalInput } from '../../services/withdrawals';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
-export async function requestWithdrawal(_: unknown, args: { input: RequestWithdrawalInput }, ctx: WithdrawalContext) {
+export const requestWithdrawal: MutationResolvers['requestWithdrawal'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'WITHDRAWALS_WRITE');
   return ctx.withdrawals.request(caller, args.input);
-}
+};

@@ -1,9 +1,8 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
-import type { SetLimitInput } from '../../services/withdrawals';
+import type { MutationResolvers } from '../../generated/resolvers-types';
 
 /** The merchant's own limits per coin (a key with SETTINGS_WRITE). */
-export async function setWithdrawalLimit(_: unknown, args: { input: SetLimitInput }, ctx: WithdrawalContext) {
+export const setWithdrawalLimit: MutationResolvers['setWithdrawalLimit'] = async (_, args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'SETTINGS_WRITE');
   return ctx.withdrawals.setLimit(caller, args.input);
-}
+};

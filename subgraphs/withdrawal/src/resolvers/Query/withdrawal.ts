@@ -1,8 +1,8 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
 /** A merchant reads its own withdrawals (another's is simply not found); the operator reads any. */
-export async function withdrawal(_: unknown, args: { id: string }, ctx: WithdrawalContext) {
+export const withdrawal: QueryResolvers['withdrawal'] = async (_, args, ctx) => {
   if (ctx.identity.kind !== 'operator') requireMerchant(ctx.identity, 'READ');
   return ctx.withdrawals.findVisible(ctx.identity, args.id);
-}
+};

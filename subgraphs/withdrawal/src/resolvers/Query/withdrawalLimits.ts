@@ -1,7 +1,7 @@
 import { requireMerchant } from '@cpg/core/graphql';
-import type { WithdrawalContext } from '../../context';
+import type { QueryResolvers } from '../../generated/resolvers-types';
 
-export async function withdrawalLimits(_: unknown, _args: unknown, ctx: WithdrawalContext) {
+export const withdrawalLimits: QueryResolvers['withdrawalLimits'] = async (_, _args, ctx) => {
   const caller = requireMerchant(ctx.identity, 'READ');
   return ctx.withdrawals.limits(caller.merchantId);
-}
+};
