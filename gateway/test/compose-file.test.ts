@@ -12,6 +12,7 @@ import Ajv from 'ajv';
 import { type NatsConnection, connect } from 'nats';
 import { parse } from 'yaml';
 import { findNatsServer, freePort, waitForTcp } from '@cpg/devkit/services';
+import { ENTRIES as BUILD_ENTRIES } from '../../scripts/build';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 // The Compose specification's schema lives beside the repository (../shared), like the API contract
@@ -188,11 +189,21 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs every application service from the compiled build (scripts/build.ts), never through tsx', () => {
+    const started = Object.entries(compose.services)
+      .filter(([, s]) => s.command?.[0] === 'node')
+      .map(([name, s]) => [name, s.command![1]!.replace(/\.js$/, '.ts')] as const);
+    expect(started.map(([name]) => name).sort()).toEqual([...APP_SERVICES, 'nats-config'].sort());
+    for (const [name, entry] of started) expect([name, (BUILD_ENTRIES as readonly string[]).includes(entry)]).toEqual([name, true]);
+    expect(Object.values(compose.services).flatMap((s) => s.command ?? [])).not.toContain('tsx');
+    expect(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')).toMatch(/npm ci --omit=dev/);
+  });
+
   it('starts NATS with the config the nats-config one-shot writes into a shared volume', () => {
     const oneShot = compose.services['nats-config']!;
     const server = compose.services.nats!;
     const out = oneShot.command![oneShot.command!.indexOf('--out') + 1]!;
-    expect(oneShot.command!.slice(0, 4)).toEqual(['node', '--import', 'tsx', 'scripts/nats-config.ts']);
+    expect(oneShot.command!.slice(0, 2)).toEqual(['node', 'scripts/nats-config.js']);
     expect(oneShot.restart).toBe('no');
     expect(server.command).toEqual(['-c', out]);
     expect(server.depends_on).toEqual({ 'nats-config': { condition: 'service_completed_successfully' } });
