@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/core/config';
 import { type RpcPool, createRpcPool } from '@cpg/chains/rpc';
-import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import { type RunningService, startSubgraphService, subgraphTypeDefs } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { AddressContext } from './context';
@@ -20,7 +18,8 @@ import { serveAddressDescribe } from './rpc/describe';
 import { serveAddressLookup } from './rpc/lookup';
 import { type AddressConfig, loadAddressConfig } from './config';
 
-export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+export const typeDefs = subgraphTypeDefs(__dirname);
+const subgraph = { name: 'address', schema: SCHEMA, typeDefs, resolvers, entities, migrations };
 
 /** One pooled transport per network, shared by every request (balance reads). */
 function pooledTransports(): TransportFor {
@@ -40,26 +39,16 @@ export function startAddressSubgraph(
   own: AddressConfig = loadAddressConfig(),
 ): Promise<RunningService> {
   const options = { coolingOffHours: own.COLD_WALLET_COOLING_OFF_HOURS, screenTimeoutMs: own.COLD_WALLET_SCREEN_TIMEOUT_MS };
-  return startSubgraphService<AddressContext>({
-    name: 'address',
-    schema: SCHEMA,
-    typeDefs,
-    resolvers,
-    entities,
-    migrations,
+  return startSubgraphService<AddressContext>(subgraph, {
     config,
     log,
-    context: (base, deps) => {
-      const em = deps.orm.em.fork();
-      return {
-        ...base,
-        catalogue,
-        addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log, options),
-        networkStatus: new NetworkStatusReader(em),
-        collection: new CollectionService(em, catalogue, transportFor, () => deps.relay.kick(), base.log),
-        reconciliation: new ReconciliationService(em, catalogue, deps.bus, transportFor, base.log),
-      };
-    },
+    context: (em, deps, base) => ({
+      catalogue,
+      addresses: new AddressService(em, catalogue, deps.bus, () => deps.relay.kick(), base.log, options),
+      networkStatus: new NetworkStatusReader(em),
+      collection: new CollectionService(em, catalogue, transportFor, () => deps.relay.kick(), base.log),
+      reconciliation: new ReconciliationService(em, catalogue, deps.bus, transportFor, base.log),
+    }),
     onStart: async (deps) => {
       await startConsumers(deps);
       serveAddressAllocation(deps, catalogue);

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/core/config';
-import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import { type RunningService, startSubgraphService, subgraphTypeDefs } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
 import { RateService, StaticRateProvider } from '@cpg/core/rates';
 import { SCHEMA, migrations } from '../migrations';
@@ -15,7 +13,8 @@ import type { KytProvider } from './providers/provider';
 import { startConsumers } from './consumers';
 import { serveScreenRpc } from './services/rpc';
 
-export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+export const typeDefs = subgraphTypeDefs(__dirname);
+const subgraph = { name: 'compliance', schema: SCHEMA, typeDefs, resolvers, migrations };
 
 export async function startComplianceSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
   const { compliance: cc, chainEnv, networkIds } = loadComplianceServerSettings(env);
@@ -33,16 +32,10 @@ export async function startComplianceSubgraph(config: SubgraphServerConfig, log?
     rates: new RateService({ providers: [new StaticRateProvider(cc.rates, { name: 'static' })] }),
     env: chainEnv,
   });
-  return startSubgraphService<ComplianceContext>({
-    name: 'compliance',
-    schema: SCHEMA,
-    typeDefs,
-    resolvers,
-    entities: [],
-    migrations,
+  return startSubgraphService<ComplianceContext>(subgraph, {
     config,
     log,
-    context: (base, deps) => ({ ...base, em: deps.orm.em.fork(), screening, thresholds: cc.thresholds, kick: () => deps.relay.kick() }),
+    context: (em, deps) => ({ em, screening, thresholds: cc.thresholds, kick: () => deps.relay.kick() }),
     onStart: async (deps) => {
       deps.log.info({ sanctionsList: sanctions.meta, addresses: sanctions.size, provider: provider?.name ?? 'none' }, 'screening ready');
       await startConsumers(deps, screening, networkIds);

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/core/config';
-import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import { type RunningService, startSubgraphService, subgraphTypeDefs } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { MerchantContext } from './context';
@@ -9,16 +7,15 @@ import { entities } from './entities';
 import { LedgerService } from './ledger/ledger-service';
 import { resolvers } from './resolvers';
 import { serveApiKeyVerification } from './rpc/verify-api-key';
-import { startDepositLedgerConsumer, startWithdrawalLedgerConsumer } from './consumers';
+import { startColdForwardLedgerConsumer, startCollectionFeeLedgerConsumer, startDepositLedgerConsumer, startWithdrawalLedgerConsumer } from './consumers';
 import { serveLedgerHold } from './rpc/ledger-hold';
 import { serveLedgerBalances } from './rpc/ledger-balances';
-import { startCollectionFeeLedgerConsumer } from './consumers/collection-fee-ledger';
-import { startColdForwardLedgerConsumer } from './consumers/cold-forward-ledger';
 import { MerchantService } from './services/merchants';
 import { SecretBox, WebhookDispatcher, WebhookService, startWebhookConsumer } from './webhooks';
 import { loadMerchantServerSettings } from './config';
 
-export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+export const typeDefs = subgraphTypeDefs(__dirname);
+const subgraph = { name: 'merchant', schema: SCHEMA, typeDefs, resolvers, entities, migrations };
 
 const dispatchers = new WeakMap<RunningService, WebhookDispatcher>();
 
@@ -32,24 +29,14 @@ export async function startMerchantSubgraph(config: SubgraphServerConfig, log?: 
   const box = new SecretBox(webhookConfig.encryptionKey ?? config.GATEWAY_SECRET);
   let dispatcher: WebhookDispatcher | undefined;
   const kick = () => dispatcher?.kick();
-  const service = await startSubgraphService<MerchantContext>({
-    name: 'merchant',
-    schema: SCHEMA,
-    typeDefs,
-    resolvers,
-    entities,
-    migrations,
+  const service = await startSubgraphService<MerchantContext>(subgraph, {
     config,
     log,
-    context: (base, deps) => {
-      const em = deps.orm.em.fork();
-      return {
-        ...base,
-        merchants: new MerchantService(em, () => deps.relay.kick()),
-        ledger: new LedgerService(em),
-        webhooks: new WebhookService(em, { config: webhookConfig, box, onDeliveriesCreated: kick }),
-      };
-    },
+    context: (em, deps) => ({
+      merchants: new MerchantService(em, () => deps.relay.kick()),
+      ledger: new LedgerService(em),
+      webhooks: new WebhookService(em, { config: webhookConfig, box, onDeliveriesCreated: kick }),
+    }),
     onStart: async (deps) => {
       serveApiKeyVerification(deps.bus, deps.orm);
       await startDepositLedgerConsumer(deps);
@@ -61,15 +48,9 @@ export async function startMerchantSubgraph(config: SubgraphServerConfig, log?: 
       dispatcher = new WebhookDispatcher({ orm: deps.orm, log: deps.log.child({ component: 'webhooks' }), config: webhookConfig, box });
       dispatcher.start();
       await startWebhookConsumer(deps, kick);
+      return dispatcher;
     },
   });
-  const running: RunningService = {
-    ...service,
-    stop: async () => {
-      await dispatcher?.stop();
-      await service.stop();
-    },
-  };
-  if (dispatcher) dispatchers.set(running, dispatcher);
-  return running;
+  if (dispatcher) dispatchers.set(service, dispatcher);
+  return service;
 }

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/core/config';
-import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import { type RunningService, startSubgraphService, subgraphTypeDefs } from '@cpg/core/http';
 import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import type { PaymentContext } from './context';
@@ -13,26 +11,19 @@ import { startSweeper } from './services/sweeper';
 import { startConsumers } from './consumers';
 import { servePaymentSnapshot } from './rpc/snapshot';
 
-export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+export const typeDefs = subgraphTypeDefs(__dirname);
+const subgraph = { name: 'payment', schema: SCHEMA, typeDefs, resolvers, migrations };
 
 export async function startPaymentSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
   const { payment: paymentConfig, catalogue, networkIds } = loadPaymentServerSettings(env);
   const rates = buildRateService(paymentConfig);
   // Every replica derives the same key: from its own secret when set, else from the one shared with the gateway.
   const tokenKey = checkoutKey(paymentConfig.CHECKOUT_TOKEN_SECRET ?? config.GATEWAY_SECRET);
-  let sweeper: { stop(): Promise<void> } | undefined;
-  const service = await startSubgraphService<PaymentContext>({
-    name: 'payment',
-    schema: SCHEMA,
-    typeDefs,
-    resolvers,
-    entities: [],
-    migrations,
+  return startSubgraphService<PaymentContext>(subgraph, {
     config,
     log,
-    context: (base, deps) => ({
-      ...base,
-      payments: new PaymentService(deps.orm.em.fork(), {
+    context: (em, deps, base) => ({
+      payments: new PaymentService(em, {
         catalogue,
         rates,
         priceCurrencies: paymentConfig.priceCurrencies,
@@ -46,14 +37,7 @@ export async function startPaymentSubgraph(config: SubgraphServerConfig, log?: L
     onStart: async (deps) => {
       await startConsumers(deps, catalogue, networkIds);
       servePaymentSnapshot(deps, catalogue);
-      sweeper = startSweeper(deps.orm.em, paymentConfig.PAYMENT_EXPIRY_SWEEP_MS, () => deps.relay.kick(), deps.log.child({ component: 'expiry' }));
+      return startSweeper(deps.orm.em, paymentConfig.PAYMENT_EXPIRY_SWEEP_MS, () => deps.relay.kick(), deps.log.child({ component: 'expiry' }));
     },
   });
-  return {
-    ...service,
-    stop: async () => {
-      await sweeper?.stop();
-      await service.stop();
-    },
-  };
 }

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { SubgraphServerConfig } from '@cpg/core/config';
-import { type RunningService, startSubgraphService } from '@cpg/core/http';
+import { type RunningService, startSubgraphService, subgraphTypeDefs } from '@cpg/core/http';
 import { serveWithdrawalSnapshot } from './rpc/snapshot';
 import { serveVerifyBatch } from './rpc/verify-batch';
 import type { Logger } from '@cpg/core/logger';
@@ -15,7 +13,8 @@ import { ChainFeeEstimator, StaticFeeEstimator } from './services/fees';
 import { AllowAllScreening, NatsScreening, type WithdrawalScreening } from './services/screening';
 import { WithdrawalService } from './services/withdrawals';
 
-export const typeDefs = readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+export const typeDefs = subgraphTypeDefs(__dirname);
+const subgraph = { name: 'withdrawal', schema: SCHEMA, typeDefs, resolvers, migrations };
 
 export async function startWithdrawalSubgraph(config: SubgraphServerConfig, log?: Logger, env?: Record<string, string | undefined>): Promise<RunningService> {
   const { withdrawal: wc, catalogue } = loadWithdrawalServerSettings(env);
@@ -30,18 +29,11 @@ export async function startWithdrawalSubgraph(config: SubgraphServerConfig, log?
           },
         }
       : new AllowAllScreening();
-  const service = await startSubgraphService<WithdrawalContext>({
-    name: 'withdrawal',
-    schema: SCHEMA,
-    typeDefs,
-    resolvers,
-    entities: [],
-    migrations,
+  return startSubgraphService<WithdrawalContext>(subgraph, {
     config,
     log,
-    context: (base, deps) => ({
-      ...base,
-      withdrawals: new WithdrawalService(deps.orm.em.fork(), {
+    context: (em, deps, base) => ({
+      withdrawals: new WithdrawalService(em, {
         catalogue,
         bus: deps.bus,
         screening,
@@ -67,13 +59,7 @@ export async function startWithdrawalSubgraph(config: SubgraphServerConfig, log?
         reapAfterMs,
         catalogue,
       );
+      return batcher;
     },
   });
-  return {
-    ...service,
-    stop: async () => {
-      await batcher?.stop();
-      await service.stop();
-    },
-  };
 }

@@ -1,29 +1,20 @@
-import type { NetworkConfig } from '@cpg/chains';
-import type { Bus } from '@cpg/core/bus';
 import type { EntityManager } from '@cpg/core/db';
-import type { Logger } from '@cpg/core/logger';
 import { AwaitingReport } from './awaiting-report';
-import type { CollectorChain } from './chain';
 import { CopyStore } from './copy-store';
 import type { Plan } from './domain/planner';
 import type { StepClaim } from './domain/verify-step';
 import { type PlanRow, PlanStore } from './plan-store';
 import { Planning } from './planning';
-import { type CollectorHooks, StepRunner } from './step-runner';
+import { StepRunner, type StepRunnerDeps } from './step-runner';
 
 export type { CollectorHooks } from './step-runner';
 export type { StepStatus } from './plan-store';
 
-export interface CollectorDeps {
+/** Besides its own, what the collector hands on to its step runner. */
+export interface CollectorDeps extends Pick<StepRunnerDeps, 'bus' | 'kickRelay' | 'log' | 'networks' | 'chainFor' | 'hooks'> {
   em: EntityManager;
-  bus: Pick<Bus, 'request'>;
-  kickRelay: () => void;
-  log: Logger;
-  networks: Map<string, NetworkConfig>;
-  chainFor: (network: NetworkConfig) => CollectorChain;
   /** USD price per whole coin by symbol (for valuing gas in tokens). */
   usdPrices: Record<string, string>;
-  hooks?: CollectorHooks;
 }
 
 /**

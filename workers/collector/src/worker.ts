@@ -41,116 +41,107 @@ export interface RunningCollector extends RunningWorker {
  */
 export async function startCollectorWorker(config: WorkerConfig, opts: CollectorOptions = {}): Promise<RunningCollector> {
   const networks = new Map((opts.networks ?? allNetworks().filter((n) => n.enabled)).map((n) => [n.id, n]));
-  let collector!: Collector;
-  let tick!: (full?: boolean) => Promise<void>;
-  const worker = await startWorkerService({
-    name: 'collector',
-    schema: SCHEMA,
-    entities,
-    migrations,
-    config,
-    log: opts.log,
-    run: async ({ orm, bus, relay, log }) => {
-      const pools = new Map<string, RpcPool>();
-      const chains = new Map<string, CollectorChain>();
-      const chainFor =
-        opts.chainFor ??
-        ((network: NetworkConfig) => {
-          let c = chains.get(network.id);
-          if (!c) {
-            const pool = createRpcPool(network.rpc, { name: `collector ${network.id}` });
-            pools.set(network.id, pool);
-            chains.set(network.id, (c = new CollectorChain(network, pool)));
-          }
-          return c;
-        });
-      collector = new Collector({
-        em: orm.em,
-        bus,
-        kickRelay: () => relay.kick(),
-        log,
-        networks,
-        chainFor,
-        usdPrices: opts.usdPrices ?? usdPrices(DEFAULT_USD_PRICES),
-        hooks: opts.hooks,
-      });
-      // The signer asks, inside each collect_sign we send, whether it is one of our stored steps.
-      bus.reply('collector.verify_step', async (claim) => {
-        const reason = await collector.verifyStep(claim.requestId, claim);
-        if (reason === null) return { ok: true as const };
-        log.warn({ stepId: claim.requestId, merchantId: claim.merchantId, reason }, 'collector.verify_step: not a step waiting for its signature');
-        return { ok: false as const, reason };
-      });
-
-      const consumers = await startConsumers(bus, collector, networks, () => wake());
-
-      // Plan from copies that are current: wait (bounded) until the address, policy and hold
-      // consumers have taken in what the stream already holds.
-      const deadline = Date.now() + (opts.catchUpMs ?? 10_000);
-      for (const durable of COPY_DURABLES) {
-        for (;;) {
-          const info = await bus.jsm.consumers.info(bus.streamName, durable).catch(() => null);
-          if (!info || (info.num_pending === 0 && info.num_ack_pending === 0) || Date.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 50));
+  return startWorkerService({ name: 'collector', schema: SCHEMA, entities, migrations, config, log: opts.log }, async ({ orm, bus, relay, log }) => {
+    const pools = new Map<string, RpcPool>();
+    const chains = new Map<string, CollectorChain>();
+    const chainFor =
+      opts.chainFor ??
+      ((network: NetworkConfig) => {
+        let c = chains.get(network.id);
+        if (!c) {
+          const pool = createRpcPool(network.rpc, { name: `collector ${network.id}` });
+          pools.set(network.id, pool);
+          chains.set(network.id, (c = new CollectorChain(network, pool)));
         }
+        return c;
+      });
+    const collector = new Collector({
+      em: orm.em,
+      bus,
+      kickRelay: () => relay.kick(),
+      log,
+      networks,
+      chainFor,
+      usdPrices: opts.usdPrices ?? usdPrices(DEFAULT_USD_PRICES),
+      hooks: opts.hooks,
+    });
+    // The signer asks, inside each collect_sign we send, whether it is one of our stored steps.
+    bus.reply('collector.verify_step', async (claim) => {
+      const reason = await collector.verifyStep(claim.requestId, claim);
+      if (reason === null) return { ok: true as const };
+      log.warn({ stepId: claim.requestId, merchantId: claim.merchantId, reason }, 'collector.verify_step: not a step waiting for its signature');
+      return { ok: false as const, reason };
+    });
+
+    const consumers = await startConsumers(bus, collector, networks, () => wake());
+
+    // Plan from copies that are current: wait (bounded) until the address, policy and hold
+    // consumers have taken in what the stream already holds.
+    const deadline = Date.now() + (opts.catchUpMs ?? 10_000);
+    for (const durable of COPY_DURABLES) {
+      for (;;) {
+        const info = await bus.jsm.consumers.info(bus.streamName, durable).catch(() => null);
+        if (!info || (info.num_pending === 0 && info.num_ack_pending === 0) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
       }
+    }
 
-      let running: Promise<void> | null = null;
-      let again = false;
-      let lastFull = 0;
-      const passMs = opts.passMs ?? 60_000;
-      tick = async (full = false) => {
-        if (running) {
-          again = true;
-          return running;
-        }
-        running = (async () => {
-          do {
-            again = false;
-            const doFull = full || Date.now() - lastFull >= passMs;
-            if (doFull) lastFull = Date.now();
-            try {
-              for (const c of await collector.candidates(!doFull)) {
-                try {
-                  const startedAt = new Date();
-                  const plan = await collector.planOne(c.merchantId, c.networkId, c.coinId);
-                  if (!plan) await collector.clearDirty(c.merchantId, c.coinId, startedAt);
-                } catch (err) {
-                  log.warn({ ...c, err: (err as Error).message }, 'planning failed; retried on the next pass');
-                }
-              }
-              for (const plan of await collector.openPlans()) {
-                try {
-                  await collector.advance(plan);
-                } catch (err) {
-                  log.warn({ planId: plan.id, err: (err as Error).message }, 'advancing a plan failed; retried on the next tick');
-                }
-              }
-            } catch (err) {
-              log.error({ err: (err as Error).message }, 'collector tick failed');
-            }
-            full = false;
-          } while (again && !stopping);
-        })().finally(() => {
-          running = null;
-        });
+    let running: Promise<void> | null = null;
+    let again = false;
+    let lastFull = 0;
+    const passMs = opts.passMs ?? 60_000;
+    const tick = async (full = false): Promise<void> => {
+      if (running) {
+        again = true;
         return running;
-      };
-      let stopping = false;
-      const wake = () => void tick().catch(() => undefined);
-      const timer = setInterval(wake, opts.tickMs ?? 1000);
-      wake();
-      return {
-        stop: async () => {
-          stopping = true;
-          clearInterval(timer);
-          collector.stop();
-          for (const c of consumers) await c.stop();
-          await running?.catch(() => undefined);
-          for (const p of pools.values()) await p.close().catch(() => undefined);
-        },
-      };
-    },
+      }
+      running = (async () => {
+        do {
+          again = false;
+          const doFull = full || Date.now() - lastFull >= passMs;
+          if (doFull) lastFull = Date.now();
+          try {
+            for (const c of await collector.candidates(!doFull)) {
+              try {
+                const startedAt = new Date();
+                const plan = await collector.planOne(c.merchantId, c.networkId, c.coinId);
+                if (!plan) await collector.clearDirty(c.merchantId, c.coinId, startedAt);
+              } catch (err) {
+                log.warn({ ...c, err: (err as Error).message }, 'planning failed; retried on the next pass');
+              }
+            }
+            for (const plan of await collector.openPlans()) {
+              try {
+                await collector.advance(plan);
+              } catch (err) {
+                log.warn({ planId: plan.id, err: (err as Error).message }, 'advancing a plan failed; retried on the next tick');
+              }
+            }
+          } catch (err) {
+            log.error({ err: (err as Error).message }, 'collector tick failed');
+          }
+          full = false;
+        } while (again && !stopping);
+      })().finally(() => {
+        running = null;
+      });
+      return running;
+    };
+    let stopping = false;
+    const wake = () => void tick().catch(() => undefined);
+    const timer = setInterval(wake, opts.tickMs ?? 1000);
+    wake();
+    return {
+      collector,
+      tick,
+      stop: async () => {
+        stopping = true;
+        clearInterval(timer);
+        collector.stop();
+        for (const c of consumers) await c.stop();
+        await running?.catch(() => undefined);
+        for (const p of pools.values()) await p.close().catch(() => undefined);
+      },
+    };
   });
-  return { ...worker, collector, tick: (full) => tick(full) };
 }

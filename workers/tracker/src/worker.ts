@@ -54,103 +54,95 @@ function defaultWatcher(network: NetworkConfig): ChainWatcher {
 export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOptions = {}): Promise<RunningTracker> {
   const networks = opts.networks ?? allNetworks().filter((n) => n.enabled);
   const scanners = new Map<string, NetworkScanner>();
-  let registry!: WatchRegistry;
-  const worker = await startWorkerService({
-    name: 'tracker',
-    schema: SCHEMA,
-    entities,
-    migrations,
-    config,
-    log: opts.log,
-    run: async ({ orm, bus, relay, log }) => {
-      registry = new WatchRegistry(networks, orm.em, SCHEMA, log);
-      const started = Date.now();
-      const loaded = await registry.refresh();
-      log.info({ addresses: loaded, ms: Date.now() - started, networks: networks.map((n) => n.id) }, 'watch list loaded');
+  return startWorkerService({ name: 'tracker', schema: SCHEMA, entities, migrations, config, log: opts.log }, async ({ orm, bus, relay, log }) => {
+    const registry = new WatchRegistry(networks, orm.em, SCHEMA, log);
+    const started = Date.now();
+    const loaded = await registry.refresh();
+    log.info({ addresses: loaded, ms: Date.now() - started, networks: networks.map((n) => n.id) }, 'watch list loaded');
 
-      const consumer = await bus.consume({
-        durable: 'tracker-watch-list',
-        types: ['address.created'],
-        handler: async (event) => {
-          const a = event.data;
-          // An address has one owner: the address subgraph refuses a second one, and a later
-          // address.created naming another merchant for a watched address never re-assigns it.
-          const owner = registry.ownedByAnother(a.address, a.merchantId, a.networks);
-          if (owner) {
-            countEvent('tracker.address.second_owner_refused');
-            log.error(
-              { addressId: a.addressId, address: a.address, merchantId: a.merchantId, owner: owner.merchantId, network: owner.network },
-              'address.created refused: the address is already watched for another merchant',
-            );
-            return;
-          }
-          // Blocks already committed may hold a payment to it (a customer can pay within a second
-          // of the address's creation): the row comes with a pending rescan per network.
-          await applyOnce(orm.em, SCHEMA, 'tracker-watch-list', event.id, (tx) => storeWatchedAddress(tx, SCHEMA, a, event.occurredAt));
-          registry.add(a.address, { addressId: a.addressId, merchantId: a.merchantId, type: a.type }, a.networks);
-          for (const network of a.networks) scanners.get(network)?.noticeNewAddresses();
+    const consumer = await bus.consume({
+      durable: 'tracker-watch-list',
+      types: ['address.created'],
+      handler: async (event) => {
+        const a = event.data;
+        // An address has one owner: the address subgraph refuses a second one, and a later
+        // address.created naming another merchant for a watched address never re-assigns it.
+        const owner = registry.ownedByAnother(a.address, a.merchantId, a.networks);
+        if (owner) {
+          countEvent('tracker.address.second_owner_refused');
+          log.error(
+            { addressId: a.addressId, address: a.address, merchantId: a.merchantId, owner: owner.merchantId, network: owner.network },
+            'address.created refused: the address is already watched for another merchant',
+          );
+          return;
+        }
+        // Blocks already committed may hold a payment to it (a customer can pay within a second
+        // of the address's creation): the row comes with a pending rescan per network.
+        await applyOnce(orm.em, SCHEMA, 'tracker-watch-list', event.id, (tx) => storeWatchedAddress(tx, SCHEMA, a, event.occurredAt));
+        registry.add(a.address, { addressId: a.addressId, merchantId: a.merchantId, type: a.type }, a.networks);
+        for (const network of a.networks) scanners.get(network)?.noticeNewAddresses();
+      },
+    });
+
+    const holder = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    const leases: NetworkLease[] = [];
+    const watchers: ChainWatcher[] = [];
+    for (const network of networks) {
+      const watcher = (opts.watcherFor ?? defaultWatcher)(network);
+      watchers.push(watcher);
+      const pollDefault = Math.min(2000, Math.max(250, Math.round((network.blockTimeSeconds * 1000) / 4)));
+      const scanner = new NetworkScanner({
+        network,
+        watcher,
+        watch: registry.lists.get(network.id)!,
+        em: orm.em,
+        schema: SCHEMA,
+        bus,
+        relay,
+        log,
+        refreshWatchList: async () => {
+          await registry.refresh();
+        },
+        options: {
+          batchSize: 100,
+          prefetch: 4,
+          pollIntervalMs: pollDefault,
+          idleRecheckMs: 5000,
+          statusIntervalMs: 5000,
+          maxBackoffMs: 30_000,
+          ...opts.scanner,
+          startHeight: opts.startHeights?.[network.id],
         },
       });
-
-      const holder = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-      const leases: NetworkLease[] = [];
-      const watchers: ChainWatcher[] = [];
-      for (const network of networks) {
-        const watcher = (opts.watcherFor ?? defaultWatcher)(network);
-        watchers.push(watcher);
-        const pollDefault = Math.min(2000, Math.max(250, Math.round((network.blockTimeSeconds * 1000) / 4)));
-        const scanner = new NetworkScanner({
-          network,
-          watcher,
-          watch: registry.lists.get(network.id)!,
-          em: orm.em,
-          schema: SCHEMA,
-          bus,
-          relay,
+      scanners.set(network.id, scanner);
+      scanner.start();
+      if (opts.leaseTtlMs === false) {
+        scanner.setActive(true);
+      } else {
+        const lease = await NetworkLease.open({
+          nc: bus.nc,
+          namespace: config.NATS_NAMESPACE,
+          network: network.id,
+          holder,
+          ttlMs: opts.leaseTtlMs ?? 10_000,
           log,
-          refreshWatchList: async () => {
-            await registry.refresh();
-          },
-          options: {
-            batchSize: 100,
-            prefetch: 4,
-            pollIntervalMs: pollDefault,
-            idleRecheckMs: 5000,
-            statusIntervalMs: 5000,
-            maxBackoffMs: 30_000,
-            ...opts.scanner,
-            startHeight: opts.startHeights?.[network.id],
-          },
         });
-        scanners.set(network.id, scanner);
-        scanner.start();
-        if (opts.leaseTtlMs === false) {
-          scanner.setActive(true);
-        } else {
-          const lease = await NetworkLease.open({
-            nc: bus.nc,
-            namespace: config.NATS_NAMESPACE,
-            network: network.id,
-            holder,
-            ttlMs: opts.leaseTtlMs ?? 10_000,
-            log,
-          });
-          lease.onChange((held) => scanner.setActive(held));
-          lease.start();
-          leases.push(lease);
-        }
+        lease.onChange((held) => scanner.setActive(held));
+        lease.start();
+        leases.push(lease);
       }
-      return {
-        // A network whose loop halted for an operator is reported, so /readyz is honest about it.
-        ready: async () => Object.fromEntries([...scanners].map(([id, scanner]) => [`scanning:${id}`, !scanner.halted])),
-        stop: async () => {
-          await consumer.stop();
-          await Promise.all([...scanners.values()].map((s) => s.stop()));
-          await Promise.all(leases.map((l) => l.stop()));
-          await Promise.all(watchers.map((w) => w.close?.().catch(() => undefined)));
-        },
-      };
-    },
+    }
+    return {
+      scanners,
+      watchLists: registry,
+      // A network whose loop halted for an operator is reported, so /readyz is honest about it.
+      ready: async () => Object.fromEntries([...scanners].map(([id, scanner]) => [`scanning:${id}`, !scanner.halted])),
+      stop: async () => {
+        await consumer.stop();
+        await Promise.all([...scanners.values()].map((s) => s.stop()));
+        await Promise.all(leases.map((l) => l.stop()));
+        await Promise.all(watchers.map((w) => w.close?.().catch(() => undefined)));
+      },
+    };
   });
-  return { ...worker, scanners, watchLists: registry };
 }

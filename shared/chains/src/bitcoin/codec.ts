@@ -1,9 +1,9 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import * as ecc from 'tiny-secp256k1';
 import { formatAmount } from '@cpg/core/money';
 import { type AddressValidation, type ChainCodec, type DerivedAddress, MAX_XPUB_LENGTH, type NetworkConfig, type PaymentUriRequest } from '../types';
 import { decodeAddress, p2wpkhAddressOfHash, paramsOf } from './address';
-import { base58CheckDecode } from './encoding';
+import { base58CheckDecode, hash160 } from './encoding';
 
 /**
  * The pure face of the Bitcoin family: address validation, BIP84 receive addresses from an
@@ -88,10 +88,6 @@ function chainNodeOf(xpub: string): ChainNode {
   if (chainNodes.size >= CACHE_LIMIT) chainNodes.delete(chainNodes.keys().next().value!);
   chainNodes.set(xpub, node);
   return node;
-}
-
-function hash160(data: Uint8Array): Buffer {
-  return createHash('ripemd160').update(createHash('sha256').update(data).digest()).digest();
 }
 
 export const bitcoinCodec: ChainCodec = {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Psbt } from 'bitcoinjs-lib';
-import { ECPairFactory } from 'ecpair';
-import * as ecc from 'tiny-secp256k1';
 import type { NetworkConfig, SigningKey } from '../types';
 import { bitcoinjsNetwork, decodeAddress, paramsOf } from './address';
-import { BitcoinSignerError } from './signer';
+import { ECPair, signatureValid } from './ecpair';
+import { hash160 } from './encoding';
+import { BitcoinSignerError } from './errors';
+import { RBF_SEQUENCE } from './tx-build';
 
 /**
  * A consolidation: P2WPKH outputs of several keys (a merchant's USER addresses) spent into the
@@ -12,10 +12,6 @@ import { BitcoinSignerError } from './signer';
  * handed in for this call (never kept). Used by workers/signer for collector sweeps; the caller
  * reads each input's value and script from the node, so a wrong value cannot be signed for.
  */
-
-const ECPair = ECPairFactory(ecc);
-/** Opts in to BIP125 like withdrawals do. */
-const RBF_SEQUENCE = 0xfffffffd;
 
 export interface ConsolidationInput {
   txid: string;
@@ -29,10 +25,6 @@ export interface ConsolidationInput {
 export interface ConsolidationOutput {
   address: string;
   value: bigint;
-}
-
-function hash160(data: Uint8Array): Buffer {
-  return createHash('ripemd160').update(createHash('sha256').update(data).digest()).digest();
 }
 
 export function signConsolidation(
@@ -65,8 +57,7 @@ export function signConsolidation(
   const fee = inTotal - outTotal;
   if (fee <= 0n) throw new BitcoinSignerError(`outputs (${outTotal}) must be less than inputs (${inTotal})`, 'BAD_USER_INPUT');
   pairs.forEach((pair, i) => psbt.signInput(i, pair));
-  if (!psbt.validateSignaturesOfAllInputs((pubkey, msghash, signature) => ecc.verify(msghash, pubkey, signature)))
-    throw new Error('a signature did not verify');
+  if (!psbt.validateSignaturesOfAllInputs(signatureValid)) throw new Error('a signature did not verify');
   psbt.finalizeAllInputs();
   const tx = psbt.extractTransaction();
   return { txHash: tx.getId(), raw: tx.toHex(), fee, vsize: tx.virtualSize() };

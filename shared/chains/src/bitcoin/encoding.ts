@@ -196,3 +196,8 @@ export function base58CheckEncode(payload: Uint8Array): string {
   for (let i = 0; i < bytes.length && bytes[i] === 0; i++) out = '1' + out;
   return out;
 }
+
+/** RIPEMD-160 of SHA-256: the public-key hash P2WPKH outputs and addresses commit to. */
+export function hash160(data: Uint8Array): Buffer {
+  return createHash('ripemd160').update(createHash('sha256').update(data).digest()).digest();
+}

@@ -1,10 +1,11 @@
 import { Psbt, Transaction } from 'bitcoinjs-lib';
-import { ECPairFactory } from 'ecpair';
-import * as ecc from 'tiny-secp256k1';
 import type { NetworkConfig, RpcTransport, SigningKey } from '../types';
 import { bitcoinjsNetwork, decodeAddress, paramsOf } from './address';
 import { coinsToSats } from './amount';
+import { type SignedReplacement, maxBig } from '../replacement';
+import { ECPair } from './ecpair';
 import { defaultDustRelayFeeRate, dustThreshold, feeAtRate, satPerKvBOf } from './fees';
+import { RBF_SEQUENCE } from './tx-build';
 
 /**
  * BIP125 replacement of a stuck P2WPKH payout (a fee bump): the same inputs and payee outputs, a
@@ -13,9 +14,6 @@ import { defaultDustRelayFeeRate, dustThreshold, feeAtRate, satPerKvBOf } from '
  * the key, and stores and broadcasts the result. Signs with a private key, so it is for the signer
  * alone, like ./signer. The node must relay replacements (Litecoin Core: -mempoolreplacement=1).
  */
-
-const ECPair = ECPairFactory(ecc);
-const RBF_SEQUENCE = 0xfffffffd;
 
 /** The stored transaction to replace: its hash, signed bytes and the exact fee it pays. */
 export interface ReplaceableBitcoinTx {
@@ -41,18 +39,8 @@ export interface Prevout {
   value: bigint;
 }
 
-export interface BitcoinReplacement {
-  txHash: string;
-  raw: string;
-  /** Exact: inputs minus outputs. */
-  fee: bigint;
-  feeDetail: { satPerKvB: string; vsize: string; change: string; replaces: string };
-  nonce: null;
-}
-
-function maxBig(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
+/** Its fee is exact: inputs minus outputs. */
+export type BitcoinReplacement = SignedReplacement<{ satPerKvB: string; vsize: string; change: string }, null>;
 
 function ownScriptOf(network: NetworkConfig, address: string): Uint8Array {
   const own = decodeAddress(paramsOf(network), address);

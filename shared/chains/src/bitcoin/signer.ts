@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
 import { Psbt } from 'bitcoinjs-lib';
-import { ECPairFactory } from 'ecpair';
-import * as ecc from 'tiny-secp256k1';
 import {
   ChainError,
   type ChainSigner,
@@ -15,6 +12,8 @@ import {
 import { bitcoinjsNetwork, decodeAddress, p2wpkhAddressOfHash, paramsOf } from './address';
 import { coinsToSats } from './amount';
 import { broadcastBitcoinTransaction } from './broadcast';
+import { ECPair, signatureValid } from './ecpair';
+import { hash160 } from './encoding';
 import { BitcoinSignerError } from './errors';
 import {
   DEFAULT_FEE_RATE_OPTIONS,
@@ -42,7 +41,6 @@ export { dustThreshold } from './fees';
  * (fees.ts), coin selection and orders tx-build.ts, multisig PSBT building psbt.ts.
  */
 
-const ECPair = ECPairFactory(ecc);
 const COINBASE_MATURITY = 100;
 
 export interface BitcoinSignerOptions extends FeeRateOptions {
@@ -181,8 +179,7 @@ export class BitcoinSigner implements ChainSigner {
     for (const o of outputs) psbt.addOutput({ script: o.script, value: o.value });
     if (sel.change > 0n) psbt.addOutput({ script: changeScript, value: sel.change });
     psbt.signAllInputs(keyPair);
-    if (!psbt.validateSignaturesOfAllInputs((pubkey, msghash, signature) => ecc.verify(msghash, pubkey, signature)))
-      throw new Error('a signature did not verify');
+    if (!psbt.validateSignaturesOfAllInputs(signatureValid)) throw new Error('a signature did not verify');
     psbt.finalizeAllInputs();
     const tx = psbt.extractTransaction();
     return { txHash: tx.getId(), raw: tx.toHex(), fee: selectionQuote({ ...sel, vsize: tx.virtualSize() }, rate) };
@@ -224,10 +221,6 @@ export function signMultisigPsbt(network: NetworkConfig, psbtBase64: string, pri
     psbt.signInput(i, keyPair);
   });
   return psbt.toBase64();
-}
-
-function hash160(data: Uint8Array): Buffer {
-  return createHash('ripemd160').update(createHash('sha256').update(data).digest()).digest();
 }
 
 function hex(bytes: Uint8Array): string {

@@ -1,5 +1,6 @@
 import { SigningKey as EthSigningKey, Transaction as EvmTransaction, hexlify } from 'ethers';
 import type { SigningKey } from '../types';
+import { type SignedReplacement, maxBig } from '../replacement';
 import type { EvmFees } from './fees';
 
 /**
@@ -17,18 +18,8 @@ export interface ReplaceableEvmTx {
 /** Today's fee market as readEvmFees reads it (only the parts a replacement needs). */
 export type EvmFeeMarket = Pick<EvmFees, 'baseFeePerGas' | 'maxPriorityFeePerGas'>;
 
-export interface EvmReplacement {
-  txHash: string;
-  raw: string;
-  /** The gas-limit x max-fee upper bound, as for any signed EVM payout. */
-  fee: bigint;
-  feeDetail: { gasLimit: string; maxFeePerGas: string; maxPriorityFeePerGas: string; replaces: string };
-  nonce: number;
-}
-
-function maxBig(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
+/** Its fee is the gas-limit x max-fee upper bound, as for any signed EVM payout. */
+export type EvmReplacement = SignedReplacement<{ gasLimit: string; maxFeePerGas: string; maxPriorityFeePerGas: string }, number>;
 
 /**
  * Same nonce, to, value, data and gas limit; tip and max fee raised by at least `percent` (nodes

@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
 import * as bip39 from 'bip39';
 import * as ecc from 'tiny-secp256k1';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { p2wpkhAddressOfHash, paramsOf } from '../bitcoin/address';
+import { hash160 } from '../bitcoin/encoding';
 import { publicKeyToAddress } from '../evm/codec';
 import { getNetwork } from '../networks';
 import { tronAddressFromPublicKey } from '../tron/address';
@@ -102,10 +103,6 @@ function accountSpec(network: NetworkConfig): AccountSpec {
     default:
       throw new KeyStoreError(`unsupported family ${(network as { family: NetworkFamily }).family}`, 'BAD_USER_INPUT');
   }
-}
-
-function hash160(data: Uint8Array): Buffer {
-  return createHash('ripemd160').update(createHash('sha256').update(data).digest()).digest();
 }
 
 /** The address a public key controls, in the form the family's codec normalises to. */

@@ -116,16 +116,9 @@ export class TronSigner implements ChainSigner {
     if (orders.length !== 1) throw MULTI_ORDER_ERROR(orders.length);
     const order = orders[0]!;
     const fromHex = this.addressHex(key.address, 'signing key address');
-    const pub = key.privateKey.length === 32 ? pointFromScalar(key.privateKey, false) : null;
-    if (!pub || tronAddressFromPublicKey(pub) !== key.address) throw new Error(`the signing key does not control ${key.address}`);
+    this.checkKey(key);
     const plan = this.plan(fromHex, order);
-    const [head, prices, resources] = await Promise.all([
-      tronPost<TronBlockJson>(this.transport, '/wallet/getnowblock', {}),
-      this.prices(),
-      this.resources(fromHex),
-    ]);
-    if (!head.blockID || !head.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
-    const header = this.header(refBlockFields(head.blockID), head.block_header.raw_data.timestamp ?? this.now());
+    const { header, prices, resources } = await this.chainState(fromHex);
     const tx = await this.build(plan, order, header);
     const fee = await this.quote(plan, order, tx, prices, resources);
     if (plan.coin.contract && BigInt(fee.detail.energyFee!) > this.feeLimitSun) {
@@ -144,17 +137,10 @@ export class TronSigner implements ChainSigner {
   async signResource(key: SigningKey, op: { kind: 'delegate' | 'undelegate'; receiver: string; sun: bigint }): Promise<SignedTransaction> {
     const fromHex = this.addressHex(key.address, 'signing key address');
     const receiverHex = this.addressHex(op.receiver, 'receiver');
-    const pub = key.privateKey.length === 32 ? pointFromScalar(key.privateKey, false) : null;
-    if (!pub || tronAddressFromPublicKey(pub) !== key.address) throw new Error(`the signing key does not control ${key.address}`);
+    this.checkKey(key);
     if (op.sun < 1_000_000n || op.sun > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`cannot ${op.kind} ${op.sun} sun (at least 1 TRX)`);
     if (fromHex === receiverHex) throw new Error('an account cannot delegate to itself');
-    const [head, prices, resources] = await Promise.all([
-      tronPost<TronBlockJson>(this.transport, '/wallet/getnowblock', {}),
-      this.prices(),
-      this.resources(fromHex),
-    ]);
-    if (!head.blockID || !head.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
-    const blockHeader = this.header(refBlockFields(head.blockID), head.block_header.raw_data.timestamp ?? this.now());
+    const { header: blockHeader, prices, resources } = await this.chainState(fromHex);
     const tw = tronWeb();
     const built =
       op.kind === 'delegate'
@@ -181,6 +167,23 @@ export class TronSigner implements ChainSigner {
    */
   broadcast(tx: SignedTransaction): Promise<string> {
     return broadcastTronTransaction(this.transport, tx);
+  }
+
+  /** The key must be the one its address comes from: a wrong key would sign for another account. */
+  private checkKey(key: SigningKey): void {
+    const pub = key.privateKey.length === 32 ? pointFromScalar(key.privateKey, false) : null;
+    if (!pub || tronAddressFromPublicKey(pub) !== key.address) throw new Error(`the signing key does not control ${key.address}`);
+  }
+
+  /** What a transaction built now needs: the head block to reference and expire from, prices, and `fromHex`'s resources. */
+  private async chainState(fromHex: string) {
+    const [head, prices, resources] = await Promise.all([
+      tronPost<TronBlockJson>(this.transport, '/wallet/getnowblock', {}),
+      this.prices(),
+      this.resources(fromHex),
+    ]);
+    if (!head.blockID || !head.block_header) throw new ChainError('getnowblock returned no block (node starting?)', true);
+    return { header: this.header(refBlockFields(head.blockID), head.block_header.raw_data.timestamp ?? this.now()), prices, resources };
   }
 
   private plan(fromHex: string, order: TransferOrder): OrderPlan {

@@ -3,3 +3,4 @@ export * from './health';
 export * from './subgraph';
 export * from './service';
 export * from './worker';
+export * from './merchant-settings-copy';

@@ -15,25 +15,33 @@ export interface WorkerOptions {
   migrations: MigrationDef[];
   config: WorkerConfig;
   log?: Logger;
-  /**
-   * Starts the worker's loops and handlers once the database and bus are up; returns how to
-   * stop them and, optionally, extra readiness checks (e.g. "chain answers").
-   */
-  run: (deps: ServiceDeps) => Promise<{ stop(): Promise<void>; ready?: () => Promise<Record<string, boolean>> }>;
 }
+
+/**
+ * What a worker's `run` returns once its loops and handlers are started: how to stop them,
+ * optionally extra readiness checks (e.g. "chain answers"), and what the worker hands its caller
+ * (X: e.g. the collector itself, for tests and the process entry).
+ */
+export type WorkerWork<X extends object> = X & { stop(): Promise<void>; ready?: () => Promise<Record<string, boolean>> };
 
 export interface RunningWorker extends ServiceDeps {
   port: number;
   stop(): Promise<void>;
 }
 
-/** Start-up of a worker process: database (migrations) -> bus -> outbox relay -> work -> health port. */
-export async function startWorkerService(opts: WorkerOptions): Promise<RunningWorker> {
+/**
+ * Start-up of a worker process: database (migrations) -> bus -> outbox relay -> `run` (the
+ * worker's own work) -> health port.
+ */
+export async function startWorkerService<X extends object = object>(
+  opts: WorkerOptions,
+  run: (deps: ServiceDeps) => Promise<WorkerWork<X>>,
+): Promise<RunningWorker & X> {
   const log = opts.log ?? createLogger(opts.name, opts.config.LOG_LEVEL);
   const { close, ready, ...deps } = await openServiceDeps({ ...opts, log });
-  let work: Awaited<ReturnType<WorkerOptions['run']>>;
+  let work: WorkerWork<X>;
   try {
-    work = await opts.run(deps);
+    work = await run(deps);
   } catch (err) {
     await close().catch(() => undefined);
     throw err;
@@ -49,8 +57,11 @@ export async function startWorkerService(opts: WorkerOptions): Promise<RunningWo
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, `${opts.name} worker running; health on http://${opts.config.HOST}:${port}/healthz`);
+  // What the work hands on is X less its stop and ready: the worker's stop takes their place.
+  const { stop: _stop, ready: _ready, ...handed } = work;
   return {
     ...deps,
+    ...(handed as X),
     port,
     stop: async () => {
       log.info('stopping');

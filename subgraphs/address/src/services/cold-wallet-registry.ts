@@ -9,8 +9,9 @@ import type { CatalogueNetwork } from '../domain/catalogue';
 import { type OperatorAction, effectiveColdStatus, initialColdStatus, isColdWalletStatus, operatorDecision } from '../domain/cold-wallets';
 import { normaliseLabel, servedByWallet } from '../domain/modes';
 import { AddressEntity, type AddressRow } from '../entities';
-import { announceColdWallet, announceCreated } from './address-events';
+import { announceColdWallet } from './address-events';
 import { addressOwner } from './address-store';
+import { storeNewAddress } from './new-address';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,8 +54,6 @@ export class ColdWalletRegistry {
     const checked = codecFor(network.family).validateAddress(network, input.address.trim());
     if (!checked.valid) throw badInput(`invalid ${network.id} address: ${checked.reason ?? 'not an address'}`, { field: 'address', reason: checked.reason });
     const normalized = checked.normalized ?? input.address.trim();
-    const served = servedByWallet(network);
-    const key = { merchantId, networkId: network.id, address: normalized };
 
     // Known already: answered before anything is screened or stored.
     const known = await this.knownHolder(merchantId, network, normalized);
@@ -70,27 +69,20 @@ export class ColdWalletRegistry {
     const start = initialColdStatus(screening.decision, now, this.options.coolingOffHours)!;
     try {
       const row = await this.em.fork().transactional(async (tx) => {
-        const row = tx.create(AddressEntity, {
+        const row = await storeNewAddress(tx, {
           id,
-          ...key,
-          family: network.family,
+          merchantId,
+          network,
+          address: normalized,
           type: 'COLD',
-          mode: served.mode,
-          networks: served.networks,
-          coins: served.coins,
+          served: servedByWallet(network),
           label,
-          account: null,
-          derivationIndex: null,
-          keyRequestId: null,
-          signerKeyId: null,
           createdAt: now,
           coldStatus: start.status,
           usableFrom: start.usableFrom,
           coldReasons: screening.reasons,
           coldDecidedAt: null,
         });
-        await tx.flush();
-        await announceCreated(tx, row);
         await announceColdWallet(tx, row, 'registered', now);
         return row;
       });

@@ -1,5 +1,5 @@
 import { getBalances } from '@cpg/chains/balance';
-import { type CoinConfig, type RpcTransport } from '@cpg/chains';
+import type { RpcTransport } from '@cpg/chains';
 import { mapLimit } from '@cpg/chains/concurrency';
 import { type EntityManager, writeOutbox } from '@cpg/core/db';
 import { type MerchantIdentity, badInput, notFound, unavailable } from '@cpg/core/graphql';
@@ -7,6 +7,7 @@ import type { Logger } from '@cpg/core/logger';
 import { formatAmount } from '@cpg/core/money';
 import { SCHEMA } from '../../migrations';
 import { AddressEntity, type AddressRow } from '../entities';
+import type { CatalogueCoin } from '../resolvers/parents';
 import type { Catalogue, CatalogueNetwork } from '../domain/catalogue';
 import { defaultPolicy, parseMaxFeeRatio, parsePolicyAmount } from '../domain/collection';
 import { decodeCursor, encodeCursor, pageSize } from '../domain/cursor';
@@ -19,11 +20,9 @@ export interface SetCollectionPolicyInput {
   maxFeeRatio?: string | null;
 }
 
-type CoinRow = { coin: CoinConfig; network: CatalogueNetwork };
-
 /** What the CollectionPolicy type resolves from. */
 export interface PolicyView {
-  coin: CoinRow;
+  coin: CatalogueCoin;
   collectThreshold: string;
   hotTarget: string;
   coldWallet: AddressRow | null;
@@ -33,7 +32,7 @@ export interface PolicyView {
 export interface SweepView {
   id: string;
   network: CatalogueNetwork | null;
-  coin: CoinRow | null;
+  coin: CatalogueCoin | null;
   fromAddresses: string[];
   toAddress: string;
   amount: string;
@@ -47,12 +46,12 @@ export interface SweepView {
 /** What the AwaitingCollection type resolves from. */
 export interface AwaitingView {
   address: AddressRow;
-  coin: CoinRow;
+  coin: CatalogueCoin;
   amount: string;
   reason: string;
   estimatedFee: string | null;
   code: string;
-  feeCoin: CoinRow | null;
+  feeCoin: CatalogueCoin | null;
   updatedAt: Date;
 }
 
@@ -68,7 +67,7 @@ export const MAX_AWAITING = 500;
 
 export interface WalletBalanceView {
   address: AddressRow;
-  coin: CoinRow;
+  coin: CatalogueCoin;
   onChain: string;
 }
 
@@ -117,7 +116,7 @@ export class CollectionService {
     private readonly log?: Logger,
   ) {}
 
-  private coinOf(coinId: string): CoinRow {
+  private coinOf(coinId: string): CatalogueCoin {
     const found = this.catalogue.coin(coinId);
     if (!found) throw badInput(`unknown coin "${coinId}"`, { field: 'coinId' });
     if (!found.network.enabled) throw badInput(`network ${found.network.id} is not enabled on this gateway`, { field: 'coinId' });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Bus } from '@cpg/core/bus';
 import { codecFor } from '@cpg/chains/codecs';
 import type { EntityManager } from '@cpg/core/db';
@@ -7,7 +6,6 @@ import type { Logger } from '@cpg/core/logger';
 import type { CatalogueNetwork } from '../domain/catalogue';
 import { type Served, derivationAccount } from '../domain/modes';
 import { AddressEntity, type AddressRow } from '../entities';
-import { announceCreated } from './address-events';
 import {
   type KeyPurpose,
   advanceDerivation,
@@ -18,6 +16,7 @@ import {
   storeXpub,
   storedXpub,
 } from './address-store';
+import { storeNewAddress } from './new-address';
 
 // Creating a merchant's seed on first ask may take the signer a moment; a caller may retry.
 const SIGNER_TIMEOUT_MS = 10_000;
@@ -47,26 +46,17 @@ export class KeyedAddresses {
       const derived = codec.deriveAddress(network, xpub, index);
       const checked = codec.validateAddress(network, derived.address);
       if (!checked.valid) throw new Error(`derived address failed its own codec: ${checked.reason}`);
-      const address = tx.create(AddressEntity, {
-        id: randomUUID(),
+      const address = await storeNewAddress(tx, {
         merchantId,
-        networkId: network.id,
-        family: network.family,
+        network,
         address: checked.normalized ?? derived.address,
         type: 'USER',
-        mode: served.mode,
-        networks: served.networks,
-        coins: served.coins,
+        served,
         label,
         account,
         derivationIndex: index,
-        keyRequestId: null,
-        signerKeyId: null,
-        createdAt: new Date(),
       });
-      await tx.flush();
       await advanceDerivation(tx, merchantId, account);
-      await announceCreated(tx, address);
       return address;
     });
     this.onCommitted();
@@ -125,26 +115,17 @@ export class KeyedAddresses {
         await completeKeyRequest(tx, requestId);
         return { address: same, created: false };
       }
-      const address = tx.create(AddressEntity, {
-        id: randomUUID(),
+      const address = await storeNewAddress(tx, {
         merchantId,
-        networkId: network.id,
-        family: network.family,
+        network,
         address: checked.normalized ?? reply.address,
         type: purpose,
-        mode: served.mode,
-        networks: served.networks,
-        coins: served.coins,
+        served,
         label,
-        account: null,
-        derivationIndex: null,
         keyRequestId: requestId,
         signerKeyId: reply.keyId,
-        createdAt: new Date(),
       });
-      await tx.flush();
       await completeKeyRequest(tx, requestId);
-      await announceCreated(tx, address);
       return { address, created: true };
     });
     if (row.created) this.onCommitted();

@@ -1,12 +1,12 @@
 import type { Bus, RpcReply } from '@cpg/core/bus';
 import { getBalances } from '@cpg/chains/balance';
-import type { CoinConfig } from '@cpg/chains';
 import type { EntityManager } from '@cpg/core/db';
 import { badInput, unavailable } from '@cpg/core/graphql';
 import type { Logger } from '@cpg/core/logger';
 import { formatAmount } from '@cpg/core/money';
 import { SCHEMA } from '../../migrations';
-import type { Catalogue, CatalogueNetwork } from '../domain/catalogue';
+import type { Catalogue } from '../domain/catalogue';
+import type { CatalogueCoin } from '../resolvers/parents';
 import type { TransportFor } from './collection';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -39,7 +39,7 @@ export interface ReconciliationFigures {
 }
 
 export interface ReconciliationLineView {
-  coin: { coin: CoinConfig; network: CatalogueNetwork };
+  coin: CatalogueCoin;
   onChain: string;
   ledger: string;
   inFlight: string;

@@ -1,6 +1,6 @@
 import { type ServiceDeps, countEvent } from '@cpg/core/http';
 import { applyOnce } from '@cpg/core/db';
-import { type EventData, PoisonMessageError } from '@cpg/core/bus';
+import { type EventData, PoisonMessageError, normalTxHash } from '@cpg/core/bus';
 import { chainEventProblem } from '@cpg/chains/event-subject';
 import { SCHEMA } from '../../migrations';
 import { addressKey } from '../domain/address';
@@ -10,11 +10,6 @@ import { type ScreeningService, T } from '../services/screening';
 const TRANSFER_CONSUMER = 'compliance-chain-transfers';
 
 type Transfer = EventData<'chain.transfer.seen'>;
-
-// Hex hashes arrive in either case depending on the RPC; one transfer must be one subject.
-export function normalTxHash(h: string): string {
-  return /^(0x)?[0-9a-fA-F]+$/.test(h) ? h.toLowerCase() : h;
-}
 
 export function depositSubjectRef(network: string, txHash: string, index: number): string {
   return `deposit:${network}:${normalTxHash(txHash)}:${index}`;

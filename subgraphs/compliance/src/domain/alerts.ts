@@ -1,3 +1,5 @@
+import { ALERT_STATUSES } from '@cpg/core/bus/catalogue/compliance';
+
 /**
  * Alert resolution rules, pure. An alert is OPEN until the operator decides:
  * - ALLOW -> ALLOWED: held deposit funds are released to available;
@@ -6,7 +8,7 @@
  *   cannot be BLOCKED, because released funds may already be spent: raise a new alert instead.
  * Repeating the decision an alert already has is a no-op (a retried call), not an error.
  */
-export const ALERT_STATUSES = ['OPEN', 'ALLOWED', 'BLOCKED'] as const;
+export { ALERT_STATUSES };
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export type Resolution = { ok: true; next: AlertStatus; changed: boolean } | { ok: false; reason: string; code: 'BAD_USER_INPUT' | 'CONFLICT' };

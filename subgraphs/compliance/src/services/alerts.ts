@@ -67,27 +67,30 @@ async function publishAlert(tx: EntityManager, a: AlertRow, event: 'raised' | 'r
   );
 }
 
-async function publishHold(tx: EntityManager, a: AlertRow, action: 'HOLD' | 'RELEASE' | 'BLOCK'): Promise<void> {
-  const d = a.deposit;
-  if (!d) return;
+/**
+ * `compliance.deposit_hold`, keyed by the deposit so one deposit's decisions stay in order on one
+ * subject. `id` makes a re-run of the same decision one message, dropped downstream too.
+ */
+async function writeDepositDecision(
+  tx: EntityManager,
+  d: DepositRef,
+  decision:
+    | { alertId: string; merchantId: string; action: 'HOLD' | 'RELEASE' | 'BLOCK' }
+    | { alertId: null; assessmentId: string; merchantId: string; action: 'CLEAR' },
+  id: string,
+): Promise<void> {
   await writeOutbox(
     tx,
     SCHEMA,
     'compliance.deposit_hold',
-    {
-      alertId: a.id,
-      merchantId: a.merchant_id,
-      action,
-      network: d.network,
-      txHash: d.txHash,
-      index: d.index,
-      addressId: d.addressId,
-      coinId: d.coinId,
-      amount: d.amount,
-    },
-    // One message per (deposit, action): a re-run of the same decision is dropped downstream too.
-    { key: deterministicId(`${d.network}:${d.txHash}:${d.index}`), id: deterministicId(`compliance.deposit_hold:${a.id}:${action}`) },
+    { ...decision, network: d.network, txHash: d.txHash, index: d.index, addressId: d.addressId, coinId: d.coinId, amount: d.amount },
+    { key: deterministicId(`${d.network}:${d.txHash}:${d.index}`), id },
   );
+}
+
+async function publishHold(tx: EntityManager, a: AlertRow, action: 'HOLD' | 'RELEASE' | 'BLOCK'): Promise<void> {
+  if (!a.deposit) return;
+  await writeDepositDecision(tx, a.deposit, { alertId: a.id, merchantId: a.merchant_id, action }, deterministicId(`compliance.deposit_hold:${a.id}:${action}`));
 }
 
 /**
@@ -98,24 +101,11 @@ async function publishHold(tx: EntityManager, a: AlertRow, action: 'HOLD' | 'REL
 export async function clearDeposit(tx: EntityManager, assessment: AssessmentRow, deposit: DepositRef): Promise<boolean> {
   if (assessment.decision !== 'ALLOW' || !assessment.merchant_id) return false;
   const d = deposit;
-  await writeOutbox(
+  await writeDepositDecision(
     tx,
-    SCHEMA,
-    'compliance.deposit_hold',
-    {
-      alertId: null,
-      assessmentId: assessment.id,
-      merchantId: assessment.merchant_id,
-      action: 'CLEAR',
-      network: d.network,
-      txHash: d.txHash,
-      index: d.index,
-      addressId: d.addressId,
-      coinId: d.coinId,
-      amount: d.amount,
-    },
-    // Keyed like the holds, so one deposit's decisions stay in order on one subject.
-    { key: deterministicId(`${d.network}:${d.txHash}:${d.index}`), id: deterministicId(`compliance.deposit_hold:${d.network}:${d.txHash}:${d.index}:CLEAR`) },
+    d,
+    { alertId: null, assessmentId: assessment.id, merchantId: assessment.merchant_id, action: 'CLEAR' },
+    deterministicId(`compliance.deposit_hold:${d.network}:${d.txHash}:${d.index}:CLEAR`),
   );
   return true;
 }

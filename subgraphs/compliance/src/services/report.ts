@@ -48,6 +48,25 @@ export function toCsv(rows: readonly ReportRow[]): string {
   return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n';
 }
 
+const usd = (c: string | null) => (c === null ? '' : formatCents(BigInt(c)));
+
+/** An alert row and a decision row both carry their screening's columns, under the same names. */
+function screenedColumns(r: any): Omit<ReportRow, 'kind' | 'at' | 'status'> {
+  return {
+    id: r.id,
+    merchantId: r.merchant_id,
+    subject: r.subject,
+    subjectRef: r.subject_ref,
+    decision: r.decision,
+    level: r.level,
+    network: r.network_id,
+    coinId: r.coin_id ?? '',
+    amountBaseUnits: r.amount ?? '',
+    usd: usd(r.usd_cents),
+    reasons: (r.reasons as string[]).join('; '),
+  };
+}
+
 /**
  * Alerts raised, decisions other than ALLOW taken, and transfers at or above the travel-rule
  * threshold in [from, to), for one merchant or (operator) all. Ordered by time.
@@ -71,40 +90,9 @@ export async function buildReport(em: EntityManager, merchantId: string | null, 
       where t.seen_at >= ? and t.seen_at < ? and t.usd_cents >= ? ${m.replace('merchant_id', 't.merchant_id')} order by t.seen_at, t.tx_hash, t.idx`,
     [from, to, travelRuleCents.toString(), ...mp],
   );
-  const usd = (c: string | null) => (c === null ? '' : formatCents(BigInt(c)));
   const rows: ReportRow[] = [
-    ...alerts.map((a) => ({
-      kind: 'alert' as const,
-      at: new Date(a.created_at).toISOString(),
-      id: a.id,
-      merchantId: a.merchant_id,
-      subject: a.subject,
-      subjectRef: a.subject_ref,
-      decision: a.decision,
-      level: a.level,
-      status: a.status,
-      network: a.network_id,
-      coinId: a.coin_id ?? '',
-      amountBaseUnits: a.amount ?? '',
-      usd: usd(a.usd_cents),
-      reasons: (a.reasons as string[]).join('; '),
-    })),
-    ...decisions.map((d) => ({
-      kind: 'decision' as const,
-      at: new Date(d.screened_at).toISOString(),
-      id: d.id,
-      merchantId: d.merchant_id,
-      subject: d.subject,
-      subjectRef: d.subject_ref,
-      decision: d.decision,
-      level: d.level,
-      status: d.decided_by,
-      network: d.network_id,
-      coinId: d.coin_id ?? '',
-      amountBaseUnits: d.amount ?? '',
-      usd: usd(d.usd_cents),
-      reasons: (d.reasons as string[]).join('; '),
-    })),
+    ...alerts.map((a) => ({ kind: 'alert' as const, at: new Date(a.created_at).toISOString(), status: a.status, ...screenedColumns(a) })),
+    ...decisions.map((d) => ({ kind: 'decision' as const, at: new Date(d.screened_at).toISOString(), status: d.decided_by, ...screenedColumns(d) })),
     ...transfers.map((t) => ({
       kind: 'transfer' as const,
       at: new Date(t.seen_at).toISOString(),

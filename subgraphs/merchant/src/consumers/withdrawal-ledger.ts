@@ -1,10 +1,6 @@
 import type { ServiceDeps } from '@cpg/core/http';
-import { applyOnce } from '@cpg/core/db';
-import { SCHEMA } from '../../migrations';
-import { LedgerService } from '../ledger/ledger-service';
 import { chargeWithdrawalFee, settleHold } from '../ledger/withdrawal-postings';
-
-const CONSUMER = 'merchant-withdrawal-ledger';
+import { consumeIntoLedger } from './ledger-consumer';
 
 /**
  * Posts the ledger effects the withdrawal subgraph reports through its outbox: `release` (the
@@ -14,23 +10,15 @@ const CONSUMER = 'merchant-withdrawal-ledger';
  * a redelivery a no-op and every posting has its own per-withdrawal key, so the same effect under
  * another message id is still posted once.
  */
-export async function startWithdrawalLedgerConsumer({ bus, orm }: ServiceDeps): Promise<void> {
-  await bus.consume({
-    durable: CONSUMER,
-    types: ['withdrawal.ledger'],
-    handler: async (event) => {
-      const d = event.data;
-      const base = { merchantId: d.merchantId, coinId: d.coinId, withdrawalId: d.withdrawalId };
-      await applyOnce(orm.em.fork(), SCHEMA, CONSUMER, event.id, async (tx) => {
-        const ledger = new LedgerService(tx);
-        const amount = BigInt(d.amount);
-        if (d.action === 'release') await ledger.releaseWithdrawal({ ...base, amount });
-        else await ledger.post(settleHold({ ...base, held: amount, sent: amount, fee: 0n }));
-        // Settled, or released after a transaction that was mined but reverted: its gas was spent.
-        if (d.fee && d.feeCoinId && BigInt(d.fee) > 0n) {
-          await ledger.post(chargeWithdrawalFee({ merchantId: d.merchantId, coinId: d.feeCoinId, withdrawalId: d.withdrawalId, fee: BigInt(d.fee) }));
-        }
-      });
-    },
+export async function startWithdrawalLedgerConsumer(deps: ServiceDeps): Promise<void> {
+  await consumeIntoLedger(deps, 'merchant-withdrawal-ledger', 'withdrawal.ledger', (d) => async (ledger) => {
+    const base = { merchantId: d.merchantId, coinId: d.coinId, withdrawalId: d.withdrawalId };
+    const amount = BigInt(d.amount);
+    if (d.action === 'release') await ledger.releaseWithdrawal({ ...base, amount });
+    else await ledger.post(settleHold({ ...base, held: amount, sent: amount, fee: 0n }));
+    // Settled, or released after a transaction that was mined but reverted: its gas was spent.
+    if (d.fee && d.feeCoinId && BigInt(d.fee) > 0n) {
+      await ledger.post(chargeWithdrawalFee({ merchantId: d.merchantId, coinId: d.feeCoinId, withdrawalId: d.withdrawalId, fee: BigInt(d.fee) }));
+    }
   });
 }

@@ -1,5 +1,4 @@
-import { badInput } from '@cpg/core/graphql';
-import { type Posting, move, positive } from './postings';
+import { type AccountKind, type Posting, move, positive, subjectReference } from './postings';
 
 // Collection (the collector's sweeps and gas top-ups between the merchant's own addresses).
 
@@ -13,8 +12,7 @@ export interface CollectionFeeInput {
 }
 
 export function collectionReference(stepId: string): string {
-  if (!stepId || stepId.length > 100) throw badInput('collection step id must be 1 to 100 characters');
-  return `collection:${stepId}`;
+  return subjectReference('collection', stepId, 'collection step id');
 }
 
 /** Key of a collection step's fee posting: one per step, whatever message carries it. */
@@ -31,14 +29,7 @@ export function collectionFeeKey(stepId: string): string {
  * the chain. The amount moved itself is not posted: it stays the merchant's.
  */
 export function chargeCollectionFee(i: CollectionFeeInput): Posting {
-  return move(
-    i,
-    positive(i.fee),
-    'available',
-    'external_fees',
-    { idempotencyKey: collectionFeeKey(i.stepId), kind: 'collection_fee', reference: collectionReference(i.stepId) },
-    { shortfall: true },
-  );
+  return fromAvailable(i, positive(i.fee), 'external_fees', collectionFeeKey(i.stepId), 'collection_fee');
 }
 
 /** Key of a cold forward's custody posting: one per collector step, whatever message carries it. */
@@ -55,12 +46,16 @@ export function coldForwardKey(stepId: string): string {
  * Reversing a cold forward after a reorg is not handled (the collector reports a step once final).
  */
 export function coldForward(i: { merchantId: string; coinId: string; stepId: string; amount: bigint }): Posting {
-  return move(
-    i,
-    positive(i.amount),
-    'available',
-    'custody',
-    { idempotencyKey: coldForwardKey(i.stepId), kind: 'cold_forward', reference: collectionReference(i.stepId) },
-    { shortfall: true },
-  );
+  return fromAvailable(i, positive(i.amount), 'custody', coldForwardKey(i.stepId), 'cold_forward');
+}
+
+/** What a confirmed step moved out has already left the chain: never refused, what available cannot cover becomes debt. */
+function fromAvailable(
+  i: { merchantId: string; coinId: string; stepId: string },
+  amount: bigint,
+  to: AccountKind,
+  idempotencyKey: string,
+  kind: string,
+): Posting {
+  return move(i, amount, 'available', to, { idempotencyKey, kind, reference: collectionReference(i.stepId) }, { shortfall: true });
 }

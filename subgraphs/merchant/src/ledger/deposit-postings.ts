@@ -8,7 +8,7 @@
  */
 import type { DecisionEffect, DepositLedgerEffect, DepositRef as CatalogueDepositRef } from '@cpg/core/bus';
 import { badInput } from '@cpg/core/graphql';
-import { type Posting, acct, move, positive } from './postings';
+import { type AccountKind, type Posting, acct, move, positive } from './postings';
 
 /** What a deposit's keys are made of: the catalogue's DepositRef (its generation 0 when absent). */
 export type DepositRef = Pick<CatalogueDepositRef, 'network' | 'txHash' | 'index'> & { generation?: number };
@@ -26,19 +26,22 @@ export function depositReference(d: DepositRef): string {
   return `deposit:${d.network}:${d.txHash}:${d.index}`;
 }
 
-function depositKey(d: DepositRef, effect: 'seen' | 'credit' | 'reversal'): string {
+type DepositEffect = 'seen' | 'credit' | 'reversal';
+
+function depositKey(d: DepositRef, effect: DepositEffect): string {
   const g = d.generation ?? 0;
   if (!Number.isInteger(g) || g < 0) throw badInput('generation is a non-negative integer');
   return `${depositReference(d)}${g ? `#${g}` : ''}:${effect}`;
 }
 
+/** The deposit's amount moves under the key of one of its effects; a new generation is a new effect. */
+function depositMove(i: DepositInput, effect: DepositEffect, kind: string, from: AccountKind, to: AccountKind, opts?: { shortfall?: boolean }): Posting {
+  return move(i, positive(i.amount), from, to, { idempotencyKey: depositKey(i.deposit, effect), kind, reference: depositReference(i.deposit) }, opts);
+}
+
 /** A transfer to the merchant's address is in a block but not yet final: visible, not spendable. */
 export function depositSeen(i: DepositInput): Posting {
-  return move(i, positive(i.amount), 'external_chain', 'pending', {
-    idempotencyKey: depositKey(i.deposit, 'seen'),
-    kind: 'deposit_seen',
-    reference: depositReference(i.deposit),
-  });
+  return depositMove(i, 'seen', 'deposit_seen', 'external_chain', 'pending');
 }
 
 /**
@@ -55,33 +58,19 @@ export function unsolicitedCredit(i: DepositInput & { wasSeen: boolean }): Posti
   return credit(i, 'unsolicited');
 }
 
-function credit(i: DepositInput & { wasSeen: boolean }, kind: string): Posting {
-  return move(i, positive(i.amount), i.wasSeen ? 'pending' : 'external_chain', 'available', {
-    idempotencyKey: depositKey(i.deposit, 'credit'),
-    kind,
-    reference: depositReference(i.deposit),
-  });
+/** Every credit of a final deposit shares one key, wherever it goes, so a transfer is credited once. */
+function credit(i: DepositInput & { wasSeen: boolean }, kind: string, to: 'available' | 'held' = 'available'): Posting {
+  return depositMove(i, 'credit', kind, i.wasSeen ? 'pending' : 'external_chain', to);
 }
 
 /** The block that carried a seen, not yet credited deposit was orphaned: the pending amount goes back. */
 export function depositReorgedBeforeCredit(i: DepositInput): Posting {
-  return move(i, positive(i.amount), 'pending', 'external_chain', {
-    idempotencyKey: depositKey(i.deposit, 'reversal'),
-    kind: 'deposit_reversed',
-    reference: depositReference(i.deposit),
-  });
+  return depositMove(i, 'reversal', 'deposit_reversed', 'pending', 'external_chain');
 }
 
 /** A credited deposit vanished in a reorg deeper than the confirmations: take it back, what is gone becomes debt. */
 export function depositReorgedAfterCredit(i: DepositInput): Posting {
-  return move(
-    i,
-    positive(i.amount),
-    'available',
-    'external_chain',
-    { idempotencyKey: depositKey(i.deposit, 'reversal'), kind: 'deposit_reversed', reference: depositReference(i.deposit) },
-    { shortfall: true },
-  );
+  return depositMove(i, 'reversal', 'deposit_reversed', 'available', 'external_chain', { shortfall: true });
 }
 
 // Compliance decisions on deposits (KYT). A credit is spendable only once compliance has decided
@@ -129,11 +118,7 @@ export function complianceMarker(i: DepositInput, effect: ComplianceEffect): Pos
 
 /** resolveAlert(ALLOW) on a credited deposit: held goes to available. */
 export function complianceReleaseCredited(i: DepositInput): Posting {
-  return move(i, positive(i.amount), 'held', 'available', {
-    idempotencyKey: complianceKey(i.deposit, 'compliance_release'),
-    kind: 'compliance_release',
-    reference: depositReference(i.deposit),
-  });
+  return heldToAvailable(i, 'compliance_release');
 }
 
 /**
@@ -141,41 +126,30 @@ export function complianceReleaseCredited(i: DepositInput): Posting {
  * no withdrawal can take it, until a CLEAR or RELEASE moves it to available (same key as any credit).
  */
 export function depositPendingScreening(i: DepositInput & { wasSeen: boolean }): Posting {
-  return move(i, positive(i.amount), i.wasSeen ? 'pending' : 'external_chain', 'held', {
-    idempotencyKey: depositKey(i.deposit, 'credit'),
-    kind: 'deposit_pending_screening',
-    reference: depositReference(i.deposit),
-  });
+  return credit(i, 'deposit_pending_screening', 'held');
 }
 
 /** Compliance screened the sender of a credited, not yet decided deposit ALLOW: held goes to available. */
 export function complianceClearCredited(i: DepositInput): Posting {
+  return heldToAvailable(i, 'compliance_clear');
+}
+
+function heldToAvailable(i: DepositInput, effect: 'compliance_release' | 'compliance_clear'): Posting {
   return move(i, positive(i.amount), 'held', 'available', {
-    idempotencyKey: complianceKey(i.deposit, 'compliance_clear'),
-    kind: 'compliance_clear',
+    idempotencyKey: complianceKey(i.deposit, effect),
+    kind: effect,
     reference: depositReference(i.deposit),
   });
 }
 
 /** A deposit under a compliance hold becomes final: credited to held, not available (same key as any credit). */
 export function depositConfirmedHeld(i: DepositInput & { wasSeen: boolean }): Posting {
-  return move(i, positive(i.amount), i.wasSeen ? 'pending' : 'external_chain', 'held', {
-    idempotencyKey: depositKey(i.deposit, 'credit'),
-    kind: 'deposit_confirmed_held',
-    reference: depositReference(i.deposit),
-  });
+  return credit(i, 'deposit_confirmed_held', 'held');
 }
 
 /** A credited deposit under a compliance hold vanished in a reorg: taken back from held. */
 export function depositReorgedWhileHeld(i: DepositInput): Posting {
-  return move(
-    i,
-    positive(i.amount),
-    'held',
-    'external_chain',
-    { idempotencyKey: depositKey(i.deposit, 'reversal'), kind: 'deposit_reversed', reference: depositReference(i.deposit) },
-    { shortfall: true },
-  );
+  return depositMove(i, 'reversal', 'deposit_reversed', 'held', 'external_chain', { shortfall: true });
 }
 
 const COMPLIANCE_EFFECT: Record<DecisionEffect, ComplianceEffect> = {

@@ -167,6 +167,12 @@ export function positive(amount: bigint): bigint {
 
 export const acct = (merchantId: string, coinId: string, kind: AccountKind): AccountRef => ({ merchantId, coinId, kind });
 
+/** The reference of a withdrawal's or a collector step's postings; bounded so the keys built on it stay within assertPosting's limit. */
+export function subjectReference(flow: string, id: string, idName: string): string {
+  if (!id || id.length > 100) throw badInput(`${idName} must be 1 to 100 characters`);
+  return `${flow}:${id}`;
+}
+
 /**
  * The shape of almost every rule: `amount` leaves one of the merchant's accounts for another, in
  * one coin. A credit to `available` always repays debt first; `shortfall` lets the debited

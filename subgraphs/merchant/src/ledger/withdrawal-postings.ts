@@ -1,5 +1,5 @@
 import { badInput } from '@cpg/core/graphql';
-import { type EntrySpec, type Posting, acct, move, positive } from './postings';
+import { type EntrySpec, type Posting, acct, move, positive, subjectReference } from './postings';
 
 // Withdrawals: a hold when requested, then a release or a settle (one of them, once), and the
 // withdrawal's share of its batch's network fee.
@@ -11,8 +11,7 @@ export interface WithdrawalInput {
 }
 
 export function withdrawalReference(id: string): string {
-  if (!id || id.length > 100) throw badInput('withdrawal id must be 1 to 100 characters');
-  return `withdrawal:${id}`;
+  return subjectReference('withdrawal', id, 'withdrawal id');
 }
 
 /** Reserves amount plus the fee budget so the withdrawal cannot be spent twice; refused when available does not cover it. */

@@ -1,4 +1,4 @@
-import { type ServiceDeps, countEvent } from '@cpg/core/http';
+import { type ServiceDeps, copyMerchantSettings, countEvent } from '@cpg/core/http';
 import { applyOnce } from '@cpg/core/db';
 import { PoisonMessageError } from '@cpg/core/bus';
 import { chainEventProblem } from '@cpg/chains/event-subject';
@@ -13,24 +13,6 @@ export { applyComplianceHold, applyTransfer };
 const SETTINGS_CONSUMER = 'payment-merchant-settings';
 const TRANSFER_CONSUMER = 'payment-chain-transfers';
 const HOLD_CONSUMER = 'payment-compliance-holds';
-
-/**
- * Payment settings belong to the merchant subgraph; this keeps a local copy so creating a payment
- * needs no call across services. An older event never overwrites a newer one.
- */
-async function startSettingsConsumer({ bus, orm }: ServiceDeps): Promise<void> {
-  await bus.consume({
-    durable: SETTINGS_CONSUMER,
-    types: ['merchant.created', 'merchant.settings_updated'],
-    handler: async (event) => {
-      const at = new Date(event.occurredAt);
-      await applyOnce(orm.em.fork(), SCHEMA, SETTINGS_CONSUMER, event.id, async (tx) => {
-        if ('settings' in event.data) await upsertSettings(tx, event.data.merchantId, event.data.settings, at);
-        else await insertDefaultSettings(tx, event.data.merchantId, at);
-      });
-    },
-  });
-}
 
 /**
  * Chain events, one at a time. An event whose subject names another network than its payload (the
@@ -75,7 +57,8 @@ async function startComplianceHoldConsumer({ bus, orm }: ServiceDeps, catalogue:
 
 /** `networks`: the ids of every configured network (enabled or not). */
 export async function startConsumers(deps: ServiceDeps, catalogue: CoinCatalogue, networks: ReadonlySet<string>): Promise<void> {
-  await startSettingsConsumer(deps);
+  // Expiry and tolerance are the merchant's; a local copy spares creating a payment a call across services.
+  await copyMerchantSettings(deps, { durable: SETTINGS_CONSUMER, schema: SCHEMA, insertDefaults: insertDefaultSettings, upsert: upsertSettings });
   await startTransferConsumer(
     deps,
     catalogue,

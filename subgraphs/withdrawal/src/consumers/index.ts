@@ -1,6 +1,6 @@
-import type { ServiceDeps } from '@cpg/core/http';
+import { type ServiceDeps, copyMerchantSettings } from '@cpg/core/http';
 import { type EntityManager, applyOnce } from '@cpg/core/db';
-import { type EventData, PoisonMessageError } from '@cpg/core/bus';
+import { type EventData, type MerchantSettingsMessage, PoisonMessageError } from '@cpg/core/bus';
 import { SCHEMA } from '../../migrations';
 import { splitFee } from '../domain/batching';
 import { applyBatchUpdate } from '../domain/status';
@@ -10,45 +10,31 @@ import { type BatchRow, T, type WithdrawalRow, emitLedger, emitUpdated } from '.
 const SETTINGS_CONSUMER = 'withdrawal-merchant-settings';
 const BATCH_CONSUMER = 'withdrawal-batch-updates';
 
-/**
- * Aggregation settings belong to the merchant subgraph; this keeps a local copy (as the payment
- * subgraph does for its settings) so a request needs no call across services. An older event
- * never overwrites a newer one.
- */
-async function startSettingsConsumer({ bus, orm }: ServiceDeps): Promise<void> {
-  await bus.consume({
-    durable: SETTINGS_CONSUMER,
-    types: ['merchant.created', 'merchant.settings_updated'],
-    handler: async (event) => {
-      const at = new Date(event.occurredAt);
-      await applyOnce(orm.em.fork(), SCHEMA, SETTINGS_CONSUMER, event.id, async (tx) => {
-        if (event.type === 'merchant.created') {
-          await tx.execute(
-            `insert into ${T}.merchant_settings (merchant_id, withdrawal_aggregation, batch_max_size, batch_max_wait_seconds, updated_at)
-             values (?, 'NONE', 50, 600, ?) on conflict do nothing`,
-            [event.data.merchantId, at],
-          );
-          return;
-        }
-        // The catalogue's settings schema has checked every field; one the event lacks keeps its value.
-        const s = (event.data as EventData<'merchant.settings_updated'>).settings;
-        const mode = s.withdrawalAggregation ?? null;
-        const size = s.batchMaxSize ?? null;
-        const wait = s.batchMaxWaitSeconds ?? null;
-        await tx.execute(
-          `insert into ${T}.merchant_settings (merchant_id, withdrawal_aggregation, batch_max_size, batch_max_wait_seconds, updated_at)
-           values (?, coalesce(?, 'NONE'), coalesce(?::int, 50), coalesce(?::int, 600), ?)
-           on conflict (merchant_id) do update set
-             withdrawal_aggregation = coalesce(?, merchant_settings.withdrawal_aggregation),
-             batch_max_size = coalesce(?::int, merchant_settings.batch_max_size),
-             batch_max_wait_seconds = coalesce(?::int, merchant_settings.batch_max_wait_seconds),
-             updated_at = excluded.updated_at
-           where merchant_settings.updated_at <= excluded.updated_at`,
-          [event.data.merchantId, mode, size, wait, at, mode, size, wait],
-        );
-      });
-    },
-  });
+/** A new merchant's aggregation defaults, unless a settings event got here first. */
+async function insertDefaultSettings(tx: EntityManager, merchantId: string, at: Date): Promise<void> {
+  await tx.execute(
+    `insert into ${T}.merchant_settings (merchant_id, withdrawal_aggregation, batch_max_size, batch_max_wait_seconds, updated_at)
+     values (?, 'NONE', 50, 600, ?) on conflict do nothing`,
+    [merchantId, at],
+  );
+}
+
+/** The catalogue's settings schema has checked every field; one the event lacks keeps its value. */
+async function upsertSettings(tx: EntityManager, merchantId: string, s: MerchantSettingsMessage, at: Date): Promise<void> {
+  const mode = s.withdrawalAggregation ?? null;
+  const size = s.batchMaxSize ?? null;
+  const wait = s.batchMaxWaitSeconds ?? null;
+  await tx.execute(
+    `insert into ${T}.merchant_settings (merchant_id, withdrawal_aggregation, batch_max_size, batch_max_wait_seconds, updated_at)
+     values (?, coalesce(?, 'NONE'), coalesce(?::int, 50), coalesce(?::int, 600), ?)
+     on conflict (merchant_id) do update set
+       withdrawal_aggregation = coalesce(?, merchant_settings.withdrawal_aggregation),
+       batch_max_size = coalesce(?::int, merchant_settings.batch_max_size),
+       batch_max_wait_seconds = coalesce(?::int, merchant_settings.batch_max_wait_seconds),
+       updated_at = excluded.updated_at
+     where merchant_settings.updated_at <= excluded.updated_at`,
+    [merchantId, mode, size, wait, at, mode, size, wait],
+  );
 }
 
 type BatchUpdate = EventData<'withdrawal.batch.updated'>;
@@ -113,6 +99,7 @@ async function startBatchConsumer({ bus, orm, relay }: ServiceDeps, catalogue: C
 }
 
 export async function startConsumers(deps: ServiceDeps, catalogue: CoinCatalogue): Promise<void> {
-  await startSettingsConsumer(deps);
+  // Aggregation is the merchant's; a local copy spares a withdrawal request a call across services.
+  await copyMerchantSettings(deps, { durable: SETTINGS_CONSUMER, schema: SCHEMA, insertDefaults: insertDefaultSettings, upsert: upsertSettings });
   await startBatchConsumer(deps, catalogue);
 }

@@ -1,6 +1,6 @@
 import { consolidationFee, marginalInputFee, P2WPKH_SCRIPT_LENGTH } from '@cpg/chains/bitcoin/fees';
-import type { Plan, PlanInput, PlanStep, Role, SourceAddress, Utxo, Wallet, Waiting } from './planner-types';
-import { kindOf, ordered, restDestination, stepId, withinRatio } from './planner-rules';
+import type { Plan, PlanInput, Role, SourceAddress, Utxo, Wallet } from './planner-types';
+import { credit, finishPlan, kindOf, startPlan, sweepable, withinRatio } from './planner-rules';
 
 /**
  * The Bitcoin-family branch of the sweep planner, pure: one consolidation transaction per
@@ -14,15 +14,12 @@ export const MAX_INPUTS = 400;
 export function planBitcoin(input: PlanInput): Plan {
   const fee = input.bitcoin!;
   const ratio = input.policy.maxFeeRatio;
-  const waiting: Waiting[] = [];
+  const plan = startPlan(input);
+  const { waiting } = plan;
   const perInput = marginalInputFee(fee.satPerKvB);
   type Coin = Utxo & { owner: SourceAddress };
   const coins: Coin[] = [];
-  for (const src of ordered(input.sources)) {
-    if (src.balance < input.policy.collectThreshold || src.balance === 0n) {
-      waiting.push({ address: src.address, reason: 'below_threshold', amount: src.balance });
-      continue;
-    }
+  for (const src of sweepable(input, plan, false)) {
     const usable = (src.utxos ?? []).filter((u) => withinRatio(perInput, u.value - perInput, ratio));
     if (usable.length === 0) {
       const n = BigInt(src.utxos?.length ?? 0);
@@ -41,10 +38,6 @@ export function planBitcoin(input: PlanInput): Plan {
   // next plan (a standard transaction stays under 100 kvB).
   coins.sort((a, b) => (a.value === b.value ? (a.txid === b.txid ? a.vout - b.vout : a.txid < b.txid ? -1 : 1) : a.value > b.value ? -1 : 1));
   coins.splice(MAX_INPUTS);
-  const steps: PlanStep[] = [];
-  let seq = 0;
-  let toHot = 0n;
-  let toRest = 0n;
   const P2WPKH = P2WPKH_SCRIPT_LENGTH;
   const tx = (group: Coin[], to: Wallet, role: Role): boolean => {
     if (group.length === 0) return false;
@@ -60,9 +53,7 @@ export function planBitcoin(input: PlanInput): Plan {
     }
     const from: Wallet[] = [];
     for (const c of group) if (!from.some((w) => w.address === c.owner.address)) from.push({ addressId: c.owner.addressId, address: c.owner.address });
-    steps.push({
-      id: stepId(input.planId, seq),
-      seq,
+    plan.add({
       kind: kindOf(role),
       action: 'consolidate',
       coinId: input.coinId,
@@ -76,13 +67,10 @@ export function planBitcoin(input: PlanInput): Plan {
       fee: f,
       after: [],
     });
-    seq += 1;
-    if (role === 'HOT') toHot += amount;
-    else toRest += amount;
+    credit(plan, role, amount);
     return true;
   };
-  const hotNeed = input.policy.hotTarget > input.hotBalance ? input.policy.hotTarget - input.hotBalance : 0n;
-  const rest = restDestination(input.wallets);
+  const { hotNeed, rest } = plan;
   // Outputs of addresses with held funds never go to HOT: onwards only, or they wait.
   const isHeld = (c: Coin) => (c.owner.held ?? 0n) > 0n;
   const free = coins.filter((c) => !isHeld(c));
@@ -105,5 +93,5 @@ export function planBitcoin(input: PlanInput): Plan {
     tx(hot, input.wallets.hot, 'HOT');
     tx([...free.slice(i), ...heldCoins], rest.wallet, rest.role);
   }
-  return { planId: input.planId, coinId: input.coinId, steps, waiting, toHot, toRest, fees: steps.reduce((a, s) => a + s.fee, 0n) };
+  return finishPlan(input, plan);
 }

@@ -1,6 +1,6 @@
 import { sunForEnergy } from '@cpg/chains/tron/fees';
-import type { Plan, PlanInput, PlanStep, Role, Wallet, Waiting } from './planner-types';
-import { feeInCoin, funderOf, kindOf, ordered, restDestination, stepAppender, withinRatio } from './planner-rules';
+import type { Plan, PlanInput } from './planner-types';
+import { addTransfers, allToHot, destinations, feeInCoin, finishPlan, fundingStep, spendFunder, startPlan, sweepable, withinRatio } from './planner-rules';
 
 /**
  * The Tron branch of the sweep planner, pure. Tron has no gas price: a transaction pays with
@@ -27,38 +27,23 @@ import { feeInCoin, funderOf, kindOf, ordered, restDestination, stepAppender, wi
 export function planTron(input: PlanInput): Plan {
   const t = input.tron!;
   const ratio = input.policy.maxFeeRatio;
-  const steps: PlanStep[] = [];
-  const waiting: Waiting[] = [];
-  let hotNeed = input.policy.hotTarget > input.hotBalance ? input.policy.hotTarget - input.hotBalance : 0n;
-  const rest = restDestination(input.wallets);
-  const funder = funderOf(input.wallets);
-  let funderLeft = input.funderNativeBalance ?? 0n;
+  const plan = startPlan(input);
   let delegatable = t.delegatableSun;
   // The funder's own transactions are assumed to burn their bandwidth: an upper bound.
   const systemTxFee = t.systemTxBytes * t.bandwidthFee;
-  let toHot = 0n;
-  let toRest = 0n;
-  const add = stepAppender(input.planId, steps);
 
-  for (const src of ordered(input.sources)) {
-    if (src.balance < input.policy.collectThreshold || src.balance === 0n) {
-      waiting.push({ address: src.address, reason: 'below_threshold', amount: src.balance });
-      continue;
-    }
+  for (const src of sweepable(input, plan, true)) {
     const account = src.tron ?? { activated: false, energyLeft: 0n, freeNetLeft: 0n };
     const have = src.nativeBalance ?? 0n;
     const held = (src.held ?? 0n) > 0n;
-    if (held && rest.role === 'HOT') {
-      waiting.push({ address: src.address, reason: 'held', amount: src.balance, held: src.held });
-      continue;
-    }
+    const user = { addressId: src.addressId, address: src.address };
 
     if (!input.isToken) {
-      // Native TRX: one transfer (an inactive account holds no TRX, so it is active here).
+      // Native TRX: one transfer, never split (an inactive account holds no TRX, so it is active here).
       const burn = account.freeNetLeft >= t.systemTxBytes ? 0n : systemTxFee;
       const amount = src.balance - burn;
       if (amount <= 0n || !withinRatio(burn, amount, ratio)) {
-        waiting.push({
+        plan.waiting.push({
           address: src.address,
           reason: amount <= 0n ? 'dust' : 'fee_ratio',
           amount: src.balance,
@@ -68,37 +53,12 @@ export function planTron(input: PlanInput): Plan {
         });
         continue;
       }
-      const dest = held || hotNeed === 0n ? rest : { wallet: input.wallets.hot, role: 'HOT' as Role };
-      add({
-        kind: kindOf(dest.role),
-        action: 'native',
-        coinId: input.coinId,
-        fromRole: 'USER',
-        from: [{ addressId: src.addressId, address: src.address }],
-        to: dest.wallet,
-        toRole: dest.role,
-        amount,
-        sweepAll: false,
-        fee: burn,
-        after: [],
-      });
-      if (dest.role === 'HOT') {
-        toHot += amount;
-        hotNeed = hotNeed > amount ? hotNeed - amount : 0n;
-      } else toRest += amount;
+      const dest = destinations(input.wallets, plan.hotNeed, held, false);
+      addTransfers(plan, user, dest, amount, { action: 'native', coinId: input.coinId, fee: burn, sweepLast: false, before: [] });
       continue;
     }
 
-    // Destinations: split only when this address crosses the hot target and a second destination exists.
-    let parts: { wallet: Wallet; role: Role; amount: bigint | null }[];
-    if (held) parts = [{ wallet: rest.wallet, role: rest.role, amount: null }];
-    else if (hotNeed > 0n && rest.role !== 'HOT' && src.balance > hotNeed)
-      parts = [
-        { wallet: input.wallets.hot, role: 'HOT', amount: hotNeed },
-        { wallet: rest.wallet, role: rest.role, amount: null },
-      ];
-    else parts = hotNeed > 0n ? [{ wallet: input.wallets.hot, role: 'HOT', amount: null }] : [{ wallet: rest.wallet, role: rest.role, amount: null }];
-
+    let parts = destinations(input.wallets, plan.hotNeed, held, src.balance > plan.hotNeed);
     const cost = (n: bigint) => {
       const energy = t.tokenTransferEnergy * n;
       const shortfall = energy > account.energyLeft ? energy - account.energyLeft : 0n;
@@ -125,11 +85,11 @@ export function planTron(input: PlanInput): Plan {
     };
     let d = cost(BigInt(parts.length));
     if (parts.length === 2 && !withinRatio(feeInCoin(d.fee, input.nativeToCoin), src.balance, ratio)) {
-      parts = [{ wallet: input.wallets.hot, role: 'HOT', amount: null }];
+      parts = [allToHot(input.wallets)];
       d = cost(1n);
     }
     if (!withinRatio(feeInCoin(d.fee, input.nativeToCoin), src.balance, ratio)) {
-      waiting.push({
+      plan.waiting.push({
         address: src.address,
         reason: 'fee_ratio',
         amount: src.balance,
@@ -139,77 +99,17 @@ export function planTron(input: PlanInput): Plan {
       });
       continue;
     }
-    if (funderLeft < d.funderSpends) {
-      waiting.push({ address: src.address, reason: 'funder_short', amount: src.balance, need: d.funderSpends, have: funderLeft });
-      continue;
-    }
-    funderLeft -= d.funderSpends;
-    const user = { addressId: src.addressId, address: src.address };
+    if (!spendFunder(plan, src, d.funderSpends)) continue;
     const before: string[] = [];
-    if (d.topUp > 0n) {
-      before.push(
-        add({
-          kind: 'gas_topup',
-          action: 'topup',
-          coinId: input.nativeCoinId,
-          fromRole: funder.role,
-          from: [funder.wallet],
-          to: user,
-          toRole: 'USER',
-          amount: d.topUp,
-          sweepAll: false,
-          fee: d.topUpFee,
-          after: [],
-        }).id,
-      );
-    }
+    if (d.topUp > 0n) before.push(plan.add(fundingStep(input, user, { action: 'topup', amount: d.topUp, fee: d.topUpFee, after: [] })).id);
     // Energy lent to the user address for its sweep, and taken back after it (recorded as top-ups).
-    const resourceStep = (action: 'delegate' | 'undelegate', sun: bigint, after: string[]) =>
-      add({
-        kind: 'gas_topup',
-        action,
-        coinId: input.nativeCoinId,
-        fromRole: funder.role,
-        from: [funder.wallet],
-        to: user,
-        toRole: 'USER',
-        amount: sun,
-        sweepAll: false,
-        fee: systemTxFee,
-        after,
-      });
     if (d.delegate) {
       delegatable -= d.delegateSun;
       // Delegating to an account needs the account: after the top-up that creates it.
-      before.push(resourceStep('delegate', d.delegateSun, [...before]).id);
+      before.push(plan.add(fundingStep(input, user, { action: 'delegate', amount: d.delegateSun, fee: systemTxFee, after: [...before] })).id);
     }
-    let remaining = src.balance;
-    const sweepIds: string[] = [];
-    for (const part of parts) {
-      const amount = part.amount ?? remaining;
-      remaining -= amount;
-      const s = add({
-        kind: kindOf(part.role),
-        action: 'token',
-        coinId: input.coinId,
-        fromRole: 'USER',
-        from: [user],
-        to: part.wallet,
-        toRole: part.role,
-        amount,
-        sweepAll: false,
-        fee: 0n,
-        after: [...before, ...sweepIds.slice(-1)],
-      });
-      sweepIds.push(s.id);
-      if (part.role === 'HOT') {
-        toHot += amount;
-        hotNeed = hotNeed > amount ? hotNeed - amount : 0n;
-      } else toRest += amount;
-    }
-    if (d.delegate) {
-      resourceStep('undelegate', d.delegateSun, sweepIds.slice(-1));
-    }
+    const sweepIds = addTransfers(plan, user, parts, src.balance, { action: 'token', coinId: input.coinId, fee: 0n, sweepLast: false, before });
+    if (d.delegate) plan.add(fundingStep(input, user, { action: 'undelegate', amount: d.delegateSun, fee: systemTxFee, after: sweepIds.slice(-1) }));
   }
-  return { planId: input.planId, coinId: input.coinId, steps, waiting, toHot, toRest, fees: steps.reduce((a, s) => a + s.fee, 0n) };
+  return finishPlan(input, plan);
 }

@@ -16,6 +16,8 @@ import { networkOf } from './network';
 
 type Request = RpcRequest<'signer.collect_sign'>;
 type Reply = RpcReply<'signer.collect_sign'>;
+/** A verify_step claim, per kind, less the request's own ids (confirmStep adds them). */
+type StepClaim<C = RpcRequest<'collector.verify_step'>> = C extends unknown ? Omit<C, 'requestId' | 'merchantId' | 'networkId'> : never;
 
 /** Over the fee quote when sweeping a whole native balance: the base fee may rise before signing. */
 const SWEEP_ALL_FEE_MARGIN_PERCENT = 10n;
@@ -83,8 +85,13 @@ export function serveCollectSign(
     throw new SweepRefused(reason);
   };
 
-  /** The collector must hold exactly this step, still waiting for its signature. */
-  const confirmStep = async (req: Request, claim: RpcRequest<'collector.verify_step'>): Promise<void> => {
+  /**
+   * Refuses on the ownership rules' `reason`; else the collector must hold exactly this step (as
+   * the signer reads it), still waiting for its signature.
+   */
+  const confirmStep = async (req: Request, network: NetworkConfig, reason: string | null, step: StepClaim): Promise<void> => {
+    if (reason) refuse(req, reason);
+    const claim = { ...step, requestId: req.requestId, merchantId: req.merchantId, networkId: network.id };
     const r = await bus.request('collector.verify_step', claim, VERIFY_TIMEOUT_MS);
     if (!r.ok) refuse(req, `not a step the collector persisted: ${r.reason}`);
   };
@@ -102,12 +109,8 @@ export function serveCollectSign(
       source,
       destination,
     });
-    if (reason) refuse(req, reason);
-    await confirmStep(req, {
+    await confirmStep(req, network, reason, {
       kind: 'transfer',
-      requestId: req.requestId,
-      merchantId: req.merchantId,
-      networkId: network.id,
       coinId: req.coinId,
       from: req.from.address,
       to: req.to,
@@ -132,12 +135,8 @@ export function serveCollectSign(
       sources: sources.map((address, i) => ({ address, owner: owners[i]! })),
       destinations: destinations.map((address, i) => ({ address, owner: owners[sources.length + i]! })),
     });
-    if (reason) refuse(req, reason);
-    await confirmStep(req, {
+    await confirmStep(req, network, reason, {
       kind: 'consolidation',
-      requestId: req.requestId,
-      merchantId: req.merchantId,
-      networkId: network.id,
       coinId: network.nativeCoin.id,
       inputs,
       outputs: req.outputs,

@@ -1,8 +1,9 @@
-import type { NetworkConfig, RpcTransport, SigningKey, TransferOrder } from '@cpg/chains';
+import type { SigningKey, TransferOrder } from '@cpg/chains';
 import { changeOutputIndex, planBitcoinReplacement, readPrevouts, signBitcoinReplacement } from '@cpg/chains/bitcoin/replace';
 import { BitcoinSigner, BitcoinSignerError } from '@cpg/chains/signers';
 import { BitcoinTxStatusReader } from '@cpg/chains/bitcoin/tx-status';
-import { type Funds, type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx } from './chains';
+import type { Funds, HotWallet, OutgoingStatus, PayoutChain, SignedPayout, StoredTx } from './chains';
+import { NoncelessPayoutChain, PayoutRefused, confirmationsAt, signedPayout } from './chains';
 import { fundHint } from './shortfall';
 
 function refusedFrom(err: unknown): never {
@@ -10,18 +11,9 @@ function refusedFrom(err: unknown): never {
   throw err;
 }
 
-export class BitcoinPayoutChain implements PayoutChain {
-  readonly usesNonce = false;
-  readonly signer: BitcoinSigner;
-  private readonly txStatus: BitcoinTxStatusReader;
-
-  constructor(
-    readonly network: NetworkConfig,
-    private readonly transport: RpcTransport,
-  ) {
-    this.signer = new BitcoinSigner(network, transport);
-    this.txStatus = new BitcoinTxStatusReader(network, transport);
-  }
+export class BitcoinPayoutChain extends NoncelessPayoutChain implements PayoutChain {
+  readonly signer = new BitcoinSigner(this.network, this.transport);
+  private readonly txStatus = new BitcoinTxStatusReader(this.network, this.transport);
 
   validate(orders: TransferOrder[]): void {
     if (orders.some((o) => o.coinId !== this.network.nativeCoin.id)) throw new PayoutRefused(`${this.network.id} pays only ${this.network.nativeCoin.id}`);
@@ -40,32 +32,16 @@ export class BitcoinPayoutChain implements PayoutChain {
     };
   }
 
-  async needsApproval(): Promise<boolean> {
-    return false;
-  }
-
-  signApproval(): Promise<SignedPayout> {
-    throw new Error('Bitcoin family has no approvals');
-  }
-
-  pendingNonce(): Promise<number> {
-    throw new Error('Bitcoin family has no nonces');
-  }
-
   async sign(key: SigningKey, orders: TransferOrder[]): Promise<SignedPayout> {
     const signed = await this.signer.sign(key, orders).catch(refusedFrom);
-    return { txHash: signed.txHash, raw: signed.raw, fee: signed.fee.fee, feeDetail: signed.fee.detail, nonce: null };
-  }
-
-  async broadcast(tx: { txHash: string; raw: string; fee: bigint }): Promise<void> {
-    await this.signer.broadcast({ txHash: tx.txHash, raw: tx.raw, fee: { fee: tx.fee, detail: {} } });
+    return signedPayout(signed, null);
   }
 
   async status(tx: StoredTx): Promise<OutgoingStatus> {
     const st = await this.txStatus.getTransactionStatus(tx.txHash);
     if (st.state !== 'confirmed') return st;
     const tip = await this.txStatus.getTipHeight();
-    return { state: 'confirmed', blockHeight: st.blockHeight, confirmations: Math.max(0, tip - st.blockHeight + 1), success: true, fee: null };
+    return { state: 'confirmed', blockHeight: st.blockHeight, confirmations: confirmationsAt(tip, st.blockHeight), success: true, fee: null };
   }
 
   async bump(key: SigningKey, tx: StoredTx, percent: number): Promise<SignedPayout | null> {

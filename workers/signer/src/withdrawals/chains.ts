@@ -1,4 +1,4 @@
-import { ChainError, type NetworkConfig, type SigningKey, type TransferOrder } from '@cpg/chains';
+import { ChainError, type ChainSigner, type NetworkConfig, type RpcTransport, type SignedTransaction, type SigningKey, type TransferOrder } from '@cpg/chains';
 
 /**
  * One face per chain family for the withdrawal processor: funds check, sign, broadcast, status of
@@ -72,4 +72,44 @@ export interface PayoutChain {
 /** A failure whose outcome is unknown (or may pass): the same step is tried again later. */
 export function isTransient(err: unknown): boolean {
   return !(err instanceof ChainError) || err.transient;
+}
+
+/** What the processor stores of a signed transaction. */
+export function signedPayout(tx: SignedTransaction, nonce: number | null): SignedPayout {
+  return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee, feeDetail: tx.fee.detail, nonce };
+}
+
+/** Sends a stored transaction (again) through the family's signer: its fee detail plays no part in sending. */
+export async function broadcastStored(signer: ChainSigner, tx: { txHash: string; raw: string; fee: bigint }): Promise<void> {
+  await signer.broadcast({ txHash: tx.txHash, raw: tx.raw, fee: { fee: tx.fee, detail: {} } });
+}
+
+/** Confirmations of a transaction mined at `height` with the chain at `tip` (the block itself counts). */
+export const confirmationsAt = (tip: number, height: number): number => Math.max(0, tip - height + 1);
+
+/** The families without nonces or token approvals (Bitcoin, Tron): the processor never asks them for either. */
+export abstract class NoncelessPayoutChain {
+  readonly usesNonce = false;
+  protected abstract readonly signer: ChainSigner;
+
+  constructor(
+    readonly network: NetworkConfig,
+    protected readonly transport: RpcTransport,
+  ) {}
+
+  async needsApproval(): Promise<boolean> {
+    return false;
+  }
+
+  signApproval(): Promise<SignedPayout> {
+    throw new Error(`${this.network.id} payouts need no approval`);
+  }
+
+  pendingNonce(): Promise<number> {
+    throw new Error(`${this.network.id} has no nonces`);
+  }
+
+  broadcast(tx: { txHash: string; raw: string; fee: bigint }): Promise<void> {
+    return broadcastStored(this.signer, tx);
+  }
 }

@@ -4,7 +4,18 @@ import { NonceManager } from '@cpg/chains/evm/nonces';
 import type { RawReceipt } from '@cpg/chains/evm/raw';
 import { buildEvmReplacement } from '@cpg/chains/evm/replace';
 import { EvmSigner, ERC20 } from '@cpg/chains/signers';
-import { type Funds, type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx } from './chains';
+import {
+  type Funds,
+  type HotWallet,
+  type OutgoingStatus,
+  PayoutRefused,
+  type PayoutChain,
+  type SignedPayout,
+  type StoredTx,
+  broadcastStored,
+  confirmationsAt,
+  signedPayout,
+} from './chains';
 import { type Short, fundHint } from './shortfall';
 
 /** A NonceManager that hands out the nonce the processor chose under the wallet's row lock. */
@@ -103,17 +114,17 @@ export class EvmPayoutChain implements PayoutChain {
 
   async signApproval(key: SigningKey, coinId: string, batchContract: string, nonce: number): Promise<SignedPayout> {
     const tx = await this.signerWith(batchContract, nonce).signApproval(key, coinId);
-    return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee, feeDetail: tx.fee.detail, nonce };
+    return signedPayout(tx, nonce);
   }
 
   async sign(key: SigningKey, orders: TransferOrder[], batchContract: string | null, nonce: number | null): Promise<SignedPayout> {
     if (nonce === null) throw new Error('EVM signing needs a nonce');
     const tx = await this.signerWith(batchContract, nonce).sign(key, orders);
-    return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee, feeDetail: tx.fee.detail, nonce };
+    return signedPayout(tx, nonce);
   }
 
   async broadcast(tx: { txHash: string; raw: string; fee: bigint }): Promise<void> {
-    await this.signerWith(null).broadcast({ txHash: tx.txHash, raw: tx.raw, fee: { fee: tx.fee, detail: {} } });
+    await broadcastStored(this.signerWith(null), tx);
   }
 
   async status(tx: StoredTx): Promise<OutgoingStatus> {
@@ -125,7 +136,7 @@ export class EvmPayoutChain implements PayoutChain {
       return {
         state: 'confirmed',
         blockHeight: height,
-        confirmations: Math.max(0, tip - height + 1),
+        confirmations: confirmationsAt(tip, height),
         success: receipt.status === '0x1',
         fee: BigInt(receipt.gasUsed) * price,
       };

@@ -1,9 +1,10 @@
-import { ChainError, type NetworkConfig, type RpcTransport, type SigningKey, type TransferOrder } from '@cpg/chains';
+import { ChainError, type SigningKey, type TransferOrder } from '@cpg/chains';
 import { checkTronAddress, tronBase58ToHex } from '@cpg/chains/tron/address';
 import type { TronTxInfoJson } from '@cpg/chains/tron/protocol';
 import { TronSigner } from '@cpg/chains/signers';
 import { TronTxStatusReader } from '@cpg/chains/tron/tx-status';
-import { type Funds, type HotWallet, type OutgoingStatus, PayoutRefused, type PayoutChain, type SignedPayout, type StoredTx } from './chains';
+import type { Funds, HotWallet, OutgoingStatus, PayoutChain, SignedPayout, StoredTx } from './chains';
+import { NoncelessPayoutChain, PayoutRefused, confirmationsAt, signedPayout } from './chains';
 import { type Short, fundHint } from './shortfall';
 
 /**
@@ -12,18 +13,9 @@ import { type Short, fundHint } from './shortfall';
  * that is not mined expires (10 minutes), after which it can never be mined and the batch FAILS
  * with nothing spent.
  */
-export class TronPayoutChain implements PayoutChain {
-  readonly usesNonce = false;
-  private readonly signer: TronSigner;
-  private readonly txStatus: TronTxStatusReader;
-
-  constructor(
-    readonly network: NetworkConfig,
-    private readonly transport: RpcTransport,
-  ) {
-    this.signer = new TronSigner(network, transport);
-    this.txStatus = new TronTxStatusReader(network, transport);
-  }
+export class TronPayoutChain extends NoncelessPayoutChain implements PayoutChain {
+  protected readonly signer = new TronSigner(this.network, this.transport);
+  private readonly txStatus = new TronTxStatusReader(this.network, this.transport);
 
   validate(orders: TransferOrder[]): void {
     if (orders.length !== 1) throw new PayoutRefused(`a Tron transaction carries one transfer; send Tron withdrawals in batches of one (got ${orders.length})`);
@@ -69,29 +61,13 @@ export class TronPayoutChain implements PayoutChain {
     return { ok: false, reason: `HOT wallet ${wallet.address} has ${missing.join(', and ')}${fundHint(wallet.address, shorts)}` };
   }
 
-  async needsApproval(): Promise<boolean> {
-    return false;
-  }
-
-  signApproval(): Promise<SignedPayout> {
-    throw new Error('Tron payouts need no approval');
-  }
-
-  pendingNonce(): Promise<number> {
-    throw new Error('Tron has no nonces');
-  }
-
   async sign(key: SigningKey, orders: TransferOrder[]): Promise<SignedPayout> {
     const tx = await this.signer.sign(key, orders).catch((err: unknown) => {
       // The signer's own refusals (bad amount, energy above the fee limit) are not transient.
       if (err instanceof ChainError) throw err;
       throw new PayoutRefused((err as Error).message);
     });
-    return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee, feeDetail: tx.fee.detail, nonce: null };
-  }
-
-  async broadcast(tx: { txHash: string; raw: string; fee: bigint }): Promise<void> {
-    await this.signer.broadcast({ txHash: tx.txHash, raw: tx.raw, fee: { fee: tx.fee, detail: {} } });
+    return signedPayout(tx, null);
   }
 
   async status(tx: StoredTx): Promise<OutgoingStatus> {
@@ -105,7 +81,7 @@ export class TronPayoutChain implements PayoutChain {
     return {
       state: 'confirmed',
       blockHeight: st.blockHeight,
-      confirmations: Math.max(0, tip - st.blockHeight + 1),
+      confirmations: confirmationsAt(tip, st.blockHeight),
       success: !failed,
       fee: BigInt(info.fee ?? 0),
     };

@@ -14,6 +14,9 @@ export const AWAITING_CODES = [
   'node_unavailable',
 ] as const;
 
+/** Which collector step a message is about, after the step's own id. */
+const planStep = { planId: z.string().uuid(), merchantId: z.string().uuid(), network: z.string() };
+
 export const collectionEvents = {
   /**
    * A merchant set its collection policy for one coin (key = merchantId). Published by
@@ -42,9 +45,7 @@ export const collectionEvents = {
    */
   'collection.sweep_updated': z.object({
     sweepId: z.string().uuid(),
-    planId: z.string().uuid(),
-    merchantId: z.string().uuid(),
-    network: z.string(),
+    ...planStep,
     coinId: z.string(),
     kind: z.enum(COLLECTION_STEP_KINDS),
     fromAddresses: z.array(z.string()).min(1),
@@ -92,9 +93,7 @@ export const collectionEvents = {
    */
   'collection.fee': z.object({
     stepId: z.string().uuid(),
-    planId: z.string().uuid(),
-    merchantId: z.string().uuid(),
-    network: z.string(),
+    ...planStep,
     kind: z.enum(COLLECTION_STEP_KINDS),
     feeCoinId: z.string(),
     fee: baseUnits,

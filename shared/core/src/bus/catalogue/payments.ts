@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { changeNotice } from './common';
 
 export const PAYMENT_STATUSES = ['PENDING', 'PARTIALLY_PAID', 'CONFIRMING', 'PAID', 'OVERPAID', 'EXPIRED', 'ON_HOLD', 'CANCELLED'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
@@ -29,11 +30,7 @@ export const paymentEvents = {
     merchantId: z.string().uuid(),
     /** sha256 of the checkout token, hex: lets the gateway serve `paymentUpdated(checkoutToken)`. */
     checkoutTokenHash: z.string(),
-    /**
-     * One of PAYMENT_EVENTS / PAYMENT_STATUSES from the payment subgraph; read as text because
-     * tests and the bench publish their own names to the gateway's live feed.
-     */
-    event: z.string(),
-    status: z.string(),
+    /** One of PAYMENT_EVENTS / PAYMENT_STATUSES from the payment subgraph. */
+    ...changeNotice,
   }),
 } as const;

@@ -4,6 +4,16 @@ import { withdrawalSnapshotReply, withdrawalSnapshotRequest } from '../../webhoo
 import { ADDRESS_TYPES, COLD_WALLET_STATUSES, SCREENING_DECISIONS, baseUnits } from './common';
 import { batchItems } from './withdrawals';
 
+/** A retry repeats its request id (a payment id, a key request, a collector step): replies are idempotent per id. */
+const requestId = z.string().min(8).max(100);
+/** A USER address's account index: a non-hardened BIP32 child index. */
+const accountIndex = z.number().int().min(0).max(2147483647);
+/** Where a consolidation sends its funds: what collect_sign signs is what verify_step compares. */
+const consolidationOutputs = z
+  .array(z.object({ to: z.string(), amount: baseUnits }))
+  .min(1)
+  .max(10);
+
 /**
  * Request-reply subjects (core NATS, never captured by a stream: a stream would answer a request
  * with its own publish ack). One request and one reply schema each.
@@ -34,7 +44,7 @@ export const rpcSchemas = {
    * subgraph in the merchant's mode. Idempotent per requestId (the payment id).
    */
   'address.allocate': {
-    request: z.object({ merchantId: z.string().uuid(), coinId: z.string(), requestId: z.string().min(8).max(100), customerId: z.string().max(200).optional() }),
+    request: z.object({ merchantId: z.string().uuid(), coinId: z.string(), requestId, customerId: z.string().max(200).optional() }),
     reply: z.object({ addressId: z.string().uuid(), address: z.string(), networkId: z.string() }),
   },
   /**
@@ -61,7 +71,7 @@ export const rpcSchemas = {
       merchantId: z.string().uuid(),
       networkId: z.string(),
       purpose: z.enum(['HOT', 'TOKENS_COLLECTOR']),
-      requestId: z.string().min(8).max(100),
+      requestId,
     }),
     reply: z.object({ keyId: z.string().uuid(), address: z.string() }),
   },
@@ -111,9 +121,9 @@ export const rpcSchemas = {
         kind: z.literal('transfer'),
         merchantId: z.string().uuid(),
         networkId: z.string(),
-        requestId: z.string().min(8).max(100),
+        requestId,
         from: z.discriminatedUnion('type', [
-          z.object({ type: z.literal('USER'), index: z.number().int().min(0).max(2147483647), address: z.string() }),
+          z.object({ type: z.literal('USER'), index: accountIndex, address: z.string() }),
           z.object({ type: z.literal('KEY'), keyId: z.string().uuid(), address: z.string() }),
         ]),
         to: z.string(),
@@ -125,15 +135,12 @@ export const rpcSchemas = {
         kind: z.literal('consolidation'),
         merchantId: z.string().uuid(),
         networkId: z.string(),
-        requestId: z.string().min(8).max(100),
+        requestId,
         inputs: z
-          .array(z.object({ txid: z.string().regex(/^[0-9a-f]{64}$/), vout: z.number().int().nonnegative(), index: z.number().int().min(0).max(2147483647) }))
+          .array(z.object({ txid: z.string().regex(/^[0-9a-f]{64}$/), vout: z.number().int().nonnegative(), index: accountIndex }))
           .min(1)
           .max(500),
-        outputs: z
-          .array(z.object({ to: z.string(), amount: baseUnits }))
-          .min(1)
-          .max(10),
+        outputs: consolidationOutputs,
       }),
     ]),
     reply: z.object({ txHash: z.string(), raw: z.string(), fee: baseUnits, amount: baseUnits }),
@@ -223,7 +230,7 @@ export const rpcSchemas = {
     request: z.discriminatedUnion('kind', [
       z.object({
         kind: z.literal('transfer'),
-        requestId: z.string().min(8).max(100),
+        requestId,
         merchantId: z.string().uuid(),
         networkId: z.string(),
         coinId: z.string(),
@@ -234,7 +241,7 @@ export const rpcSchemas = {
       }),
       z.object({
         kind: z.literal('consolidation'),
-        requestId: z.string().min(8).max(100),
+        requestId,
         merchantId: z.string().uuid(),
         networkId: z.string(),
         coinId: z.string(),
@@ -242,10 +249,7 @@ export const rpcSchemas = {
           .array(z.object({ txid: z.string(), vout: z.number().int().nonnegative(), from: z.string() }))
           .min(1)
           .max(500),
-        outputs: z
-          .array(z.object({ to: z.string(), amount: baseUnits }))
-          .min(1)
-          .max(10),
+        outputs: consolidationOutputs,
       }),
     ]),
     reply: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), reason: z.string() })]),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseUnits } from './common';
+import { baseUnits, changeNotice } from './common';
 
 export const BATCH_STATUSES = ['WAITING_FUNDS', 'SIGNING', 'BROADCAST', 'CONFIRMED', 'FAILED'] as const;
 export const WITHDRAWAL_LEDGER_ACTIONS = ['release', 'settle'] as const;
@@ -15,9 +15,8 @@ export const withdrawalEvents = {
   'withdrawal.updated': z.object({
     withdrawalId: z.string().uuid(),
     merchantId: z.string().uuid(),
-    /** requested, pending_approval, approved, rejected, cancelled, batched, waiting_funds, signing, broadcast, confirmed, failed */
-    event: z.string(),
-    status: z.string(),
+    /** event: requested, pending_approval, approved, rejected, cancelled, batched, waiting_funds, signing, broadcast, confirmed, failed */
+    ...changeNotice,
   }),
   /**
    * A batch of withdrawals (one, in NONE mode) ready to be signed and sent from the merchant's HOT
