@@ -23,7 +23,17 @@ export interface LiveEvent {
   stream: EventStream<LiveEvent>;
   /** The message's envelope id, when it has one: subscribers reading it alike share one read. */
   messageId?: string;
+  /** Retries of this event's re-read after a failed one (subscription-reread.ts). */
+  attempt?: number;
 }
+
+/**
+ * The event name of the state a subscriber is sent without a bus message behind it: first when
+ * it subscribes (whatever happened before, even between its last read and the subscribe, it
+ * starts from the current state) and again after the gateway's NATS connection comes back (core
+ * NATS does not replay what was published while it was away).
+ */
+export const CURRENT_EVENT = 'current';
 
 /** Codes that, on a re-read, mean "not yours or not there": the caller learns only NOT_FOUND. */
 export const HIDDEN = new Set(['NOT_FOUND', 'FORBIDDEN']);

@@ -5,7 +5,7 @@ import type { Logger } from '@cpg/core/logger';
 import type { FieldNode, GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import { EventStream, SharedFeeds } from './event-stream';
 import { type ForwardTarget, type ForwardedQuery, buildForwardedQuery } from './forwarded-query';
-import type { LiveEvent, OperationContext } from './subscription-context';
+import { CURRENT_EVENT, type LiveEvent, type OperationContext } from './subscription-context';
 import { paymentAccess, withdrawalTarget } from './subscription-projection';
 import type { Rereads } from './subscription-reread';
 
@@ -19,8 +19,12 @@ import type { Rereads } from './subscription-reread';
  * - `paymentUpdated(id)`: subject `payment.updated.<id>`, events for that payment.
  * - `paymentUpdated(checkoutToken)`: the payment id is found with `checkout(token:)`; subject
  *   `payment.updated.<paymentId>`, events whose checkoutTokenHash matches the token.
- * - `withdrawalUpdated(id)`: subject `withdrawal.updated.<id>`. No such event type is published
- *   yet: any message there triggers a re-read via `withdrawal(id:)`.
+ * - `withdrawalUpdated(id)`: subject `withdrawal.updated.<id>`; any message there triggers a
+ *   re-read via `withdrawal(id:)`.
+ *
+ * Every subscriber is first sent the current state (event "current"), once listening has begun,
+ * so a change published before the subscription reached this replica is never lost; after a NATS
+ * reconnect every subscriber is sent it again (what was published meanwhile is not replayed).
  */
 
 const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -77,6 +81,8 @@ function forwardFor(info: GraphQLResolveInfo, target: ForwardTarget, via?: strin
 export class LiveFields {
   private readonly feeds: SharedFeeds<unknown>;
   private active = 0;
+  /** Each live stream with how to make its "current" event: for the re-read after a reconnect. */
+  private readonly current = new Map<EventStream<LiveEvent>, () => LiveEvent>();
 
   constructor(
     private readonly bus: Bus,
@@ -102,6 +108,24 @@ export class LiveFields {
       });
       return { close: () => sub.unsubscribe() };
     });
+    void this.resyncOnReconnect();
+  }
+
+  /**
+   * Pushes every live subscriber its entity's current state. Called after a NATS reconnect;
+   * idempotent (a re-read sends the current state, however often).
+   */
+  resync(): number {
+    for (const [stream, make] of this.current) stream.push(make());
+    return this.current.size;
+  }
+
+  private async resyncOnReconnect(): Promise<void> {
+    for await (const s of this.bus.nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      const n = this.resync();
+      this.log.warn({ subscribers: n }, 'nats reconnected: sending every live subscriber its current state');
+    }
   }
 
   /** Subscribers listening on a NATS subject (their shares of the core subscriptions). */
@@ -138,10 +162,18 @@ export class LiveFields {
       () => stream.end(new AppError('UNAVAILABLE', 'event feed interrupted; subscribe again')),
     );
     this.active++;
+    this.current.set(stream, () => make(CURRENT_EVENT));
     stream.onClose(() => {
       this.active--;
+      this.current.delete(stream);
       leave();
     });
+  }
+
+  /** Once listening (and the access check) is done: the state as it is now, before any event. */
+  private sendCurrent(stream: EventStream<LiveEvent>): void {
+    const make = this.current.get(stream);
+    if (make) stream.push(make());
   }
 
   private async subscribePayment(args: { id?: string | null; checkoutToken?: string | null }, ctx: OperationContext, info: GraphQLResolveInfo) {
@@ -159,6 +191,7 @@ export class LiveFields {
           (event) => ({ event, key: id, forward, stream }),
         );
         await this.reads.ensureVisible(ctx, target, id, 'payment');
+        this.sendCurrent(stream);
         return stream;
       }
       const { token, target } = access;
@@ -166,6 +199,7 @@ export class LiveFields {
       const accept = checkoutEvent(paymentId, token);
       const forward = forwardFor(info, target, 'payment');
       this.listen(subjectFor('payment.updated', paymentId), stream, accept, (event) => ({ event, key: token, forward, stream }));
+      this.sendCurrent(stream);
       return stream;
     } catch (err) {
       stream.end();
@@ -180,6 +214,7 @@ export class LiveFields {
     try {
       this.listen(subjectFor('withdrawal.updated', args.id), stream, withdrawalEvent, (event) => ({ event, key: args.id, forward, stream }));
       await this.reads.ensureVisible(ctx, target, args.id, 'withdrawal');
+      this.sendCurrent(stream);
       return stream;
     } catch (err) {
       stream.end();

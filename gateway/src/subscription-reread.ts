@@ -27,6 +27,12 @@ class Limiter {
   }
 }
 
+/** A re-read that failed as a whole (a subgraph down or reset) is tried again this often, backing off. */
+const RETRIES = 5;
+const RETRY_FIRST_MS = 500;
+/** Failures a later read may not have: a subgraph down, reset or erring. Anything else (FORBIDDEN, ...) reads the same again. */
+const TRANSIENT = new Set([undefined, 'UNAVAILABLE', 'INTERNAL_SERVER_ERROR']);
+
 export interface RereadOptions {
   apollo: ApolloServer<GatewayContext>;
   auth: Authenticator;
@@ -120,19 +126,37 @@ export class Rereads {
     const errors = res.errors ?? [];
     const probeError = errors.find((e) => e.path?.[0] === probe);
     const data = res.data ?? undefined;
-    // Without data the read failed as a whole (e.g. a subgraph is down): report it, keep listening.
-    if (!data) throw asGraphQLError(errors[0] ?? { message: 'read failed' });
+    // Without data the read failed as a whole (e.g. a subgraph is down): report it, keep listening,
+    // and read again later, so a subscriber is not left on a state older than the last event.
+    if (!data) {
+      const error = errors[0] ?? { message: 'read failed' };
+      if (TRANSIENT.has(codeOf(error))) this.retryLater(live);
+      throw asGraphQLError(error);
+    }
     if (data[probe] == null) {
       // Only "null and nothing else wrong" (or an answer saying it is hidden) means gone. A failed
       // fetch can null the entity with an error that carries no path (e.g. a subgraph connection
       // reset under load): that is a transient failure, reported while the stream keeps going.
       const cause = probeError ?? errors.find((e) => !e.path?.length);
-      if (cause && !HIDDEN.has(codeOf(cause) ?? '')) throw asGraphQLError(cause);
+      if (cause && !HIDDEN.has(codeOf(cause) ?? '')) {
+        if (TRANSIENT.has(codeOf(cause))) this.retryLater(live);
+        throw asGraphQLError(cause);
+      }
       live.stream.end();
       throw new AppError('NOT_FOUND', `${info.fieldName === 'withdrawalUpdated' ? 'withdrawal' : 'payment'} not found`);
     }
     ctx.eventErrors = errors.filter((e) => e.path?.length && e.path[0] !== probe);
     return data;
+  }
+
+  /** Queues the same event again after a backoff (at most RETRIES times); nothing once the stream ends. */
+  private retryLater(live: LiveEvent): void {
+    const attempt = (live.attempt ?? 0) + 1;
+    if (attempt > RETRIES || live.stream.isClosed) return;
+    // A retry reads on its own: the shared read of the failed message is gone by now.
+    const timer = setTimeout(() => live.stream.push({ ...live, attempt, messageId: undefined }), RETRY_FIRST_MS * 2 ** (attempt - 1));
+    timer.unref();
+    live.stream.onClose(() => clearTimeout(timer));
   }
 
   /** Re-authenticates on every read so a revoked key stops receiving within the cache window. */
