@@ -2,6 +2,9 @@ import { type NetworkConfig, allNetworks } from '@cpg/chains';
 import { createRpcPool, type RpcPool } from '@cpg/chains/rpc';
 import type { WorkerConfig } from '@cpg/core/config';
 import { type RunningWorker, startWorkerService } from '@cpg/core/http';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Lease } from '@cpg/core/bus/lease';
 import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import { CollectorChain } from './chain';
@@ -26,10 +29,19 @@ export interface CollectorOptions {
   /** USD prices by symbol for weighing gas against tokens; default DEFAULT_USD_PRICES (the process entry passes RATES_STATIC). */
   usdPrices?: Record<string, string>;
   hooks?: CollectorHooks;
+  /**
+   * Lease TTL in NATS KV: of several collector replicas only the holder plans and advances
+   * sweeps (two planners would race for the same coins); the others keep their copies current
+   * and take over within the TTL when the holder dies. False runs without a lease (one instance
+   * by construction). Default 10 s.
+   */
+  leaseTtlMs?: number | false;
 }
 
 export interface RunningCollector extends RunningWorker {
   collector: Collector;
+  /** Whether this replica holds the lease (plans and advances sweeps) now. */
+  isActive(): boolean;
   /** Runs one tick now (plans dirty pairs, or all when `full`, then advances open plans). */
   tick(full?: boolean): Promise<void>;
 }
@@ -86,11 +98,31 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
       }
     }
 
+    // Planning waits for the lease; copies and verify_step answers run on every replica.
+    let active = opts.leaseTtlMs === false;
+    const lease =
+      opts.leaseTtlMs === false
+        ? undefined
+        : await Lease.open({
+            nc: bus.nc,
+            namespace: config.NATS_NAMESPACE,
+            bucket: 'collector_leases',
+            key: 'collector',
+            holder: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+            ttlMs: opts.leaseTtlMs ?? 10_000,
+            log,
+          });
+    lease?.onChange((held) => {
+      active = held;
+      if (held) wake();
+    });
+
     let running: Promise<void> | null = null;
     let again = false;
     let lastFull = 0;
     const passMs = opts.passMs ?? 60_000;
     const tick = async (full = false): Promise<void> => {
+      if (!active) return;
       if (running) {
         again = true;
         return running;
@@ -102,6 +134,8 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
           if (doFull) lastFull = Date.now();
           try {
             for (const c of await collector.candidates(!doFull)) {
+              // A lost lease stops the pass here: the new holder plans from the same rows.
+              if (!active) break;
               try {
                 const startedAt = new Date();
                 const plan = await collector.planOne(c.merchantId, c.networkId, c.coinId);
@@ -111,6 +145,7 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
               }
             }
             for (const plan of await collector.openPlans()) {
+              if (!active) break;
               try {
                 await collector.advance(plan);
               } catch (err) {
@@ -121,7 +156,7 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
             log.error({ err: (err as Error).message }, 'collector tick failed');
           }
           full = false;
-        } while (again && !stopping);
+        } while (again && !stopping && active);
       })().finally(() => {
         running = null;
       });
@@ -130,13 +165,16 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
     let stopping = false;
     const wake = () => void tick().catch(() => undefined);
     const timer = setInterval(wake, opts.tickMs ?? 1000);
+    await lease?.start();
     wake();
     return {
       collector,
       tick,
+      isActive: () => active,
       stop: async () => {
         stopping = true;
         clearInterval(timer);
+        await lease?.stop();
         collector.stop();
         for (const c of consumers) await c.stop();
         await running?.catch(() => undefined);

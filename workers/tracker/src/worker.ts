@@ -10,7 +10,7 @@ import type { Logger } from '@cpg/core/logger';
 import { SCHEMA, migrations } from '../migrations';
 import { storeWatchedAddress } from './cursor-store';
 import { entities } from './entities';
-import { NetworkLease } from './lease';
+import { Lease } from '@cpg/core/bus/lease';
 import { NetworkScanner, type ScannerOptions } from './scanner';
 import { WatchRegistry } from './watch-registry';
 
@@ -85,7 +85,7 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
     });
 
     const holder = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    const leases: NetworkLease[] = [];
+    const leases: Lease[] = [];
     const watchers: ChainWatcher[] = [];
     for (const network of networks) {
       const watcher = (opts.watcherFor ?? defaultWatcher)(network);
@@ -119,16 +119,17 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
       if (opts.leaseTtlMs === false) {
         scanner.setActive(true);
       } else {
-        const lease = await NetworkLease.open({
+        const lease = await Lease.open({
           nc: bus.nc,
           namespace: config.NATS_NAMESPACE,
-          network: network.id,
+          bucket: 'tracker_leases',
+          key: network.id,
           holder,
           ttlMs: opts.leaseTtlMs ?? 10_000,
           log,
         });
         lease.onChange((held) => scanner.setActive(held));
-        lease.start();
+        void lease.start();
         leases.push(lease);
       }
     }

@@ -146,7 +146,7 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
     answers: ['collector.verify_step'],
     asks: ['signer.collect_sign', 'address.describe'],
     listens: [],
-    kvBuckets: [],
+    kvBuckets: ['collector_leases'],
   },
 };
 

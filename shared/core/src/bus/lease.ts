@@ -1,11 +1,17 @@
 import type { KV, NatsConnection } from 'nats';
-import type { Logger } from '@cpg/core/logger';
+import type { Logger } from '../logger';
 
+/**
+ * One active instance among replicas: the tracker holds one lease per network (one scan loop per
+ * chain), the collector one for all its planning (two planners would race for the same coins).
+ */
 export interface LeaseOptions {
   nc: NatsConnection;
   namespace: string;
-  /** One key per network: one active tracker per network. */
-  network: string;
+  /** The KV bucket, without the namespace (`tracker_leases`); its user must own it (permissions.ts). */
+  bucket: string;
+  /** What is leased: one holder per key (a network id, or `collector`). */
+  key: string;
   /** Who we are, stored as the value so operators can see the holder. */
   holder: string;
   /** Lifetime of a lease nobody renews: how long a dead holder blocks its successor. */
@@ -13,9 +19,9 @@ export interface LeaseOptions {
   log: Logger;
 }
 
-/** The bucket's max age is the lease TTL; every tracker of a namespace shares it. */
-export async function openLeaseBucket(nc: NatsConnection, namespace: string, ttlMs: number): Promise<KV> {
-  return nc.jetstream().views.kv(`${namespace}_tracker_leases`, { ttl: ttlMs, history: 1 });
+/** The bucket's max age is the lease TTL; every holder of a namespace shares it. */
+export async function openLeaseBucket(nc: NatsConnection, namespace: string, bucket: string, ttlMs: number): Promise<KV> {
+  return nc.jetstream().views.kv(`${namespace}_${bucket}`, { ttl: ttlMs, history: 1 });
 }
 
 /**
@@ -23,7 +29,7 @@ export async function openLeaseBucket(nc: NatsConnection, namespace: string, ttl
  * renewed by compare-and-set on our revision every third of the TTL. A holder that dies stops
  * renewing; the entry ages out of the bucket after the TTL and a waiting instance's create wins.
  */
-export class NetworkLease {
+export class Lease {
   private revision = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -35,8 +41,8 @@ export class NetworkLease {
     private readonly opts: LeaseOptions,
   ) {}
 
-  static async open(opts: LeaseOptions): Promise<NetworkLease> {
-    return new NetworkLease(await openLeaseBucket(opts.nc, opts.namespace, opts.ttlMs), opts);
+  static async open(opts: LeaseOptions): Promise<Lease> {
+    return new Lease(await openLeaseBucket(opts.nc, opts.namespace, opts.bucket, opts.ttlMs), opts);
   }
 
   get isHeld(): boolean {
@@ -51,10 +57,13 @@ export class NetworkLease {
     this.listeners.push(listener);
   }
 
-  /** Starts trying to acquire, then renewing. Called once. */
-  start(): void {
+  /**
+   * Starts trying to acquire, then renewing. Called once; resolves after the first attempt, so a
+   * lone instance holds the lease when it returns (a waiting replica keeps trying in the background).
+   */
+  start(): Promise<void> {
     this.stopped = false;
-    void this.tick();
+    return this.tick();
   }
 
   /** Called at shutdown: stops renewing and frees the key so a successor need not wait the TTL. Idempotent. */
@@ -64,7 +73,7 @@ export class NetworkLease {
     if (this.held) {
       this.setHeld(false);
       // Only our own revision is deleted: a successor's entry stays.
-      await this.kv.delete(this.opts.network, { previousSeq: this.revision }).catch(() => undefined);
+      await this.kv.delete(this.opts.key, { previousSeq: this.revision }).catch(() => undefined);
     }
   }
 
@@ -73,17 +82,17 @@ export class NetworkLease {
     const value = new TextEncoder().encode(this.opts.holder);
     try {
       if (this.held) {
-        this.revision = await this.kv.update(this.opts.network, value, this.revision);
+        this.revision = await this.kv.update(this.opts.key, value, this.revision);
       } else {
-        this.revision = await this.kv.create(this.opts.network, value);
-        this.opts.log.info({ network: this.opts.network, holder: this.opts.holder }, 'lease acquired');
+        this.revision = await this.kv.create(this.opts.key, value);
+        this.opts.log.info({ lease: `${this.opts.bucket}/${this.opts.key}`, holder: this.opts.holder }, 'lease acquired');
         this.setHeld(true);
       }
     } catch (err) {
       if (this.held) {
         // Renewal failed: someone else holds it now, or NATS is unreachable past our TTL. Either
-        // way we must stop scanning; we try to acquire again like any waiting instance.
-        this.opts.log.warn({ network: this.opts.network, err: (err as Error).message }, 'lease lost');
+        // way we must stop working; we try to acquire again like any waiting instance.
+        this.opts.log.warn({ lease: `${this.opts.bucket}/${this.opts.key}`, err: (err as Error).message }, 'lease lost');
         this.setHeld(false);
       }
     }
