@@ -49,6 +49,7 @@ async function publishPaymentUpdate(
   event: string,
   status: string,
   tokenHash?: string,
+  version?: number,
 ) {
   // The subscriber's replica may have sent its SUB a moment ago: flushing that connection first
   // makes sure the server has it before the event goes out.
@@ -56,7 +57,7 @@ async function publishPaymentUpdate(
   // Published as the payment subgraph would (the test's admin connection: the gateway's own NATS user may not).
   await stack.bus.publish(
     'payment.updated',
-    { paymentId: p.id, merchantId: p.merchantId, checkoutTokenHash: tokenHash ?? createHash('sha256').update(p.token).digest('hex'), event, status },
+    { paymentId: p.id, merchantId: p.merchantId, checkoutTokenHash: tokenHash ?? createHash('sha256').update(p.token).digest('hex'), event, status, version },
     { id: randomUUID(), key: p.id },
   );
 }
@@ -340,15 +341,41 @@ describe('a real payment, end to end', () => {
     const cancelled = await gql(stack.url, 'mutation($id: ID!) { cancelPayment(id: $id) { status } }', { id: p.id }, m.secret);
     expect(cancelled.data.cancelPayment.status).toBe('CANCELLED');
 
-    const widget = subscribe(connect(stack.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { event payment { id status } } }', {
+    const widget = subscribe(connect(stack.url), 'subscription($t: String) { paymentUpdated(checkoutToken: $t) { event payment { id status version } } }', {
       t: token,
     });
     const merchant = subscribe(connect(stack.url, m.secret), PAYMENT_BY_ID, { id: p.id });
     await waitFor(() => widget.all.length >= 1 && merchant.all.length >= 1, 'the current state');
-    expect(widget.all[0]).toEqual({ data: { paymentUpdated: { event: 'current', payment: { id: p.id, status: 'CANCELLED' } } } });
+    // Two changes announced so far: created (1) and cancelled (2).
+    expect(widget.all[0]).toEqual({ data: { paymentUpdated: { event: 'current', payment: { id: p.id, status: 'CANCELLED', version: 2 } } } });
     expect(merchant.all[0]).toEqual({ data: { paymentUpdated: { event: 'current', payment: { id: p.id, status: 'CANCELLED' } } } });
     widget.stop();
     merchant.stop();
+  });
+
+  it('a repeated or overtaken payment event is not sent again; newer ones are', async () => {
+    const m = await stack.newMerchant('Versions');
+    const created = await gql(
+      stack.url,
+      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id checkoutUrl } }',
+      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
+      m.secret,
+    );
+    const p = created.data.createPayment as { id: string; checkoutUrl: string };
+    const token = decodeURIComponent(new URL(p.checkoutUrl).pathname.split('/').pop()!);
+    const sub = subscribe(connect(stack.url, m.secret), PAYMENT_BY_ID, { id: p.id });
+    await waitFor(() => sub.all.length === 1, 'the current state');
+    const ref = { id: p.id, merchantId: m.id, token };
+    await publishPaymentUpdate(stack.gateway, ref, 'v5', 'PENDING', undefined, 5);
+    await publishPaymentUpdate(stack.gateway, ref, 'v5-again', 'PENDING', undefined, 5);
+    await publishPaymentUpdate(stack.gateway, ref, 'v3-late', 'PENDING', undefined, 3);
+    await publishPaymentUpdate(stack.gateway, ref, 'v6', 'PENDING', undefined, 6);
+    // The payment's own "created" (version 1) may still be on its way from the outbox: not counted.
+    const events = () => sub.results.map((r) => r.data?.paymentUpdated?.event).filter((e) => e !== 'created');
+    await waitFor(() => events().length === 2, 'the two newer events');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events()).toEqual(['v5', 'v6']);
+    sub.stop();
   });
 
   it('after a gateway reconnects to NATS, each of its live subscribers is sent the current state again', async () => {

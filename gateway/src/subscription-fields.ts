@@ -37,16 +37,41 @@ function paymentUpdate(raw: unknown, paymentId: string): EventData<'payment.upda
   return data.success && data.data.paymentId === paymentId ? data.data : undefined;
 }
 
+/**
+ * Per subscriber: passes a payment's events in version order once each. A message repeated (an
+ * outbox row published again) or overtaken by a newer one would only re-read a state the
+ * subscriber already has; events without a version (from before versions) always pass.
+ */
+function newerOnly(): (e: EventData<'payment.updated'>) => boolean {
+  let highest = 0;
+  return (e) => {
+    if (e.version === undefined) return true;
+    if (e.version <= highest) return false;
+    highest = e.version;
+    return true;
+  };
+}
+
+/** Feeds `paymentUpdated(id)`: the event name of each newer change of that payment. */
+function paymentEvent(paymentId: string): (raw: unknown) => string | undefined {
+  const newer = newerOnly();
+  return (raw) => {
+    const e = paymentUpdate(raw, paymentId);
+    return e && newer(e) ? e.event : undefined;
+  };
+}
+
 /** Feeds `paymentUpdated(checkoutToken)`: the event name, when the message is for that token's payment. */
 function checkoutEvent(paymentId: string, token: string): (raw: unknown) => string | undefined {
   const tokenHash = Buffer.from(sha256hex(token));
+  const newer = newerOnly();
   return (raw) => {
     const e = paymentUpdate(raw, paymentId);
     if (!e) return undefined;
     const given = Buffer.from(e.checkoutTokenHash);
     // The subject already names the payment; the hash guards against a token that was
     // reissued to another payment after the lookup.
-    return given.length === tokenHash.length && timingSafeEqual(given, tokenHash) ? e.event : undefined;
+    return given.length === tokenHash.length && timingSafeEqual(given, tokenHash) && newer(e) ? e.event : undefined;
   };
 }
 
@@ -184,12 +209,7 @@ export class LiveFields {
         const { id, target } = access;
         const forward = forwardFor(info, target, 'payment');
         // Listen before checking ownership so nothing published in between is missed.
-        this.listen(
-          subjectFor('payment.updated', id),
-          stream,
-          (raw) => paymentUpdate(raw, id)?.event,
-          (event) => ({ event, key: id, forward, stream }),
-        );
+        this.listen(subjectFor('payment.updated', id), stream, paymentEvent(id), (event) => ({ event, key: id, forward, stream }));
         await this.reads.ensureVisible(ctx, target, id, 'payment');
         this.sendCurrent(stream);
         return stream;

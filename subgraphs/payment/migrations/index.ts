@@ -132,8 +132,20 @@ class DepositLedgerState extends Migration {
   }
 }
 
+/**
+ * Each payment counts the changes it announces (`payment.updated`): the event and the API carry
+ * the count, so a subscriber or a replica can tell a newer state from an older or repeated one.
+ * Payments from before start at 0; their next change is 1.
+ */
+class PaymentVersion extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table "${SCHEMA}".payments add column version integer not null default 0`);
+  }
+}
+
 export const migrations: MigrationDef[] = [
   { name: '0001_payments', class: Payments },
   { name: '0002_compliance_holds', class: ComplianceHolds },
   { name: '0003_deposit_ledger_state', class: DepositLedgerState },
+  { name: '0004_payment_version', class: PaymentVersion },
 ];

@@ -128,6 +128,8 @@ export type Payment = {
   rate?: Maybe<Scalars['String']['output']>;
   status: PaymentStatus;
   updatedAt: Scalars['DateTime']['output'];
+  /** Goes up by one with every change announced on paymentUpdated: of two states of a payment, the larger version is the newer. */
+  version: Scalars['Int']['output'];
 };
 
 export type PaymentConnection = {
@@ -417,6 +419,7 @@ export type PaymentResolvers<ContextType = PaymentContext, ParentType extends Re
   rate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['PaymentStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type PaymentConnectionResolvers<ContextType = PaymentContext, ParentType extends ResolversParentTypes['PaymentConnection'] = ResolversParentTypes['PaymentConnection']> = {

@@ -40,6 +40,8 @@ export interface PaymentRow {
   expires_at: Date;
   created_at: Date;
   updated_at: Date;
+  /** Changes announced so far (one per `payment.updated`); 0 for a payment from before versions. */
+  version: number;
 }
 
 export interface DepositRow {
@@ -97,7 +99,7 @@ export async function paymentByOrderId(em: EntityManager, merchantId: string, or
 }
 
 /** Every column of a new payment but the derived ones (numbers as decimal strings). */
-export type NewPayment = Omit<PaymentRow, 'cancelled' | 'on_hold'>;
+export type NewPayment = Omit<PaymentRow, 'cancelled' | 'on_hold' | 'version'>;
 
 /** Inserts the payment; a second one with the same (merchant, orderId) is a unique violation. */
 export async function insertPayment(tx: EntityManager, p: NewPayment): Promise<PaymentRow> {
@@ -173,6 +175,12 @@ export async function listPayments(em: EntityManager, q: PaymentQuery): Promise<
 
 export async function markCancelled(tx: EntityManager, id: string): Promise<void> {
   await tx.execute(`update ${T}.payments set cancelled = true where id = ?`, [id]);
+}
+
+/** Counts one more announced change of a payment (locked by `tx`) and returns the new version. */
+export async function nextVersion(tx: EntityManager, id: string): Promise<number> {
+  const [row] = await tx.execute<{ version: number }[]>(`update ${T}.payments set version = version + 1 where id = ? returning version`, [id]);
+  return row!.version;
 }
 
 /** Writes what the status machine made of a payment. */

@@ -3,7 +3,7 @@ import type { EntityManager } from '@cpg/core/db';
 import { writeOutbox } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { type DepositSnapshot, type PaymentOutcome, reducePayment } from '../domain/status-machine';
-import { type DepositRow, type PaymentRow, storeOutcome } from './payment-store';
+import { type DepositRow, type PaymentRow, nextVersion, storeOutcome } from './payment-store';
 
 // The row types are the payment store's; re-exported for the resolvers' generated mappers.
 export type { DepositRow, PaymentRow } from './payment-store';
@@ -53,13 +53,15 @@ export async function reduceAndStore(
   return outcome;
 }
 
+/** One `payment.updated` per event, each with the payment's next version, in the caller's transaction (payment locked). */
 export async function emitEvents(tx: EntityManager, row: PaymentRow, outcome: PaymentOutcome): Promise<void> {
   for (const e of outcome.events) {
+    const version = await nextVersion(tx, row.id);
     await writeOutbox(
       tx,
       SCHEMA,
       'payment.updated',
-      { paymentId: row.id, merchantId: row.merchant_id, checkoutTokenHash: row.checkout_token_hash, event: e.name, status: outcome.status },
+      { paymentId: row.id, merchantId: row.merchant_id, checkoutTokenHash: row.checkout_token_hash, event: e.name, status: outcome.status, version },
       { key: row.id },
     );
   }

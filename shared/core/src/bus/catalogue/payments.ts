@@ -32,5 +32,10 @@ export const paymentEvents = {
     checkoutTokenHash: z.string(),
     /** One of PAYMENT_EVENTS / PAYMENT_STATUSES from the payment subgraph. */
     ...changeNotice,
+    /**
+     * The payment's version after this change (1, 2, ... per payment; `Payment.version` in the
+     * API): a larger one is a newer state. Absent in events from before versions.
+     */
+    version: z.number().int().positive().optional(),
   }),
 } as const;
