@@ -9,6 +9,7 @@ import type { GatewayContext } from './signed-data-source';
  * The gateway's limits in one place, shared by the HTTP endpoint and graphql-ws: query shape and
  * cost, and three token buckets per caller. A caller is an API key, the operator, or (anonymous)
  * a client IP; failed authentications are counted per client IP, whoever they claim to be.
+ * The buckets are this process's; replicas share the limits by each enforcing its share.
  */
 export class Guard {
   readonly limits: QueryLimits;
@@ -29,6 +30,24 @@ export class Guard {
     this.requests = new RateLimiter(config.RATE_LIMIT_REQUESTS, windowMs, config.RATE_LIMIT_MAX_KEYS);
     this.cost = new RateLimiter(config.RATE_LIMIT_COST, windowMs, config.RATE_LIMIT_MAX_KEYS);
     this.authFailures = new RateLimiter(config.AUTH_FAILURE_LIMIT, windowMs, config.RATE_LIMIT_MAX_KEYS);
+  }
+
+  /**
+   * Enforces this replica's share of every limit: 1/`replicas` of it (replica-share.ts counts the
+   * live replicas; 1 means alone, or the local fallback when NATS KV cannot be reached).
+   */
+  shareAmong(replicas: number): void {
+    for (const l of [this.requests, this.cost, this.authFailures]) l.shareAmong(replicas);
+  }
+
+  /** The settings replicas must agree on to share one budget (replica-share.ts groups by them). */
+  static sharedLimits(config: GatewayConfig): Record<string, number> {
+    return {
+      requests: config.RATE_LIMIT_REQUESTS,
+      cost: config.RATE_LIMIT_COST,
+      authFailures: config.AUTH_FAILURE_LIMIT,
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+    };
   }
 
   static bucket(identity: Identity, ipKey: string): string {

@@ -66,6 +66,45 @@ describe('RateLimiter', () => {
   });
 });
 
+describe('RateLimiter.shareAmong (one limit across replicas)', () => {
+  it('enforces limit/N per replica, so N replicas together allow the limit', () => {
+    const [a, b] = [new RateLimiter(10, 60_000), new RateLimiter(10, 60_000)];
+    a.shareAmong(2);
+    b.shareAmong(2);
+    let allowed = 0;
+    // A caller alternating between the two replicas, as a round-robin balancer sends it.
+    for (let i = 0; i < 40; i++) if ((i % 2 ? a : b).take('k', 1, 0) === 0) allowed++;
+    expect(allowed).toBe(10);
+    expect(a.capacity).toBe(5);
+  });
+  it("keeps each bucket's fill level when N changes: no fresh budget, no emptied one", () => {
+    const rl = new RateLimiter(12, 60_000);
+    rl.shareAmong(3);
+    rl.take('half', 2, 0);
+    rl.take('empty', 4, 0);
+    rl.shareAmong(1);
+    expect(rl.remaining('half', 0)).toBeCloseTo(6);
+    expect(rl.remaining('empty', 0)).toBe(0);
+    expect(rl.remaining('unseen', 0)).toBe(12);
+    // Refill follows the new capacity: the whole limit per window.
+    expect(rl.remaining('empty', 30_000)).toBeCloseTo(6);
+    rl.shareAmong(4);
+    expect(rl.remaining('half', 0)).toBeCloseTo(1.5);
+    expect(rl.take('half', 1, 0)).toBe(0);
+    expect(rl.take('half', 1, 0)).toBeGreaterThan(0);
+  });
+  it('never shares below one unit (that would refuse everyone) and treats nonsense as one replica', () => {
+    const rl = new RateLimiter(3, 60_000);
+    rl.shareAmong(10);
+    expect(rl.capacity).toBe(1);
+    expect(rl.take('k', 1, 0)).toBe(0);
+    for (const n of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      rl.shareAmong(n);
+      expect(rl.capacity).toBe(3);
+    }
+  });
+});
+
 describe('LruMap', () => {
   it('keeps at most max entries, dropping the least recently used', () => {
     const m = new LruMap<string, number>(2);

@@ -44,27 +44,62 @@ export class LruMap<K, V> {
   }
 }
 
+/** A caller's bucket: its tokens at `at`, counted against the capacity `cap` of that moment. */
+interface Bucket {
+  tokens: number;
+  at: number;
+  cap: number;
+}
+
 /**
  * Token bucket per caller (API key id, operator, or client IP for anonymous calls): `capacity`
  * units, refilled evenly over `windowMs`. A unit is whatever the caller charges (one request,
- * or a query's cost). Per replica; a shared limit across replicas would need NATS KV and is not
- * worth its latency here.
+ * or a query's cost).
+ *
+ * Buckets live in this process, so the request path never waits on the network. Replicas share
+ * one limit by each enforcing its share of it (`shareAmong`, fed by replica-share.ts): with N
+ * live replicas behind a load balancer that spreads a caller's requests, N buckets of limit/N
+ * add up to the limit.
  */
 export class RateLimiter {
-  private readonly buckets: LruMap<string, { tokens: number; at: number }>;
+  private readonly buckets: LruMap<string, Bucket>;
+  private cap: number;
 
   constructor(
-    readonly capacity: number,
+    /** The limit across all replicas; this process enforces `capacity`, its share of it. */
+    readonly limit: number,
     private readonly windowMs: number,
     maxKeys = 50_000,
   ) {
     this.buckets = new LruMap(maxKeys);
+    this.cap = limit;
   }
 
-  private refilled(key: string, now: number) {
-    const b = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
-    b.tokens = Math.min(this.capacity, b.tokens + Math.max(0, now - b.at) * (this.capacity / this.windowMs));
-    b.at = now;
+  /** Units this replica allows per window: its share of the limit. */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /**
+   * Enforces limit/`replicas` from now on (at least 1 unit: a share below one request would refuse
+   * every caller, which is failing closed). Buckets keep their fill level, not their tokens: a
+   * caller who had used half its budget has used half of the new share too, so a replica that
+   * joins or dies neither hands out fresh budgets nor empties anyone's.
+   */
+  shareAmong(replicas: number): void {
+    const n = Number.isFinite(replicas) && replicas >= 1 ? Math.floor(replicas) : 1;
+    this.cap = Math.max(1, this.limit / n);
+  }
+
+  /** Tokens of `b` at `now`: rescaled to the current capacity, then refilled. */
+  private tokensOf(b: Bucket, now: number): number {
+    const tokens = b.cap === this.cap ? b.tokens : (b.tokens * this.cap) / b.cap;
+    return Math.min(this.cap, tokens + Math.max(0, now - b.at) * (this.cap / this.windowMs));
+  }
+
+  private refilled(key: string, now: number): Bucket {
+    const old = this.buckets.get(key);
+    const b = { tokens: old ? this.tokensOf(old, now) : this.cap, at: now, cap: this.cap };
     this.buckets.set(key, b);
     return b;
   }
@@ -74,28 +109,27 @@ export class RateLimiter {
    * allowed, else the milliseconds until that many are available. A refused charge takes nothing.
    */
   take(key: string, units = 1, now = Date.now()): number {
-    const need = Math.min(Math.max(units, 0), this.capacity);
+    const need = Math.min(Math.max(units, 0), this.cap);
     const b = this.refilled(key, now);
     if (b.tokens >= need) {
       b.tokens -= need;
       return 0;
     }
-    return Math.ceil((need - b.tokens) / (this.capacity / this.windowMs));
+    return Math.ceil((need - b.tokens) / (this.cap / this.windowMs));
   }
 
   /** Milliseconds until one unit is available (0: now), without taking any. */
   wait(key: string, now = Date.now()): number {
     const b = this.buckets.peek(key);
     if (!b) return 0;
-    const tokens = Math.min(this.capacity, b.tokens + Math.max(0, now - b.at) * (this.capacity / this.windowMs));
-    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / (this.capacity / this.windowMs));
+    const tokens = this.tokensOf(b, now);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / (this.cap / this.windowMs));
   }
 
   /** Units left for `key` now (for tests and diagnostics). */
   remaining(key: string, now = Date.now()): number {
     const b = this.buckets.peek(key);
-    if (!b) return this.capacity;
-    return Math.min(this.capacity, b.tokens + Math.max(0, now - b.at) * (this.capacity / this.windowMs));
+    return b ? this.tokensOf(b, now) : this.cap;
   }
 
   /** Callers tracked right now. */

@@ -15,6 +15,7 @@ import { composeSupergraph, loadSubgraphDefs } from './compose';
 import { clientIp, ipBucket } from './client-ip';
 import { type ChargedContext, Guard, costPlugin } from './guard';
 import { hideSuggestions, shapeRules } from './limits';
+import { ReplicaShare, limitsGroup } from './replica-share';
 import { type GatewayContext, SignedDataSource } from './signed-data-source';
 import { serveSubscriptions } from './subscriptions';
 
@@ -26,6 +27,8 @@ export interface RunningGateway {
   bus: Bus;
   /** Core NATS subscriptions held for graphql-ws subscribers on this replica. */
   liveSubscriptions(): number;
+  /** Replicas this one shares the rate limits with, itself included (1: alone or local fallback). */
+  rateLimitReplicas(): number;
   stop(): Promise<void>;
 }
 
@@ -65,6 +68,16 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   });
   const auth = new Authenticator(bus, config.OPERATOR_TOKEN, config.API_KEY_CACHE_MS, log);
   const guard = new Guard(config);
+  // Shared limits across replicas without a network round trip per request (replica-share.ts).
+  const share = new ReplicaShare({
+    bus,
+    namespace: config.NATS_NAMESPACE,
+    group: limitsGroup(Guard.sharedLimits(config)),
+    ttlMs: config.RATE_LIMIT_PEER_TTL_MS ?? 10_000,
+    onChange: (n) => guard.shareAmong(n),
+    log,
+  });
+  await share.start();
   const production = config.NODE_ENV === 'production';
   // Off in production unless asked for: the contract is published (shared/api), so introspection
   // only helps tooling, and hides nothing an operator cannot re-enable (docs/limits.md).
@@ -185,6 +198,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     port,
     bus,
     liveSubscriptions: () => subscriptions.activeNatsSubscriptions(),
+    rateLimitReplicas: () => share.replicas,
     stop: async () => {
       // Sockets first: upgraded connections are not HTTP connections, so closeAllConnections
       // would leave them (and their NATS subscriptions) open.
@@ -194,6 +208,8 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
         server.closeAllConnections();
       });
       await apollo.stop();
+      // Leaves the group, so the other replicas take this one's share back at once.
+      await share.stop();
       await bus.close();
     },
   };

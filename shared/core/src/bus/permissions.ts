@@ -49,7 +49,8 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
     answers: [],
     asks: ['merchant.verify_api_key'],
     listens: ['payment.updated.*', 'withdrawal.updated.*'],
-    kvBuckets: [],
+    // Replicas announce themselves here and each enforces its share of the rate limits.
+    kvBuckets: ['gateway_replicas'],
   },
   merchant: {
     publishes: ['merchant.created', 'merchant.settings_updated', 'merchant.api_key_created', 'merchant.api_key_revoked'],

@@ -96,6 +96,11 @@ export const gatewayConfig = z
     AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
     /** Callers tracked at once by each limiter; the least recently seen is forgotten first. */
     RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).default(50_000),
+    /**
+     * Gateway replicas share the rate limits (each enforces limit/N of the live N); a replica that
+     * stops heartbeating is counted out after this long. Unset: 10,000 ms.
+     */
+    RATE_LIMIT_PEER_TTL_MS: z.coerce.number().int().min(300).max(600_000).optional(),
     /** graphql-ws: largest message accepted (bytes); a bigger one closes the socket (1009). */
     WS_MAX_MESSAGE_BYTES: z.coerce
       .number()
