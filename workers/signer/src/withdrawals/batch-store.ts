@@ -85,6 +85,31 @@ export class BatchStore {
     return this.em.fork().transactional(work);
   }
 
+  /**
+   * Runs `work` (one processor step of the batch) while this process holds the batch's step claim,
+   * a transaction-scoped advisory lock on a connection of its own; false, without running it, when
+   * another replica holds it. Why a claim on the whole step and not only row locks: a step talks to
+   * the chain between its transactions (broadcast, status, fee bump), and two replicas stepping
+   * the same batch would both sign a fee bump, or one would read the node's answer to the other's
+   * broadcast as its own. The lock is held by a plain knex transaction (not MikroORM's
+   * `transactional`, whose async context would pull the step's own transactions into it and
+   * delay their commits past the broadcast); a replica that dies loses the lock with its session.
+   */
+  async withStepClaim(batchId: string, work: () => Promise<void>): Promise<boolean> {
+    const claim = await this.em.getConnection().getKnex().transaction();
+    try {
+      const res = await claim.raw<{ rows: { ok: boolean }[] }>(`select pg_try_advisory_xact_lock(hashtext('signer:withdrawal-batch'), hashtext(?)) as ok`, [
+        batchId,
+      ]);
+      if (!res.rows[0]?.ok) return false;
+      await work();
+      return true;
+    } finally {
+      // Nothing was written on this connection: ending it only lets the lock go.
+      await claim.rollback().catch(() => undefined);
+    }
+  }
+
   /** Unfinished batches whose next look is due, oldest first (at most 100 a pass). */
   async dueBatchIds(): Promise<string[]> {
     const rows = await this.conn().execute<{ batch_id: string }[]>(
@@ -251,16 +276,23 @@ export class BatchStore {
   /** The first payout was refused by the node: it and the batch FAIL, with the batch's event. */
   async failRejected(b: BatchRow, t: TxRow, reason: string): Promise<void> {
     await this.transaction(async (tx) => {
-      await tx.execute(`update ${this.s}.withdrawal_txs set status = 'REJECTED' where id = ?`, [t.id]);
-      await tx.execute(`update ${this.s}.withdrawal_batches set status = 'FAILED', reason = ?, updated_at = now() where batch_id = ?`, [reason, b.batch_id]);
-      await this.event(tx, b, 'FAILED', { reason, txHash: t.tx_hash });
+      // Only a version still SIGNED (never taken by the node) and a batch not moved on since: a
+      // batch recorded BROADCAST or final meanwhile must never turn FAILED (its holds would go).
+      const rejected = await tx.execute(`update ${this.s}.withdrawal_txs set status = 'REJECTED' where id = ? and status = 'SIGNED' returning id`, [t.id]);
+      if (!rejected.length) return;
+      const failed = await tx.execute(
+        `update ${this.s}.withdrawal_batches set status = 'FAILED', reason = ?, updated_at = now() where batch_id = ? and status = 'SIGNED' returning batch_id`,
+        [reason, b.batch_id],
+      );
+      if (failed.length) await this.event(tx, b, 'FAILED', { reason, txHash: t.tx_hash });
     });
   }
 
   /** A fee bump was refused: the version it would replace restarts its wait before the next bump. */
   async rejectBump(b: BatchRow, t: TxRow): Promise<void> {
     await this.transaction(async (tx) => {
-      await tx.execute(`update ${this.s}.withdrawal_txs set status = 'REJECTED' where id = ?`, [t.id]);
+      const rejected = await tx.execute(`update ${this.s}.withdrawal_txs set status = 'REJECTED' where id = ? and status = 'SIGNED' returning id`, [t.id]);
+      if (!rejected.length) return;
       await tx.execute(
         `update ${this.s}.withdrawal_txs set broadcast_at = now() where batch_id = ? and kind = 'PAYOUT' and status = 'BROADCAST' and seq = (select max(seq) from ${this.s}.withdrawal_txs where batch_id = ? and kind = 'PAYOUT' and status = 'BROADCAST')`,
         [b.batch_id, b.batch_id],

@@ -118,8 +118,16 @@ export class WithdrawalProcessor {
     this.schedule(this.again ? 0 : this.o.pollMs);
   }
 
-  /** Moves one batch as far as it can go now. Exposed for tests. */
-  async step(batchId: string): Promise<void> {
+  /**
+   * Moves one batch as far as it can go now, under the batch's step claim: replicas on the same
+   * database step different batches, and a batch another replica is stepping is skipped (it comes
+   * round again on a later pass). Returns false when it was skipped. Exposed for tests.
+   */
+  async step(batchId: string): Promise<boolean> {
+    return this.store.withStepClaim(batchId, () => this.stepClaimed(batchId));
+  }
+
+  private async stepClaimed(batchId: string): Promise<void> {
     const b = await this.store.load(batchId);
     if (!b || FINAL.includes(b.status)) return;
     try {
