@@ -285,6 +285,19 @@ describe('live payment updates through a stand-in payment subgraph', () => {
   });
 });
 
+/** A new merchant's real payment through the gateway, with the checkout token from its checkoutUrl. */
+async function realPayment(merchantName: string) {
+  const m = await stack.newMerchant(merchantName);
+  const created = await gql(
+    stack.url,
+    'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id checkoutUrl } }',
+    { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
+    m.secret,
+  );
+  const p = created.data.createPayment as { id: string; checkoutUrl: string };
+  return { m, p, token: decodeURIComponent(new URL(p.checkoutUrl).pathname.split('/').pop()!) };
+}
+
 describe('a real payment, end to end', () => {
   it('the widget follows a payment by checkout token and the merchant by id; both see published and real updates', async () => {
     const m = await stack.newMerchant('Real shop');
@@ -328,15 +341,7 @@ describe('a real payment, end to end', () => {
   });
 
   it('every subscriber is first sent the current state: a change made before it subscribed is not lost', async () => {
-    const m = await stack.newMerchant('Late subscriber');
-    const created = await gql(
-      stack.url,
-      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id checkoutUrl } }',
-      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
-      m.secret,
-    );
-    const p = created.data.createPayment as { id: string; checkoutUrl: string };
-    const token = decodeURIComponent(new URL(p.checkoutUrl).pathname.split('/').pop()!);
+    const { m, p, token } = await realPayment('Late subscriber');
     // The checkout page read the payment (PENDING); the payment changes before its subscription starts.
     const cancelled = await gql(stack.url, 'mutation($id: ID!) { cancelPayment(id: $id) { status } }', { id: p.id }, m.secret);
     expect(cancelled.data.cancelPayment.status).toBe('CANCELLED');
@@ -354,15 +359,7 @@ describe('a real payment, end to end', () => {
   });
 
   it('a repeated or overtaken payment event is not sent again; newer ones are', async () => {
-    const m = await stack.newMerchant('Versions');
-    const created = await gql(
-      stack.url,
-      'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id checkoutUrl } }',
-      { i: { coinId: 'dev-evm:ETH', amount: '0.5' } },
-      m.secret,
-    );
-    const p = created.data.createPayment as { id: string; checkoutUrl: string };
-    const token = decodeURIComponent(new URL(p.checkoutUrl).pathname.split('/').pop()!);
+    const { m, p, token } = await realPayment('Versions');
     const sub = subscribe(connect(stack.url, m.secret), PAYMENT_BY_ID, { id: p.id });
     await waitFor(() => sub.all.length === 1, 'the current state');
     const ref = { id: p.id, merchantId: m.id, token };
