@@ -12,6 +12,9 @@ import { countEvent } from '@cpg/core/http';
 import type { KeyStore } from '@cpg/chains/keys';
 import type { Logger } from '@cpg/core/logger';
 import { type Owner, consolidationRefusal, transferRefusal } from '../domain/sweep-rules';
+import { BatchStore } from '../withdrawals/batch-store';
+import { EvmPayoutChain } from '../withdrawals/evm-chain';
+import { HotWallets } from '../withdrawals/hot-wallets';
 import { networkOf } from './network';
 
 type Request = RpcRequest<'signer.collect_sign'>;
@@ -168,14 +171,50 @@ export function serveCollectSign(
     }
   };
 
-  const keyOf = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig): Promise<SigningKey> => {
-    if (req.from.type === 'USER') return keys.privateKeyForAccountIndex(req.merchantId, network, req.from.index);
+  const keyOf = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig): Promise<SigningKey> => (await ownKey(req, network)).key;
+
+  /** The key to sign with, and whether it is a HOT key (one the withdrawal processor may spend from). */
+  const ownKey = async (req: Extract<Request, { kind: 'transfer' }>, network: NetworkConfig): Promise<{ key: SigningKey; hot: boolean }> => {
+    if (req.from.type === 'USER') return { key: await keys.privateKeyForAccountIndex(req.merchantId, network, req.from.index), hot: false };
     const [owner] = await em
       .fork()
       .getConnection()
-      .execute<{ merchant_id: string; network_id: string }[]>(`select merchant_id, network_id from "${schema}".keys where id = ?`, [req.from.keyId]);
+      .execute<{ merchant_id: string; network_id: string; purpose: string }[]>(`select merchant_id, network_id, purpose from "${schema}".keys where id = ?`, [
+        req.from.keyId,
+      ]);
     if (!owner || owner.merchant_id !== req.merchantId) throw new Error(`key ${req.from.keyId} is not a key of merchant ${req.merchantId}`);
-    return keys.privateKeyForKey(req.from.keyId);
+    return { key: await keys.privateKeyForKey(req.from.keyId), hot: owner.purpose === 'HOT' };
+  };
+
+  // The withdrawal processor's own tables: its HOT wallet row lock and the nonces it stored.
+  const hotWallets = new HotWallets(em, keys, schema);
+  const batches = new BatchStore(em, schema, () => null);
+
+  /**
+   * Signs an EVM transfer from a HOT key. Withdrawals spend from the same wallet and store their
+   * signed transactions before broadcasting them, so the node's pending count alone may hand out
+   * the nonce of a stored payout not sent yet: the second of the two to reach the node is refused,
+   * and if that is the payout its batch fails. So, as the processor does (processor.ts nextNonce),
+   * under the wallet's row lock: the node's pending count, never below the highest stored nonce + 1.
+   * Nothing is stored here: a retry of the same step picks the same nonce until the collector
+   * broadcasts this one, as before.
+   */
+  const signFromHot = async (
+    network: NetworkConfig,
+    key: SigningKey,
+    keyId: string,
+    order: { to: string; coinId: string; amount: bigint },
+  ): Promise<Awaited<ReturnType<EvmSigner['sign']>>> => {
+    return batches.transaction(async (tx) => {
+      const wallet = await hotWallets.lockByKey(tx, keyId);
+      // A HOT key that is no wallet's (made before hot_wallets existed): withdrawals never spend
+      // from it, they make the wallet's own key on first need (HotWallets.ensure).
+      if (!wallet) return evmSigner(network).sign(key, [order]);
+      const chain = new EvmPayoutChain(network, transportFor(network));
+      const stored = await batches.maxSignedNonce(tx, network.id, wallet.address);
+      const nonce = Math.max(await chain.pendingNonce(wallet.address), (stored ?? -1) + 1);
+      return chain.signerWith(null, nonce).sign(key, [order]);
+    });
   };
 
   const sameAddress = (network: NetworkConfig, a: string, b: string): boolean => {
@@ -191,7 +230,7 @@ export function serveCollectSign(
     if (network.family !== 'EVM') throw new Error(`collector transfers on ${network.family} networks are not supported yet`);
     const coin = network.coins.find((c) => c.id === req.coinId);
     if (!coin) throw new Error(`coin ${req.coinId} is not a coin of ${network.id}`);
-    const key = await keyOf(req, network);
+    const { key, hot } = await ownKey(req, network);
     try {
       if (!sameAddress(network, key.address, req.from.address)) throw new Error(`the key does not control ${req.from.address}`);
       await verifyTransfer(req, network, false);
@@ -206,7 +245,8 @@ export function serveCollectSign(
         amount = balance - (quote.fee * (100n + SWEEP_ALL_FEE_MARGIN_PERCENT)) / 100n;
         if (amount <= 0n) throw new Error(`nothing to sweep at ${key.address}: balance ${balance} does not cover the fee`);
       }
-      const tx = await signer.sign(key, [{ to: req.to, coinId: coin.id, amount }]);
+      const order = { to: req.to, coinId: coin.id, amount };
+      const tx = hot && req.from.type === 'KEY' ? await signFromHot(network, key, req.from.keyId, order) : await signer.sign(key, [order]);
       return { txHash: tx.txHash, raw: tx.raw, fee: tx.fee.fee.toString(), amount: amount.toString() };
     } finally {
       key.privateKey.fill(0);

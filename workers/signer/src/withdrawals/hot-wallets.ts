@@ -45,4 +45,18 @@ export class HotWallets {
       ]);
     return row ? { merchantId, keyId: row.key_id, address: row.address } : null;
   }
+
+  /**
+   * Inside the caller's transaction: locks the row of the HOT wallet whose key is `keyId`, the same
+   * row lock the withdrawal processor takes (BatchStore.lockWallet) before it picks a nonce, so
+   * whoever holds it is the one owner of the wallet's next nonce. Null when `keyId` is no HOT
+   * wallet's key (withdrawals never spend from it).
+   */
+  async lockByKey(tx: EntityManager, keyId: string): Promise<HotWallet | null> {
+    const [row] = await tx.execute<{ merchant_id: string; address: string }[]>(
+      `select merchant_id, address from "${this.schema}".hot_wallets where key_id = ? for update`,
+      [keyId],
+    );
+    return row ? { merchantId: row.merchant_id, keyId, address: row.address } : null;
+  }
 }
