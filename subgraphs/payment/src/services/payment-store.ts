@@ -177,10 +177,10 @@ export async function markCancelled(tx: EntityManager, id: string): Promise<void
   await tx.execute(`update ${T}.payments set cancelled = true where id = ?`, [id]);
 }
 
-/** Counts one more announced change of a payment (locked by `tx`) and returns the new version. */
-export async function nextVersion(tx: EntityManager, id: string): Promise<number> {
-  const [row] = await tx.execute<{ version: number }[]>(`update ${T}.payments set version = version + 1 where id = ? returning version`, [id]);
-  return row!.version;
+/** Counts `count` more announced changes of a payment (locked by `tx`); returns the version before them. */
+export async function takeVersions(tx: EntityManager, id: string, count: number): Promise<number> {
+  const [row] = await tx.execute<{ version: number }[]>(`update ${T}.payments set version = version + ? where id = ? returning version`, [count, id]);
+  return row!.version - count;
 }
 
 /** Writes what the status machine made of a payment. */

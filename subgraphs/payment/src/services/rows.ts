@@ -3,7 +3,7 @@ import type { EntityManager } from '@cpg/core/db';
 import { writeOutbox } from '@cpg/core/db';
 import { SCHEMA } from '../../migrations';
 import { type DepositSnapshot, type PaymentOutcome, reducePayment } from '../domain/status-machine';
-import { type DepositRow, type PaymentRow, nextVersion, storeOutcome } from './payment-store';
+import { type DepositRow, type PaymentRow, storeOutcome, takeVersions } from './payment-store';
 
 // The row types are the payment store's; re-exported for the resolvers' generated mappers.
 export type { DepositRow, PaymentRow } from './payment-store';
@@ -55,8 +55,11 @@ export async function reduceAndStore(
 
 /** One `payment.updated` per event, each with the payment's next version, in the caller's transaction (payment locked). */
 export async function emitEvents(tx: EntityManager, row: PaymentRow, outcome: PaymentOutcome): Promise<void> {
+  if (!outcome.events.length) return;
+  // One write for the versions of all of this outcome's events, numbered in their order.
+  let version = await takeVersions(tx, row.id, outcome.events.length);
   for (const e of outcome.events) {
-    const version = await nextVersion(tx, row.id);
+    version++;
     await writeOutbox(
       tx,
       SCHEMA,
