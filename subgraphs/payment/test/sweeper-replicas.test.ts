@@ -4,27 +4,26 @@
 // claims rows with FOR UPDATE SKIP LOCKED and re-checks the status under the lock, so a payment
 // the other replica is expiring is skipped and, once committed EXPIRED, no longer matches.
 import { randomUUID } from 'node:crypto';
-import { type MikroORM, openOrm } from '@cpg/core/db';
-import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
+import type { MikroORM } from '@cpg/core/db';
+import { type ReplicaOrms, type TestEnv, createTestEnv, replicaOrms } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { sweepExpired } from '../src/services/sweeper';
 
 const N = 130;
 
 let env: TestEnv;
-const orms: MikroORM[] = [];
-
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return orms[0]!.em.fork().getConnection().execute(query, params);
-}
+let replicas: ReplicaOrms;
+let orms: MikroORM[];
+const sql: ReplicaOrms['sql'] = (query, params) => replicas.sql(query, params);
 
 beforeAll(async () => {
   env = await createTestEnv();
-  for (let i = 0; i < 2; i++) orms.push(await openOrm({ databaseUrl: env.databaseUrl, schema: SCHEMA, entities: [], migrations, log: env.log, poolMax: 4 }));
+  replicas = await replicaOrms(env, { schema: SCHEMA, migrations });
+  orms = replicas.orms;
 });
 
 afterAll(async () => {
-  for (const orm of orms) await orm.close(true);
+  await replicas?.close();
   await env?.cleanup();
 });
 

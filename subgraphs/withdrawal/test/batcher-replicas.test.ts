@@ -5,8 +5,8 @@
 // status = 'QUEUED' under the lock, in the transaction that writes the batch and its event.
 // The reaper of the same loop (stale PROVISIONAL requests) likewise releases each one once.
 import { randomUUID } from 'node:crypto';
-import { type MikroORM, openOrm } from '@cpg/core/db';
-import { type TestEnv, createTestEnv } from '@cpg/devkit/testing';
+import type { MikroORM } from '@cpg/core/db';
+import { type ReplicaOrms, type TestEnv, createTestEnv, replicaOrms } from '@cpg/devkit/testing';
 import { SCHEMA, migrations } from '../migrations';
 import { batchOnce, reapProvisional } from '../src/services/batcher';
 
@@ -14,19 +14,18 @@ const PER_MERCHANT = 60;
 const MAX_SIZE = 7;
 
 let env: TestEnv;
-const orms: MikroORM[] = [];
-
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return orms[0]!.em.fork().getConnection().execute(query, params);
-}
+let replicas: ReplicaOrms;
+let orms: MikroORM[];
+const sql: ReplicaOrms['sql'] = (query, params) => replicas.sql(query, params);
 
 beforeAll(async () => {
   env = await createTestEnv();
-  for (let i = 0; i < 2; i++) orms.push(await openOrm({ databaseUrl: env.databaseUrl, schema: SCHEMA, entities: [], migrations, log: env.log, poolMax: 4 }));
+  replicas = await replicaOrms(env, { schema: SCHEMA, migrations });
+  orms = replicas.orms;
 });
 
 afterAll(async () => {
-  for (const orm of orms) await orm.close(true);
+  await replicas?.close();
   await env?.cleanup();
 });
 

@@ -193,3 +193,4 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+export { type ReplicaOrms, replicaOrms } from './replicas';
