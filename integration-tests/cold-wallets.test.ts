@@ -210,7 +210,14 @@ describe('cold wallets are withdrawal destinations', () => {
     expect(wei(forward.amount)).toBe(await ethOf(coldAddress));
 
     // The books: custody holds exactly what reached the cold wallet; available is the hot side.
-    const eth = await eventually(async () => (await balances(m)).find((x) => x.coin.id === 'dev-evm:ETH' && x.custody !== '0'), 'custody posted', 30_000, 200);
+    // Once every credit is screened (CLEAR reaches the ledger through the payment subgraph, a hop
+    // after the credit), so that `available` below is all of the hot side a withdrawal may take.
+    const eth = await eventually(
+      async () => (await balances(m)).find((x) => x.coin.id === 'dev-evm:ETH' && x.custody !== '0' && x.held === '0' && x.pending === '0'),
+      'custody posted, nothing held or pending',
+      30_000,
+      200,
+    );
     expect(wei(eth.custody)).toBe(await ethOf(coldAddress));
     // Available (with pending and held) is exactly the hot side's chain balance the reconciliation read (HOT and the USER addresses).
     expect(wei(eth.available) + wei(eth.held) + wei(eth.pending)).toBe(wei(line.onChain));
