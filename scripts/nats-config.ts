@@ -12,6 +12,11 @@
 // 0.0.0.0:4222), --monitor HOST:PORT or off (HTTP monitoring with /healthz; default 127.0.0.1:8222,
 // reachable only inside the NATS container, where the healthcheck runs), --store-dir DIR (JetStream;
 // default /data). Exits 1 naming every missing or bad password.
+//
+// A node of a JetStream cluster (docker-compose.cluster.yml): --server-name NAME (unique per node),
+// --cluster-listen HOST:PORT (routes; default 0.0.0.0:6222), --routes HOST:PORT,HOST:PORT (the other
+// nodes), --cluster-name NAME (default cpg). Routes authenticate with user `route` and
+// NATS_CLUSTER_PASSWORD(_FILE) when it is set (the same on every node).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type BusUser, SERVICE_NAMES, TOOL_USERS } from '@cpg/core/bus/permissions';
@@ -25,6 +30,7 @@ interface Options {
   listen: { host: string; port: number };
   monitor?: { host: string; port: number };
   storeDir: string;
+  cluster?: { serverName: string; name: string; listen: string; routes: string[] };
 }
 
 function hostPort(flag: string, value: string): { host: string; port: number } {
@@ -40,7 +46,8 @@ function parseArgs(argv: string[]): Options {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
     const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (!['--out', '--listen', '--monitor', '--store-dir'].includes(flag)) throw new Error(`unknown argument ${JSON.stringify(arg)}`);
+    if (!['--out', '--listen', '--monitor', '--store-dir', '--server-name', '--cluster-listen', '--routes', '--cluster-name'].includes(flag))
+      throw new Error(`unknown argument ${JSON.stringify(arg)}`);
     const value = inline ?? argv[++i];
     if (value === undefined || value === '') throw new Error(`${flag} needs a value`);
     values.set(flag, value);
@@ -48,7 +55,25 @@ function parseArgs(argv: string[]): Options {
   const out = values.get('--out');
   if (!out) throw new Error('--out FILE is required');
   const monitor = values.get('--monitor') ?? '127.0.0.1:8222';
+  const serverName = values.get('--server-name');
+  const routes = values.get('--routes');
+  if (Boolean(serverName) !== Boolean(routes)) throw new Error('a cluster node needs both --server-name and --routes');
+  if (serverName && !/^[A-Za-z0-9_-]{1,64}$/.test(serverName)) throw new Error('--server-name wants letters, digits, _ and -');
+  const cluster =
+    serverName && routes
+      ? {
+          serverName,
+          name: values.get('--cluster-name') ?? 'cpg',
+          listen: values.get('--cluster-listen') ?? '0.0.0.0:6222',
+          routes: routes.split(',').map((r) => {
+            const { host, port } = hostPort('--routes', r.trim());
+            return `${host}:${port}`;
+          }),
+        }
+      : undefined;
+  if (cluster) hostPort('--cluster-listen', cluster.listen);
   return {
+    cluster,
     out: path.resolve(out),
     listen: hostPort('--listen', values.get('--listen') ?? '0.0.0.0:4222'),
     monitor: monitor === 'off' ? undefined : hostPort('--monitor', monitor),
@@ -106,7 +131,17 @@ function main(): void {
     process.exit(1);
   }
 
-  let text = natsServerConfig({ namespace, passwords, host: opts.listen.host, port: opts.listen.port, storeDir: opts.storeDir });
+  let routePassword: string | undefined;
+  if (opts.cluster) {
+    const direct = process.env.NATS_CLUSTER_PASSWORD;
+    const file = process.env.NATS_CLUSTER_PASSWORD_FILE;
+    routePassword = file ? readFileSync(file, 'utf8').replace(/\r?\n$/, '') : direct;
+    if (routePassword !== undefined && (routePassword.length < MIN_PASSWORD || routePassword.length > MAX_PASSWORD)) {
+      throw new Error(`NATS_CLUSTER_PASSWORD must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
+    }
+  }
+  const cluster = opts.cluster && { ...opts.cluster, ...(routePassword ? { routeUser: 'route', routePassword } : {}) };
+  let text = natsServerConfig({ namespace, passwords, host: opts.listen.host, port: opts.listen.port, storeDir: opts.storeDir, cluster });
   if (opts.monitor) {
     // Its own host (natsServerConfig puts monitoring on the listen host): /healthz answers the
     // healthcheck inside the container, while connz/subsz stay out of the other services' reach.

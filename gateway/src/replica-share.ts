@@ -126,7 +126,7 @@ export class ReplicaShare {
   }
 
   private async heartbeat(): Promise<void> {
-    this.kv ??= await openLeaseBucket(this.opts.bus.nc, this.opts.namespace, REPLICA_BUCKET, BUCKET_MAX_AGE_MS);
+    this.kv ??= await openLeaseBucket(this.opts.bus.nc, this.opts.namespace, REPLICA_BUCKET, BUCKET_MAX_AGE_MS, this.opts.bus.replicas);
     for (let attempt = 1; ; attempt++) {
       const entry = await this.kv.get(this.key);
       const doc = entry?.operation === 'PUT' ? parseDoc(entry.value) : { members: {} };

@@ -32,14 +32,25 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export function subgraphUrls(config: GatewayConfig): Record<string, string> {
+/** Every subgraph's URLs: one, or its replicas (SUBGRAPH_<NAME>_URL comma-separated). */
+export function subgraphReplicaUrls(config: GatewayConfig): Record<string, string[]> {
+  const list = (raw: string) =>
+    raw
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
   return {
-    merchant: config.SUBGRAPH_MERCHANT_URL,
-    address: config.SUBGRAPH_ADDRESS_URL,
-    payment: config.SUBGRAPH_PAYMENT_URL,
-    withdrawal: config.SUBGRAPH_WITHDRAWAL_URL,
-    compliance: config.SUBGRAPH_COMPLIANCE_URL,
+    merchant: list(config.SUBGRAPH_MERCHANT_URL),
+    address: list(config.SUBGRAPH_ADDRESS_URL),
+    payment: list(config.SUBGRAPH_PAYMENT_URL),
+    withdrawal: list(config.SUBGRAPH_WITHDRAWAL_URL),
+    compliance: list(config.SUBGRAPH_COMPLIANCE_URL),
   };
+}
+
+/** The routing URL composed into the supergraph: each subgraph's first. */
+export function subgraphUrls(config: GatewayConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries(subgraphReplicaUrls(config)).map(([name, urls]) => [name, urls[0]!]));
 }
 
 function errorBody(err: AppError) {
@@ -55,6 +66,7 @@ function errorBody(err: AppError) {
 export async function startGateway(config: GatewayConfig, log: Logger = createLogger('gateway', config.LOG_LEVEL)): Promise<RunningGateway> {
   log.info('composing the supergraph');
   const urls = subgraphUrls(config);
+  const replicaUrls = subgraphReplicaUrls(config);
   const supergraphSdl = composeSupergraph(loadSubgraphDefs(urls));
 
   log.info({ url: natsUrlParts(config.NATS_URL).server, user: config.NATS_USER ?? natsUrlParts(config.NATS_URL).user }, 'connecting to nats');
@@ -65,6 +77,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     log,
     user: config.NATS_USER,
     pass: config.NATS_PASSWORD,
+    replicas: config.NATS_REPLICAS,
   });
   const auth = new Authenticator(bus, config.OPERATOR_TOKEN, config.API_KEY_CACHE_MS, log);
   const guard = new Guard(config);
@@ -85,7 +98,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
 
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) => new SignedDataSource(name, url!, config.GATEWAY_SECRET),
+    buildService: ({ name, url }) => new SignedDataSource(name, url!, config.GATEWAY_SECRET, replicaUrls[name] ?? []),
   });
   const apollo = new ApolloServer<ChargedContext>({
     gateway,
@@ -115,13 +128,18 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   mountHealth(app, async () => {
     const checks: Record<string, boolean> = { nats: !bus.nc.isClosed() };
     await Promise.all(
-      Object.entries(urls).map(async ([name, url]) => {
-        try {
-          const res = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(1000) });
-          checks[name] = res.ok;
-        } catch {
-          checks[name] = false;
-        }
+      // A replicated subgraph is ready while any one of its replicas is: requests fail over.
+      Object.entries(replicaUrls).map(async ([name, list]) => {
+        const answers = await Promise.all(
+          list.map(async (url) => {
+            try {
+              return (await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(1000) })).ok;
+            } catch {
+              return false;
+            }
+          }),
+        );
+        checks[name] = answers.some(Boolean);
       }),
     );
     return checks;

@@ -110,6 +110,7 @@ export async function startCollectorWorker(config: WorkerConfig, opts: Collector
             key: 'collector',
             holder: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
             ttlMs: opts.leaseTtlMs ?? 10_000,
+            replicas: bus.replicas,
             log,
           });
     lease?.onChange((held) => {

@@ -126,6 +126,7 @@ export async function startTrackerWorker(config: WorkerConfig, opts: TrackerOpti
           key: network.id,
           holder,
           ttlMs: opts.leaseTtlMs ?? 10_000,
+          replicas: bus.replicas,
           log,
         });
         lease.onChange((held) => scanner.setActive(held));

@@ -54,16 +54,39 @@ export interface BusOptions {
    */
   user?: string;
   pass?: string;
+  /**
+   * Copies of the event stream and of the KV buckets this process creates (NATS_REPLICAS): 3 on a
+   * three-node cluster, so one node's loss loses no event and no lease. Default 1.
+   */
+  replicas?: number;
+  /** How long connect() waits for JetStream to answer (a cluster electing its leader); default 60 s. */
+  streamWaitMs?: number;
 }
 
-/** Splits credentials out of a nats:// URL: the client takes them as options, and logs must not show them. */
-export function natsUrlParts(url: string): { server: string; user?: string; pass?: string } {
-  const u = new URL(url);
-  const user = u.username ? decodeURIComponent(u.username) : undefined;
-  const pass = u.password ? decodeURIComponent(u.password) : undefined;
-  u.username = '';
-  u.password = '';
-  return { server: u.toString().replace(/\/$/, ''), user, pass };
+/**
+ * Splits credentials out of NATS_URL: the client takes them as options, and logs must not show
+ * them. A cluster is a comma-separated list (every node, so a process starting while one node is
+ * down still connects); the credentials are the first URL's that has any.
+ */
+export function natsUrlParts(url: string): { server: string; servers: string[]; user?: string; pass?: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const u = new URL(part);
+      if (u.username && user === undefined) {
+        user = decodeURIComponent(u.username);
+        pass = u.password ? decodeURIComponent(u.password) : undefined;
+      }
+      u.username = '';
+      u.password = '';
+      return u.toString().replace(/\/$/, '');
+    });
+  if (servers.length === 0) throw new Error('NATS_URL names no server');
+  return { server: servers.join(','), servers, user, pass };
 }
 
 export interface ConsumerOptions<T extends EventType> {
@@ -118,7 +141,7 @@ export class Bus {
     const user = opts.user ?? parts.user;
     const pass = opts.pass ?? parts.pass;
     const nc = await connect({
-      servers: parts.server,
+      servers: parts.servers,
       name: opts.name,
       ...(user ? { user, pass, inboxPrefix: inboxPrefix(user) } : {}),
       maxReconnectAttempts: -1,
@@ -136,8 +159,28 @@ export class Bus {
     })();
     const jsm = await nc.jetstreamManager({ timeout: 5000 });
     const bus = new Bus(nc, nc.jetstream({ timeout: 5000 }), jsm, opts, Boolean(user));
-    await bus.ensureStream();
+    // A cluster that is still electing its JetStream leader (all nodes just started, or the
+    // leader's node was lost) answers 503 or nothing for a few seconds: wait it out, then fail.
+    const deadline = Date.now() + (opts.streamWaitMs ?? 60_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await bus.ensureStream();
+        break;
+      } catch (err) {
+        if (Date.now() >= deadline || /permission/i.test((err as Error).message)) {
+          await nc.close().catch(() => undefined);
+          throw err;
+        }
+        opts.log.warn({ attempt, err: (err as Error).message }, 'jetstream not ready; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 250 * attempt)));
+      }
+    }
     return bus;
+  }
+
+  /** Replica count for the stream and for KV buckets opened through this connection. */
+  get replicas(): number {
+    return this.opts.replicas ?? 1;
   }
 
   get streamName(): string {
@@ -162,10 +205,22 @@ export class Bus {
       // JetStream drops a message whose id it has seen within this window: the relay's retries
       // after a lost ack are therefore harmless.
       duplicate_window: nanos(2 * 60 * 1000),
+      num_replicas: this.replicas,
     };
+    let existing: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
     try {
-      await this.jsm.streams.info(this.streamName);
+      existing = await this.jsm.streams.info(this.streamName);
     } catch {
+      existing = undefined;
+    }
+    if (existing) {
+      // A deployment that grew from one node to a cluster: the stream gains its copies in place
+      // (JetStream copies the messages to the new peers); it is never shrunk from here.
+      if ((existing.config.num_replicas ?? 1) < this.replicas) {
+        await this.jsm.streams.update(this.streamName, { ...existing.config, num_replicas: this.replicas });
+        this.opts.log.info({ stream: this.streamName, replicas: this.replicas }, 'event stream replicas raised');
+      }
+    } else {
       try {
         await this.jsm.streams.add(config);
       } catch (err) {

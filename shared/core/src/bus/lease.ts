@@ -17,11 +17,16 @@ export interface LeaseOptions {
   /** Lifetime of a lease nobody renews: how long a dead holder blocks its successor. */
   ttlMs: number;
   log: Logger;
+  /** Copies of the bucket (the bus's NATS_REPLICAS): a lease must outlive one cluster node. */
+  replicas?: number;
 }
 
-/** The bucket's max age is the lease TTL; every holder of a namespace shares it. */
-export async function openLeaseBucket(nc: NatsConnection, namespace: string, bucket: string, ttlMs: number): Promise<KV> {
-  return nc.jetstream().views.kv(`${namespace}_${bucket}`, { ttl: ttlMs, history: 1 });
+/**
+ * The bucket's max age is the lease TTL; every holder of a namespace shares it. `replicas` applies
+ * when the bucket is created (the first holder); operators raise an existing one with `nats kv`.
+ */
+export async function openLeaseBucket(nc: NatsConnection, namespace: string, bucket: string, ttlMs: number, replicas = 1): Promise<KV> {
+  return nc.jetstream().views.kv(`${namespace}_${bucket}`, { ttl: ttlMs, history: 1, replicas });
 }
 
 /**
@@ -42,7 +47,7 @@ export class Lease {
   ) {}
 
   static async open(opts: LeaseOptions): Promise<Lease> {
-    return new Lease(await openLeaseBucket(opts.nc, opts.namespace, opts.bucket, opts.ttlMs), opts);
+    return new Lease(await openLeaseBucket(opts.nc, opts.namespace, opts.bucket, opts.ttlMs, opts.replicas), opts);
   }
 
   get isHeld(): boolean {

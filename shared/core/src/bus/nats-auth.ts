@@ -54,6 +54,35 @@ export interface NatsServerConfigOptions {
   bcryptCost?: number;
   /** HTTP monitoring port (healthz), off when absent. */
   monitorPort?: number;
+  /** One node of a JetStream cluster; absent: a standalone server. */
+  cluster?: NatsClusterOptions;
+}
+
+export interface NatsClusterOptions {
+  /** The cluster's name, the same on every node. */
+  name: string;
+  /** This node's name, unique in the cluster (JetStream places replicas by it). */
+  serverName: string;
+  /** host:port this node listens on for routes from the other nodes. */
+  listen: string;
+  /** The other nodes' route addresses (host:port); listing this node too is harmless. */
+  routes: string[];
+  /** Routes authenticate with this user and password when given (every node the same). */
+  routeUser?: string;
+  routePassword?: string;
+}
+
+function clusterBlock(c: NatsClusterOptions): string[] {
+  const cred = c.routeUser && c.routePassword ? `${encodeURIComponent(c.routeUser)}:${encodeURIComponent(c.routePassword)}@` : '';
+  return [
+    `server_name: ${JSON.stringify(c.serverName)}`,
+    'cluster {',
+    `  name: ${JSON.stringify(c.name)}`,
+    `  listen: ${JSON.stringify(c.listen)}`,
+    ...(c.routeUser && c.routePassword ? [`  authorization { user: ${JSON.stringify(c.routeUser)}, password: ${JSON.stringify(c.routePassword)} }`] : []),
+    `  routes: [${c.routes.map((r) => JSON.stringify(`nats-route://${cred}${r}`)).join(', ')}]`,
+    '}',
+  ];
 }
 
 /** A complete nats-server config: listen, JetStream, and one user per service with its permissions. */
@@ -75,6 +104,7 @@ export function natsServerConfig(opts: NatsServerConfigOptions): string {
     `listen: ${JSON.stringify(`${opts.host ?? '127.0.0.1'}:${opts.port}`)}`,
     ...(opts.monitorPort ? [`http: ${JSON.stringify(`${opts.host ?? '127.0.0.1'}:${opts.monitorPort}`)}`] : []),
     `jetstream { store_dir: ${JSON.stringify(opts.storeDir)} }`,
+    ...(opts.cluster ? clusterBlock(opts.cluster) : []),
     // Requests larger than this are refused by the server before any service parses them.
     'max_payload: 1MB',
     authorizationBlock(users),

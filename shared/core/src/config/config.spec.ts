@@ -31,6 +31,17 @@ describe('parseConfig', () => {
     const c = parseConfig(workerConfig, { ...base, NODE_ENV: 'production', NATS_USER: 'tracker', NATS_PASSWORD_FILE: file('np', 'pw-from-file\n') });
     expect([c.NATS_USER, c.NATS_PASSWORD]).toEqual(['tracker', 'pw-from-file']);
     expect(() => parseConfig(workerConfig, { ...base, NODE_ENV: 'production', NATS_URL: 'nats://tracker:pw@nats:4222' })).not.toThrow();
+    const cluster = 'nats://tracker:pw@n1:4222,nats://n2:4222, nats://n3:4222';
+    expect(() => parseConfig(workerConfig, { ...base, NODE_ENV: 'production', NATS_URL: cluster })).not.toThrow();
     expect(() => parseConfig(workerConfig, { ...base, NODE_ENV: 'development' })).not.toThrow();
+  });
+
+  it('takes a cluster as a comma-separated NATS_URL and NATS_REPLICAS 1, 3 or 5 only', () => {
+    const c = parseConfig(workerConfig, { ...base, NATS_URL: 'nats://n1:4222,nats://n2:4222,nats://n3:4222', NATS_REPLICAS: '3' });
+    expect(c.NATS_REPLICAS).toBe(3);
+    expect(parseConfig(workerConfig, base).NATS_REPLICAS).toBe(1);
+    expect(() => parseConfig(workerConfig, { ...base, NATS_REPLICAS: '2' })).toThrow(/NATS_REPLICAS must be 1, 3 or 5/);
+    expect(() => parseConfig(workerConfig, { ...base, NATS_URL: 'nats://n1:4222,http://n2' })).toThrow(/NATS_URL/);
+    expect(() => parseConfig(workerConfig, { ...base, NATS_URL: 'nats://n1:4222,' })).toThrow(/NATS_URL/);
   });
 });

@@ -16,6 +16,15 @@ export class ConfigError extends Error {
 const port = z.coerce.number().int().min(0).max(65535);
 const secret = (name: string) => z.string({ required_error: `${name} is required` }).min(16, `${name} must be at least 16 characters`);
 
+/** One http(s) URL or several comma-separated (replicas of one service); at most 16. */
+const urlList = z
+  .string()
+  .max(4096)
+  .refine((raw) => {
+    const parts = raw.split(',').map((part) => part.trim());
+    return parts.length <= 16 && parts.every((part) => /^https?:\/\/[^\s]+$/.test(part) && URL.canParse(part));
+  }, 'must be an http(s) URL or a comma-separated list of them');
+
 export const envModel = z.enum(['development', 'test', 'production']).default('development');
 
 export const databaseConfig = z.object({
@@ -24,7 +33,20 @@ export const databaseConfig = z.object({
 });
 
 export const natsConfig = z.object({
-  NATS_URL: z.string({ required_error: 'NATS_URL is required' }).regex(/^nats:\/\//, 'NATS_URL must be a nats:// URL'),
+  /** One nats:// URL, or a cluster's nodes comma-separated (nats://a:4222,nats://b:4222). */
+  NATS_URL: z
+    .string({ required_error: 'NATS_URL is required' })
+    .max(4096)
+    .regex(/^nats:\/\/[^,\s]+(\s*,\s*nats:\/\/[^,\s]+)*$/, 'NATS_URL must be a nats:// URL or a comma-separated list of them'),
+  /**
+   * Copies of the event stream and of the KV buckets (leases, gateway replicas) this deployment
+   * creates: 3 (or 5) on a cluster, so losing a node loses no event and no lease; 1 on one server.
+   */
+  NATS_REPLICAS: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 1 || n === 3 || n === 5, 'NATS_REPLICAS must be 1, 3 or 5')
+    .default(1),
   /** Prefix of every stream and subject; tests use one per run so runs never see each other. */
   NATS_NAMESPACE: z
     .string()
@@ -72,11 +94,12 @@ export const gatewayConfig = z
     GATEWAY_PORT: port.default(4000),
     HOST: z.string().default('127.0.0.1'),
     OPERATOR_TOKEN: secret('OPERATOR_TOKEN'),
-    SUBGRAPH_MERCHANT_URL: z.string().url(),
-    SUBGRAPH_ADDRESS_URL: z.string().url(),
-    SUBGRAPH_PAYMENT_URL: z.string().url(),
-    SUBGRAPH_WITHDRAWAL_URL: z.string().url(),
-    SUBGRAPH_COMPLIANCE_URL: z.string().url(),
+    // Each one URL, or a subgraph's replicas comma-separated (the gateway fails over between them).
+    SUBGRAPH_MERCHANT_URL: urlList,
+    SUBGRAPH_ADDRESS_URL: urlList,
+    SUBGRAPH_PAYMENT_URL: urlList,
+    SUBGRAPH_WITHDRAWAL_URL: urlList,
+    SUBGRAPH_COMPLIANCE_URL: urlList,
     // Query limits (docs/limits.md): checked before anything reaches a subgraph.
     MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
     /** The most objects an operation may return in the worst case: lists count their page or maximum size. */
@@ -164,7 +187,7 @@ function natsCredentialIssues(c: Record<string, unknown>): string[] {
   if (c.NODE_ENV !== 'production' || typeof c.NATS_URL !== 'string') return [];
   let inUrl = false;
   try {
-    inUrl = !!new URL(c.NATS_URL).password;
+    inUrl = c.NATS_URL.split(',').some((part) => !!new URL(part.trim()).password);
   } catch {
     // NATS_URL's own rule reports a bad URL
   }

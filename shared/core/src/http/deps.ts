@@ -45,6 +45,7 @@ export async function openServiceDeps(opts: {
       log,
       user: config.NATS_USER,
       pass: config.NATS_PASSWORD,
+      replicas: config.NATS_REPLICAS,
     });
   } catch (err) {
     await orm.close().catch(() => undefined);

@@ -3,7 +3,7 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
 import { aptInstall, findBinary } from './apt';
-import { type NatsCredentials, loadOrCreateCredentials, natsServerConfig } from '@cpg/core/bus/nats-auth';
+import { type NatsClusterOptions, type NatsCredentials, loadOrCreateCredentials, natsServerConfig } from '@cpg/core/bus/nats-auth';
 import { exitOf, forgetChild, rememberChild, stopChild, tailOf, type ExitInfo } from './child-processes';
 import type { EnsuredService, EnsureServiceOptions } from './postgres';
 import { freePort, isTcpOpen, waitForTcp } from './tcp';
@@ -18,7 +18,9 @@ export interface NatsServerHandle {
   readonly pid: number;
   /** SIGTERM, SIGKILL after 5 s; resolves once the process has exited. */
   stop(): Promise<void>;
-  /** After stop(): starts again on the same port and store dir; resolves once the port answers. */
+  /** kill -9: no clean shutdown (a crash); resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** After stop() or kill(): starts again on the same port and store dir; resolves once the port answers. */
   start(): Promise<void>;
 }
 
@@ -40,6 +42,8 @@ export interface StartNatsServerOptions {
    * this module run one).
    */
   auth?: { namespace: string; credentials: NatsCredentials; bcryptCost?: number };
+  /** One node of a cluster (nats-cluster.ts); needs `auth` (the cluster block lives in the config file). */
+  cluster?: NatsClusterOptions;
 }
 
 /** Absolute path of nats-server (NATS_SERVER_BIN, PATH, then the usual sbin/bin dirs), or undefined. */
@@ -73,6 +77,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     }
     const pidFile = path.join(storeDir, 'nats-server.pid');
     let args = ['-a', host, '-p', String(port), '-js', '-sd', storeDir, '-P', pidFile];
+    if (opts.cluster && !opts.auth) throw new Error('nats-server: a cluster node needs auth (its config file carries the cluster)');
     if (opts.auth) {
       // Written at every start, so a changed permission table applies after a restart.
       const configFile = path.join(storeDir, 'nats-server.conf');
@@ -83,6 +88,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
         port,
         storeDir,
         bcryptCost: opts.auth.bcryptCost ?? 8,
+        cluster: opts.cluster,
       });
       await fs.writeFile(configFile, text, { mode: 0o600 });
       args = ['-c', configFile, '-P', pidFile];
@@ -111,11 +117,11 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     died.catch(() => undefined);
   };
 
-  const stop = (): Promise<void> => {
+  const stop = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
     const proc = child;
     if (!proc) return Promise.resolve();
     stopping ??= (async () => {
-      await stopChild(proc, exited, [{ signal: 'SIGTERM', graceMs: 5000 }]);
+      await stopChild(proc, exited, [{ signal, graceMs: 5000 }]);
       forgetChild(proc.pid);
     })();
     return stopping;
@@ -128,7 +134,8 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     get pid() {
       return child?.pid ?? -1;
     },
-    stop,
+    stop: () => stop('SIGTERM'),
+    kill: () => stop('SIGKILL'),
     start,
   };
 }
