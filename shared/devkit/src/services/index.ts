@@ -25,3 +25,4 @@ export { aptInstall, findBinary } from './apt';
 export { type EnsuredNats } from './nats-server';
 export { type NatsCredentials, ALL_BUS_USERS, generateCredentials, loadOrCreateCredentials, natsServerConfig, hashPassword } from '@cpg/core/bus/nats-auth';
 export { recordChildrenIn, reapRecordedChildren } from './child-processes';
+export { startNatsCluster, type NatsClusterHandle, type StartNatsClusterOptions } from './nats-cluster';
