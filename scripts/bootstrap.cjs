@@ -26,7 +26,7 @@ if (!(major >= MIN_NODE)) {
   process.exit(1);
 }
 
-var COMMANDS = ['start', 'test'];
+var COMMANDS = ['start', 'test', 'start-cluster'];
 var cmd = process.argv[2];
 if (COMMANDS.indexOf(cmd) === -1) {
   console.error('usage: node scripts/bootstrap.cjs <' + COMMANDS.join('|') + '> [...args]');

@@ -1,8 +1,6 @@
 // `npm start`: Postgres and NATS (the machine's, or local ones under .data/), the dev chains, then every subgraph,
 // then the gateway once the subgraphs are healthy. Ctrl-C stops all of it, children first.
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import {
   ensureNats,
@@ -11,7 +9,6 @@ import {
   reapRecordedChildren,
   recordChildrenIn,
   setPrefixWidth,
-  sleep,
   spawnManaged,
   type EnsuredService,
   type ManagedProcess,
@@ -19,6 +16,7 @@ import {
 import { startDevChains } from './dev-chains';
 import { devChainMismatches, resetDevState } from './dev-state';
 import { processes, type ProcessSpec } from './processes';
+import { type StackSecrets, devSecret, secretsOf, waitForHttp200, withoutSecrets } from './stack-env';
 
 const root = path.resolve(__dirname, '..');
 // CPG_DATA_DIR: another home for the dev stack's state (the dev-stack test runs its own).
@@ -53,69 +51,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => void shutdown(0, shuttingDown ? undefined : `${signal} received`));
 }
 
-/** OPERATOR_TOKEN / GATEWAY_SECRET from the environment, else a dev value kept in .data/. */
-function devSecret(envName: string, file: string, bytes = 24): string {
-  const fromEnv = process.env[envName];
-  if (fromEnv) return fromEnv;
-  const fullPath = path.join(dataDir, file);
-  try {
-    const saved = readFileSync(fullPath, 'utf8').trim();
-    if (saved.length >= Math.min(16, bytes * 2)) return saved;
-  } catch {
-    /* first start */
-  }
-  const value = randomBytes(bytes).toString('hex');
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(fullPath, `${value}\n`, { mode: 0o600 });
-  return value;
-}
-
-/** Secrets the runner hands out one by one (secretsOf): never to every process through the inherited environment. */
-const SECRET_VARIABLES = [
-  'OPERATOR_TOKEN',
-  'GATEWAY_SECRET',
-  'KEY_ENCRYPTION_KEY',
-  'CHECKOUT_TOKEN_SECRET',
-  'WEBHOOK_ENCRYPTION_KEY',
-  'NATS_USER',
-  'NATS_PASSWORD',
-];
-
-function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out = { ...env };
-  for (const name of SECRET_VARIABLES) {
-    delete out[name];
-    delete out[`${name}_FILE`];
-  }
-  return out;
-}
-
-/** GET url until it answers 200; logs progress every 5 s. False on timeout or shutdown. */
-async function waitForHttp200(name: string, url: string, timeoutMs: number): Promise<boolean> {
-  const startedAt = Date.now();
-  let nextReport = startedAt + 5000;
-  let last = 'no answer yet';
-  while (!shuttingDown) {
-    const status = await new Promise<number | string>((resolve) => {
-      const req = http.get(url, { timeout: 2000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.once('timeout', () => req.destroy(new Error('timed out')));
-      req.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-    });
-    if (status === 200) return true;
-    last = typeof status === 'number' ? `HTTP ${status}` : status;
-    const elapsed = Date.now() - startedAt;
-    if (elapsed >= timeoutMs) return false;
-    if (Date.now() >= nextReport) {
-      log(`start: waiting for ${name} at ${url} (${Math.round(elapsed / 1000)} s, ${last})`);
-      nextReport += 5000;
-    }
-    await sleep(250);
-  }
-  return false;
-}
+const waitFor = (name: string, url: string, timeoutMs: number) => waitForHttp200(name, url, timeoutMs, { log, cancelled: () => shuttingDown });
 
 function launch(spec: ProcessSpec, env: NodeJS.ProcessEnv): void {
   const proc = spawnManaged(spec.name, process.execPath, ['--import', 'tsx', spec.entry], {
@@ -202,12 +138,14 @@ async function main(): Promise<void> {
   }
   if (shuttingDown) return;
 
-  const operatorToken = devSecret('OPERATOR_TOKEN', 'operator-token');
-  const gatewaySecret = devSecret('GATEWAY_SECRET', 'gateway-secret');
-  const keyEncryptionKey = devSecret('KEY_ENCRYPTION_KEY', 'key-encryption-key', 32);
-  // What every process shares: no secret in it. Each process then gets only its own secrets (the
-  // KEK only the signer, the operator token only the gateway, one NATS user each), as in
-  // production: a process that is taken over holds nothing that belongs to another.
+  const operatorToken = devSecret(dataDir, 'OPERATOR_TOKEN', 'operator-token');
+  const stackSecrets: StackSecrets = {
+    credentials: nats.credentials,
+    operatorToken,
+    gatewaySecret: devSecret(dataDir, 'GATEWAY_SECRET', 'gateway-secret'),
+    keyEncryptionKey: devSecret(dataDir, 'KEY_ENCRYPTION_KEY', 'key-encryption-key', 32),
+  };
+  // What every process shares: no secret in it; each process then gets only its own (secretsOf).
   const common: NodeJS.ProcessEnv = {
     ...withoutSecrets(process.env),
     DATABASE_URL: pg.url,
@@ -216,28 +154,18 @@ async function main(): Promise<void> {
     NODE_ENV: 'development',
     HOST,
   };
-  const secretsOf = (name: string): NodeJS.ProcessEnv => {
-    const own: NodeJS.ProcessEnv = {};
-    const creds = nats.credentials;
-    if (creds && name in creds) Object.assign(own, { NATS_USER: name, NATS_PASSWORD: creds[name as keyof typeof creds] });
-    if (name === 'gateway') Object.assign(own, { OPERATOR_TOKEN: operatorToken, GATEWAY_SECRET: gatewaySecret });
-    if (processes.some((p) => p.name === name && p.kind === 'subgraph')) own.GATEWAY_SECRET = gatewaySecret;
-    if (name === 'signer') own.KEY_ENCRYPTION_KEY = keyEncryptionKey;
-    if (name === 'payment' && process.env.CHECKOUT_TOKEN_SECRET) own.CHECKOUT_TOKEN_SECRET = process.env.CHECKOUT_TOKEN_SECRET;
-    if (name === 'merchant' && process.env.WEBHOOK_ENCRYPTION_KEY) own.WEBHOOK_ENCRYPTION_KEY = process.env.WEBHOOK_ENCRYPTION_KEY;
-    return own;
-  };
+  const secretsFor = (name: string) => secretsOf(name, stackSecrets);
 
   setPrefixWidth(Math.max(...processes.map((p) => p.name.length + 2)));
   const subgraphs = processes.filter((p) => p.name !== 'gateway');
   const gateway = processes.find((p) => p.name === 'gateway');
   if (!gateway) throw new Error('start: scripts/processes.ts lists no gateway');
 
-  for (const spec of subgraphs) launch(spec, { ...common, ...secretsOf(spec.name) });
+  for (const spec of subgraphs) launch(spec, { ...common, ...secretsFor(spec.name) });
   const healthy = await Promise.all(
     subgraphs.map(async (spec) => {
       const url = `http://${HOST}:${spec.port}/healthz`;
-      const ok = await waitForHttp200(spec.name, url, READY_TIMEOUT_MS);
+      const ok = await waitFor(spec.name, url, READY_TIMEOUT_MS);
       if (ok) log(`start: ${spec.name} is healthy (${url})`);
       return ok ? undefined : spec;
     }),
@@ -251,9 +179,9 @@ async function main(): Promise<void> {
   const subgraphUrls = Object.fromEntries(
     subgraphs.filter((spec) => spec.kind === 'subgraph').map((spec) => [`SUBGRAPH_${spec.name.toUpperCase()}_URL`, `http://${HOST}:${spec.port}/graphql`]),
   );
-  launch(gateway, { ...common, ...secretsOf('gateway'), ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
+  launch(gateway, { ...common, ...secretsFor('gateway'), ...subgraphUrls, GATEWAY_PORT: String(gateway.port) });
   const readyUrl = `http://${HOST}:${gateway.port}/readyz`;
-  if (!(await waitForHttp200('gateway', readyUrl, READY_TIMEOUT_MS))) {
+  if (!(await waitFor('gateway', readyUrl, READY_TIMEOUT_MS))) {
     if (shuttingDown) return;
     return shutdown(1, `start: the gateway did not become ready (${readyUrl}) within ${READY_TIMEOUT_MS / 1000} s; stopping`);
   }
@@ -276,7 +204,7 @@ async function startWidget(gatewayUrl: string, operatorToken: string, env: NodeJ
     return;
   }
   launch({ name: 'widget', entry: 'widget/dev/cli.ts', port: WIDGET_PORT, kind: 'worker' }, { ...env, GATEWAY_URL: gatewayUrl });
-  if (!(await waitForHttp200('widget', `http://${HOST}:${WIDGET_PORT}/`, READY_TIMEOUT_MS))) {
+  if (!(await waitFor('widget', `http://${HOST}:${WIDGET_PORT}/`, READY_TIMEOUT_MS))) {
     if (!shuttingDown) log(`start: the checkout widget did not answer on port ${WIDGET_PORT}`);
     return;
   }

@@ -12,6 +12,8 @@ export interface SpawnManagedOptions {
   onLine?: (line: string) => void;
   /** Own process group: a terminal's Ctrl-C then reaches only the parent, which stops it. */
   detached?: boolean;
+  /** Print nothing (tests running a whole topology); `onLine` still sees every line. */
+  silent?: boolean;
 }
 
 export interface ManagedProcess {
@@ -152,6 +154,7 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
     return useColor ? `${color}${label}${RESET}` : label;
   };
   const write = (stream: NodeJS.WriteStream, text: string) => {
+    if (opts.silent) return;
     const p = prefix();
     stream.write(
       text
