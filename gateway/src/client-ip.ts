@@ -1,23 +1,48 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
-function isLoopback(addr: string): boolean {
+export function isLoopback(addr: string): boolean {
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
 }
 
 /**
- * The client's address as express's `trust proxy: loopback` reads it: the socket's peer, and
- * while that is a loopback proxy (the widget's static server, a local reverse proxy), the next
- * X-Forwarded-For entry from the right. A remote client cannot pick its own address this way.
+ * Loopback plus the operator's load balancers (TRUSTED_PROXIES: addresses or CIDRs): only their
+ * X-Forwarded-For is believed. Behind a balancer that is not listed every customer would share the
+ * balancer's address, and with it one rate-limit bucket.
+ */
+export function trustedProxies(cidrs: string[]): (addr: string) => boolean {
+  const list = new BlockList();
+  for (const entry of cidrs) {
+    const [ip = '', bits] = entry.split('/');
+    const family = isIPv6(ip) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(ip, family);
+    else list.addSubnet(ip, Number(bits), family);
+  }
+  return (addr) => {
+    if (isLoopback(addr)) return true;
+    const plain = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr)?.[1] ?? addr;
+    if (isIPv4(plain)) return list.check(plain, 'ipv4');
+    return isIPv6(plain) && list.check(plain, 'ipv6');
+  };
+}
+
+/**
+ * The client's address as express's `trust proxy` reads it: the socket's peer, and while that is
+ * a trusted proxy (loopback: the widget's static server, a local balancer; TRUSTED_PROXIES), the
+ * next X-Forwarded-For entry from the right. A remote client cannot pick its own address this way.
  * Used for both HTTP and graphql-ws so a caller has one identity across the two.
  */
-export function clientIp(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
+export function clientIp(
+  remoteAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  isTrusted: (addr: string) => boolean = isLoopback,
+): string {
   const forwarded = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .reverse();
   const chain = [remoteAddress ?? 'unknown', ...forwarded];
-  for (const addr of chain) if (!isLoopback(addr)) return addr;
+  for (const addr of chain) if (!isTrusted(addr)) return addr;
   return chain[chain.length - 1]!;
 }
 

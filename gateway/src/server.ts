@@ -12,7 +12,7 @@ import { mountHealth } from '@cpg/core/http';
 import { type Logger, createLogger, withLogContext } from '@cpg/core/logger';
 import { Authenticator } from './auth';
 import { composeSupergraph, loadSubgraphDefs } from './compose';
-import { clientIp, ipBucket } from './client-ip';
+import { clientIp, ipBucket, trustedProxies } from './client-ip';
 import { type ChargedContext, Guard, costPlugin } from './guard';
 import { hideSuggestions, shapeRules } from './limits';
 import { ReplicaShare, limitsGroup } from './replica-share';
@@ -124,7 +124,8 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   app.disable('x-powered-by');
   // The widget's static server and local reverse proxies forward the customer's address; trust it
   // only from loopback so a remote client cannot pick its own rate-limit bucket.
-  app.set('trust proxy', 'loopback');
+  const isTrustedProxy = trustedProxies(config.TRUSTED_PROXIES);
+  app.set('trust proxy', isTrustedProxy);
   mountHealth(app, async () => {
     const checks: Record<string, boolean> = { nats: !bus.nc.isClosed() };
     await Promise.all(
@@ -148,7 +149,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
     '/graphql',
     async (req, res, next) => {
       try {
-        const ipKey = ipBucket(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']));
+        const ipKey = ipBucket(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], isTrustedProxy));
         const authorization = req.headers.authorization;
         // An address that keeps failing is refused before its credential is even looked up, so a
         // stream of made-up keys costs the merchant service nothing.
@@ -191,6 +192,7 @@ export async function startGateway(config: GatewayConfig, log: Logger = createLo
   });
   const subscriptions = serveSubscriptions({
     server,
+    isTrustedProxy,
     path: '/graphql',
     apollo,
     schema: () => gateway.schema,

@@ -41,6 +41,8 @@ export interface SubscriptionServerOptions {
   /** The API schema the HTTP endpoint serves (undefined until the gateway has loaded). */
   schema: () => GraphQLSchema | undefined;
   auth: Authenticator;
+  /** Whose X-Forwarded-For is believed (client-ip.ts); default loopback only. */
+  isTrustedProxy?: (addr: string) => boolean;
   guard: Guard;
   bus: Bus;
   log: Logger;
@@ -80,14 +82,15 @@ const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_TRY_AGAIN = 1013;
 const CLOSE_RATE_LIMITED = 4429;
 
+const ipKeyOf = (request: http.IncomingMessage, isTrusted?: (addr: string) => boolean) =>
+  ipBucket(clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], isTrusted));
+
 function authorizationOf(params: ConnectionParams): string | undefined {
   const v = params?.authorization ?? params?.Authorization;
   if (v === undefined || v === null || v === '') return undefined;
   // A non-string would otherwise read as "anonymous" and hide the client's mistake.
   return typeof v === 'string' ? v : 'invalid';
 }
-
-const ipKeyOf = (request: http.IncomingMessage) => ipBucket(clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for']));
 
 /**
  * graphql-ws on the gateway's own `/graphql`: authenticates at connect, caps message size,
@@ -112,7 +115,7 @@ export function serveSubscriptions(opts: SubscriptionServerOptions): Subscriptio
     path: opts.path,
     // ws's default is 100 MiB per message; graphql-ws messages are a query and its variables.
     maxPayload: opts.maxMessageBytes ?? 65_536,
-    verifyClient: capConnectionsPerIp(opts.maxConnectionsPerIp ?? 100),
+    verifyClient: capConnectionsPerIp(opts.maxConnectionsPerIp ?? 100, opts.isTrustedProxy),
   });
   const disposable = useServer<ConnectionParams>(
     {
@@ -160,10 +163,10 @@ function localSchemaOf(apiSchema: () => GraphQLSchema | undefined): () => GraphQ
  * the handshake completes (its close event fires whether the upgrade succeeds or not), so
  * concurrent handshakes cannot all slip under the cap.
  */
-function capConnectionsPerIp(max: number) {
+function capConnectionsPerIp(max: number, isTrusted?: (addr: string) => boolean) {
   const connectionsPerIp = new Map<string, number>();
   return (info: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
-    const key = ipKeyOf(info.req);
+    const key = ipKeyOf(info.req, isTrusted);
     const open = connectionsPerIp.get(key) ?? 0;
     if (open >= max) {
       done(false, 429, `at most ${max} connections per client`);
@@ -180,9 +183,9 @@ function capConnectionsPerIp(max: number) {
 }
 
 /** graphql-ws's onConnect: a key given in connectionParams must be valid; none means anonymous. */
-function authenticateAtConnect({ auth, guard }: SubscriptionServerOptions): NonNullable<WsServerOptions['onConnect']> {
+function authenticateAtConnect({ auth, guard, isTrustedProxy }: SubscriptionServerOptions): NonNullable<WsServerOptions['onConnect']> {
   return async (ctx) => {
-    const ipKey = ipKeyOf(ctx.extra.request);
+    const ipKey = ipKeyOf(ctx.extra.request, isTrustedProxy);
     const authorization = authorizationOf(ctx.connectionParams);
     try {
       if (authorization !== undefined) guard.checkAuthFailures(ipKey);
@@ -221,7 +224,7 @@ function checkOperation(opts: SubscriptionServerOptions, localSchema: () => Grap
     } catch (err) {
       return [err instanceof GraphQLError ? err : new AppError('UNAVAILABLE', 'cannot authenticate right now')];
     }
-    const bucket = Guard.bucket(identity, ipKeyOf(ctx.extra.request));
+    const bucket = Guard.bucket(identity, ipKeyOf(ctx.extra.request, opts.isTrustedProxy));
     try {
       guard.chargeRequest(bucket);
     } catch (err) {

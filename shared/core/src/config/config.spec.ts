@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, gatewayTrustConfig, parseConfig, workerConfig } from './index';
+import { ConfigError, gatewayConfig, gatewayTrustConfig, parseConfig, workerConfig } from './index';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cpg-config-'));
 function file(name: string, content: string): string {
@@ -43,5 +43,25 @@ describe('parseConfig', () => {
     expect(() => parseConfig(workerConfig, { ...base, NATS_REPLICAS: '2' })).toThrow(/NATS_REPLICAS must be 1, 3 or 5/);
     expect(() => parseConfig(workerConfig, { ...base, NATS_URL: 'nats://n1:4222,http://n2' })).toThrow(/NATS_URL/);
     expect(() => parseConfig(workerConfig, { ...base, NATS_URL: 'nats://n1:4222,' })).toThrow(/NATS_URL/);
+  });
+
+  it('reads TRUSTED_PROXIES as addresses and CIDRs and refuses anything else', () => {
+    const gw = {
+      ...base,
+      OPERATOR_TOKEN: 'x'.repeat(32),
+      GATEWAY_SECRET: 'y'.repeat(32),
+      ...Object.fromEntries(
+        ['MERCHANT', 'ADDRESS', 'PAYMENT', 'WITHDRAWAL', 'COMPLIANCE'].map((n) => [`SUBGRAPH_${n}_URL`, 'http://a:1/graphql,http://b:1/graphql']),
+      ),
+    };
+    expect(parseConfig(gatewayConfig, { ...gw, TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.5,2001:db8::/32' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.5',
+      '2001:db8::/32',
+    ]);
+    expect(parseConfig(gatewayConfig, gw).TRUSTED_PROXIES).toEqual([]);
+    for (const bad of ['10.0.0.0/33', 'lb.internal', '10.0.0.1/8/1'])
+      expect(() => parseConfig(gatewayConfig, { ...gw, TRUSTED_PROXIES: bad })).toThrow(/TRUSTED_PROXIES/);
+    expect(() => parseConfig(gatewayConfig, { ...gw, SUBGRAPH_PAYMENT_URL: 'http://a:1/graphql,ftp://b' })).toThrow(/SUBGRAPH_PAYMENT_URL/);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -110,6 +111,31 @@ export const gatewayConfig = z
     MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
     /** Schema introspection; unset: on, except with NODE_ENV=production. */
     GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+    /**
+     * Load balancers whose X-Forwarded-For is believed, besides loopback: comma-separated addresses
+     * or CIDRs (10.0.0.0/8). Unset behind a remote balancer, every client would share its address.
+     */
+    TRUSTED_PROXIES: z
+      .string()
+      .max(4096)
+      .default('')
+      .transform((raw) =>
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) =>
+          list.length <= 64 &&
+          list.every((entry) => {
+            const [ip = '', bits, extra] = entry.split('/');
+            const family = isIP(ip);
+            if (!family || extra !== undefined) return false;
+            return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+          }),
+        'TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs (at most 64)',
+      ),
     /** Requests per caller (API key, operator, or client IP) per window; above it: RATE_LIMITED. */
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(1).default(300),
     /** Query cost per caller per window: each request is charged its computed cost. */

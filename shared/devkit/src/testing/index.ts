@@ -115,6 +115,7 @@ export async function createTestEnv(): Promise<TestEnv> {
       HOST: '127.0.0.1',
       OPERATOR_TOKEN: operatorToken,
       NATS_REPLICAS: 1,
+      TRUSTED_PROXIES: [],
       SUBGRAPH_MERCHANT_URL: urls.merchant,
       SUBGRAPH_ADDRESS_URL: urls.address,
       SUBGRAPH_PAYMENT_URL: urls.payment,
