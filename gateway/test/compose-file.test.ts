@@ -3,7 +3,9 @@
 // application service is its own NATS user; `npm run compose:secrets` makes exactly the files the
 // file mounts; and the config the nats-config one-shot writes runs a real nats-server that refuses
 // anonymous clients and every subject a service does not own.
-// There is no Docker engine here: the file is checked, the two scripts and nats-server are run.
+// docker-compose.cluster.yml (docs/scaling.md) obeys the same rules and has the clustered shape; its
+// three NATS nodes' command lines, run for real, form a JetStream cluster that survives losing one.
+// There is no Docker engine here: the files are checked, the two scripts and nats-server are run.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,11 +70,14 @@ interface Service {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
   restart?: string;
+  ports?: string[];
+  networks?: Record<string, { ipv4_address?: string } | null>;
 }
 interface ComposeFile {
   services: Record<string, Service>;
   secrets: Record<string, { file?: string }>;
   volumes: Record<string, unknown>;
+  networks?: Record<string, { internal?: boolean; ipam?: { config?: { subnet?: string }[] } } | null>;
 }
 
 const composeText = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
@@ -96,10 +101,76 @@ function mountsOf(service: Service): Record<string, string> {
   );
 }
 
-function holders(secret: string): string[] {
-  return Object.keys(compose.services)
-    .filter((name) => secret in mountsOf(compose.services[name]!))
+function holders(secret: string, file: ComposeFile = compose): string[] {
+  return Object.keys(file.services)
+    .filter((name) => secret in mountsOf(file.services[name]!))
     .sort();
+}
+
+function expectValidCompose(file: ComposeFile): void {
+  const schema = JSON.parse(readFileSync(COMPOSE_SPEC, 'utf8')) as Record<string, unknown>;
+  // Draft-07 (ajv's default); the spec's `$schema` spelling is not one ajv knows by that URL.
+  delete schema.$schema;
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+  const ok = validate(file);
+  expect(validate.errors ?? []).toEqual([]);
+  expect(ok).toBe(true);
+}
+
+/** Each service mounts exactly the secrets `expectedOf` lists for it, each read through <VARIABLE>_FILE. */
+function expectOwnSecrets(file: ComposeFile, expectedOf: (service: string) => Record<string, string> | undefined): void {
+  for (const [name, service] of Object.entries(file.services)) {
+    const mounts = mountsOf(service);
+    const fileVars = Object.fromEntries(
+      Object.entries(envOf(service))
+        .filter(([k]) => k.endsWith('_FILE'))
+        .map(([k, v]) => [k.slice(0, -'_FILE'.length), v]),
+    );
+    const expected = expectedOf(name);
+    expect([name, expected !== undefined]).toEqual([name, true]);
+    expect([name, Object.keys(mounts).sort()]).toEqual([name, Object.values(expected!).sort()]);
+    expect([name, fileVars]).toEqual([name, Object.fromEntries(Object.entries(expected!).map(([v, secret]) => [v, mounts[secret]]))]);
+  }
+}
+
+/** No secret variable in any environment, no credentials in a URL, no token-like value; only .env as env_file. */
+function expectNoInlineSecrets(file: ComposeFile): void {
+  for (const [name, service] of Object.entries(file.services)) {
+    for (const [key, value] of Object.entries(envOf(service))) {
+      expect([name, key, SECRET_VARIABLES.includes(key)]).toEqual([name, key, false]);
+      if (key.endsWith('_FILE')) expect([name, key, value]).toEqual([name, key, expect.stringMatching(/^\/run\/secrets\/[a-z_]+$/)]);
+      // No credentials in a URL, no long random-looking token.
+      const tokenLike = !key.endsWith('_FILE') && /^[A-Za-z0-9+/_-]{32,}={0,2}$/.test(value);
+      expect([name, key, /:\/\/[^/\s:@]+:[^@\s]+@/.test(value) || tokenLike]).toEqual([name, key, false]);
+    }
+    // One shared env file at most, and it is .env (settings only).
+    const envFiles = service.env_file === undefined ? [] : [service.env_file].flat();
+    expect([name, envFiles.every((f) => f === '.env')]).toEqual([name, true]);
+  }
+  for (const [name, def] of Object.entries(file.secrets)) expect([name, def.file]).toEqual([name, `./secrets/${name}`]);
+}
+
+/** SIGTERM to a process we started, resolved once it has exited. */
+async function stop(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  process.kill(proc.pid, 'SIGTERM');
+  await exited;
+}
+
+/** `attempt` until it resolves (a cluster electing a leader answers with errors meanwhile); its last error after `ms`. */
+async function until<T>(what: string, attempt: () => Promise<T>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await attempt();
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: ${String(last)}`);
 }
 
 function runScript(script: string, args: string[], env: Record<string, string> = {}) {
@@ -116,28 +187,12 @@ function runScript(script: string, args: string[], env: Record<string, string> =
 
 describe('docker-compose.yml', () => {
   withSpec('is valid against the Compose specification', () => {
-    const schema = JSON.parse(readFileSync(COMPOSE_SPEC, 'utf8')) as Record<string, unknown>;
-    // Draft-07 (ajv's default); the spec's `$schema` spelling is not one ajv knows by that URL.
-    delete schema.$schema;
-    const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
-    const ok = validate(compose);
-    expect(validate.errors ?? []).toEqual([]);
-    expect(ok).toBe(true);
+    expectValidCompose(compose);
   });
 
   it('gives every service exactly its own secrets, each read through <VARIABLE>_FILE from where it is mounted', () => {
     expect(Object.keys(compose.services).sort()).toEqual(Object.keys(EXPECTED).sort());
-    for (const [name, service] of Object.entries(compose.services)) {
-      const mounts = mountsOf(service);
-      const fileVars = Object.fromEntries(
-        Object.entries(envOf(service))
-          .filter(([k]) => k.endsWith('_FILE'))
-          .map(([k, v]) => [k.slice(0, -'_FILE'.length), v]),
-      );
-      const expected = EXPECTED[name]!;
-      expect([name, Object.keys(mounts).sort()]).toEqual([name, Object.values(expected).sort()]);
-      expect([name, fileVars]).toEqual([name, Object.fromEntries(Object.entries(expected).map(([v, secret]) => [v, mounts[secret]]))]);
-    }
+    expectOwnSecrets(compose, (name) => EXPECTED[name]);
   });
 
   it('gives the KEK only to the signer, the operator token only to the gateway, each key only where it is used', () => {
@@ -152,19 +207,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('has no secret value inline: not in any environment, not in .env.example, only files under ./secrets/', () => {
-    for (const [name, service] of Object.entries(compose.services)) {
-      for (const [key, value] of Object.entries(envOf(service))) {
-        expect([name, key, SECRET_VARIABLES.includes(key)]).toEqual([name, key, false]);
-        if (key.endsWith('_FILE')) expect([name, key, value]).toEqual([name, key, expect.stringMatching(/^\/run\/secrets\/[a-z_]+$/)]);
-        // No credentials in a URL, no long random-looking token.
-        const tokenLike = !key.endsWith('_FILE') && /^[A-Za-z0-9+/_-]{32,}={0,2}$/.test(value);
-        expect([name, key, /:\/\/[^/\s:@]+:[^@\s]+@/.test(value) || tokenLike]).toEqual([name, key, false]);
-      }
-      // One shared env file at most, and it is .env (settings only).
-      const envFiles = service.env_file === undefined ? [] : [service.env_file].flat();
-      expect([name, envFiles.every((f) => f === '.env')]).toEqual([name, true]);
-    }
-    for (const [name, def] of Object.entries(compose.secrets)) expect([name, def.file]).toEqual([name, `./secrets/${name}`]);
+    expectNoInlineSecrets(compose);
 
     const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
     const assigned = example
@@ -216,21 +259,159 @@ describe('docker-compose.yml', () => {
   });
 });
 
+// docker-compose.cluster.yml (docs/scaling.md): the same rules for secrets and commands, and the
+// clustered shape: three NATS nodes routed to each other, two replicas of every application
+// service on NATS_REPLICAS=3, each gateway given every subgraph replica, haproxy in front of the
+// gateways and the widget's production build behind PUBLIC_CHECKOUT_URL.
+const cluster = parse(readFileSync(join(REPO_ROOT, 'docker-compose.cluster.yml'), 'utf8'), { merge: true }) as ComposeFile;
+const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
+const REPLICAS = [1, 2];
+const replicasOf = (role: string) => REPLICAS.map((i) => `${role}-${i}`);
+/** The role a cluster service plays: its docker-compose.yml name (merchant-2 -> merchant, nats-3 -> nats). */
+const roleOf = (name: string) => name.replace(/-\d+$/, '');
+/** The value given to `flag` on a command line (`--flag value`), undefined when absent. */
+const flagOf = (command: string[], flag: string) => (command.includes(flag) ? command[command.indexOf(flag) + 1] : undefined);
+/** Where a service's URL points: host and port. */
+const hostPort = (url: string) => `${new URL(url).hostname}:${new URL(url).port}`;
+
+describe('docker-compose.cluster.yml', () => {
+  withSpec('is valid against the Compose specification', () => {
+    expectValidCompose(cluster);
+  });
+
+  it('runs three NATS nodes, two replicas of every application service, haproxy and the widget', () => {
+    expect(Object.keys(cluster.services).sort()).toEqual(
+      ['postgres', 'nats-config', ...NATS_NODES, ...APP_SERVICES.flatMap((s) => replicasOf(s)), 'lb', 'widget'].sort(),
+    );
+  });
+
+  it('gives each replica exactly the secrets of its service, none inline, the same secret files as docker-compose.yml', () => {
+    // The widget and haproxy hold nothing secret.
+    expectOwnSecrets(cluster, (name) => (name === 'widget' || name === 'lb' ? {} : EXPECTED[roleOf(name)]));
+    expectNoInlineSecrets(cluster);
+    expect(cluster.secrets).toEqual(compose.secrets);
+    expect(holders('key_encryption_key', cluster)).toEqual(replicasOf('signer'));
+    expect(holders('operator_token', cluster)).toEqual(replicasOf('gateway'));
+    expect(holders('checkout_token_secret', cluster)).toEqual(replicasOf('payment'));
+    expect(holders('webhook_encryption_key', cluster)).toEqual(replicasOf('merchant'));
+    for (const s of APP_SERVICES) expect(holders(nats(s), cluster)).toEqual(['nats-config', ...replicasOf(s)].sort());
+  });
+
+  it('routes every NATS node to the two others over an internal network only the nodes are on', () => {
+    const routes = cluster.networks?.['nats-routes'];
+    expect(routes?.internal).toBe(true);
+    const onRoutes = Object.entries(cluster.services).filter(([, s]) => s.networks && 'nats-routes' in s.networks);
+    expect(onRoutes.map(([name]) => name).sort()).toEqual(NATS_NODES);
+    const [net, bits] = routes!.ipam!.config![0]!.subnet!.split('/');
+    expect(bits).toBe('24');
+
+    const configOut = flagOf(cluster.services['nats-config']!.command!, '--out');
+    const listenOf = (node: string) => flagOf(cluster.services[node]!.command!, '--cluster');
+    const dataVolumes = new Set<string>();
+    for (const node of NATS_NODES) {
+      const s = cluster.services[node]!;
+      const address = s.networks!['nats-routes']!.ipv4_address!;
+      expect([node, address.split('.').slice(0, 3).join('.')]).toEqual([node, net!.split('.').slice(0, 3).join('.')]);
+      expect([node, s.networks]).toEqual([node, { default: null, 'nats-routes': { ipv4_address: address } }]);
+      expect([node, s.image]).toEqual([node, compose.services.nats!.image]);
+      expect([node, flagOf(s.command!, '-c'), flagOf(s.command!, '--server_name'), flagOf(s.command!, '--cluster_name')]).toEqual([
+        node,
+        configOut,
+        node,
+        'cpg',
+      ]);
+      // Route listener on the internal address only; routes to exactly the other two listeners.
+      expect([node, listenOf(node)]).toEqual([node, `nats://${address}:6222`]);
+      const others = NATS_NODES.filter((n) => n !== node).map(listenOf);
+      expect([node, flagOf(s.command!, '--routes')!.split(',').sort()]).toEqual([node, others.sort()]);
+      expect(s.command).toContain('--no_advertise');
+      expect([node, s.depends_on]).toEqual([node, { 'nats-config': { condition: 'service_completed_successfully' } }]);
+      expect(s.volumes).toContain(`natsconfig:${dirname(configOut!)}:ro`);
+      const data = s.volumes!.find((v) => v.endsWith(':/data'))!.split(':')[0]!;
+      dataVolumes.add(data);
+      expect(cluster.volumes).toHaveProperty(data);
+    }
+    expect(dataVolumes.size).toBe(NATS_NODES.length);
+  });
+
+  it('connects every application replica to all three nodes as its own user, with NATS_REPLICAS=3', () => {
+    for (const name of APP_SERVICES.flatMap((s) => replicasOf(s))) {
+      const env = envOf(cluster.services[name]!);
+      expect([name, env.NATS_URL!.split(',').map(hostPort).sort()]).toEqual([name, NATS_NODES.map((n) => `${n}:4222`)]);
+      expect([name, env.NATS_USER, env.NATS_PASSWORD_FILE, env.NATS_REPLICAS]).toEqual([name, roleOf(name), `/run/secrets/${nats(roleOf(name))}`, '3']);
+      for (const node of NATS_NODES) expect([name, node, cluster.services[name]!.depends_on?.[node]?.condition]).toEqual([name, node, 'service_healthy']);
+    }
+    // A second replica starts once the first is healthy: migrations never run twice at once.
+    for (const role of APP_SERVICES.filter((s) => s !== 'gateway')) {
+      expect([role, cluster.services[`${role}-2`]!.depends_on?.[`${role}-1`]?.condition]).toEqual([role, 'service_healthy']);
+      expect([role, cluster.services[`${role}-1`]!.depends_on?.postgres?.condition]).toEqual([role, 'service_healthy']);
+    }
+  });
+
+  it('gives each gateway both replicas of every subgraph, at the port each listens on', () => {
+    for (const gw of replicasOf('gateway')) {
+      const env = envOf(cluster.services[gw]!);
+      for (const sub of SUBGRAPHS) {
+        const urls = env[`SUBGRAPH_${sub.toUpperCase()}_URL`]!.split(',');
+        const expected = replicasOf(sub).map((r) => `http://${r}:${envOf(cluster.services[r]!).PORT}/graphql`);
+        expect([gw, sub, urls]).toEqual([gw, sub, expected]);
+      }
+    }
+  });
+
+  it('runs every process from the compiled build, and the widget from its production build in the image', () => {
+    for (const [name, s] of Object.entries(cluster.services).filter(([, svc]) => svc.command?.[0] === 'node')) {
+      if (name === 'widget') continue;
+      const entry = s.command![1]!.replace(/\.js$/, '.ts');
+      expect([name, (BUILD_ENTRIES as readonly string[]).includes(entry)]).toEqual([name, true]);
+      expect([name, s.command]).toEqual([name, compose.services[roleOf(name)]!.command]);
+    }
+    expect(cluster.services.widget!.command).toEqual(['node', 'widget/serve.mjs']);
+    expect(existsSync(join(REPO_ROOT, 'widget', 'serve.mjs'))).toBe(true);
+    // The runtime image has serve.mjs and the build it serves (widget/dist beside it).
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(dockerfile.slice(0, dockerfile.lastIndexOf('\nFROM '))).toMatch(/^RUN npm run build -w widget$/m);
+    expect(runtime).toMatch(/^COPY --from=build \/src\/widget\/dist\/ \.\/widget\/dist\/$/m);
+    expect(runtime).toMatch(/^COPY --from=build \/src\/widget\/serve\.mjs \.\/widget\/serve\.mjs$/m);
+  });
+
+  it('points checkoutUrl at the widget, the widget at haproxy, and haproxy at every gateway', () => {
+    const widget = cluster.services.widget!;
+    const wenv = envOf(widget);
+    const [published, target] = widget.ports![0]!.split(':');
+    expect(target).toBe(wenv.PORT);
+    for (const p of replicasOf('payment')) {
+      const url = envOf(cluster.services[p]!).PUBLIC_CHECKOUT_URL!;
+      // ${WIDGET_PUBLIC_URL:-default}: the operator's public origin, else the widget's published port.
+      const fallback = /^\$\{WIDGET_PUBLIC_URL:-(.+)\}$/.exec(url)?.[1];
+      expect([p, fallback && new URL(fallback).port]).toEqual([p, published]);
+    }
+
+    const lb = cluster.services.lb!;
+    expect(hostPort(wenv.GATEWAY_URL!)).toBe(`lb:${lb.ports![0]!.split(':')[1]}`);
+    const mount = lb.volumes!.find((v) => v.includes('haproxy.cfg'))!.split(':')[0]!;
+    const cfg = readFileSync(join(REPO_ROOT, mount), 'utf8');
+    expect(cfg).toMatch(new RegExp(`^\\s*bind :${lb.ports![0]!.split(':')[1]}$`, 'm'));
+    expect(cfg).toMatch(/^\s*option httpchk GET \/readyz$/m);
+    const servers = [...cfg.matchAll(/^\s*server (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
+    expect(servers).toEqual(replicasOf('gateway').map((g) => [g, `${g}:${envOf(cluster.services[g]!).GATEWAY_PORT}`]));
+    for (const g of replicasOf('gateway')) expect(cluster.services[g]!.ports).toBeUndefined();
+  });
+});
+
 describe('npm run compose:secrets, nats-config and a real nats-server', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'cpg-compose-file-'));
   const secretsDir = join(tmp, 'secrets');
   const secretFiles = (): Record<string, string> =>
     Object.fromEntries(APP_SERVICES.map((s) => [`NATS_PASSWORD_${s.toUpperCase()}_FILE`, join(secretsDir, nats(s))]));
   let server: ChildProcess | undefined;
+  const clusterNodes = new Map<string, ChildProcess>();
   const clients: NatsConnection[] = [];
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    if (server?.pid && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      process.kill(server.pid, 'SIGTERM');
-      await exited;
-    }
+    await Promise.all([server, ...clusterNodes.values()].map(stop));
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -342,4 +523,68 @@ describe('npm run compose:secrets, nats-config and a real nats-server', () => {
     // The collector may ask the signer and the tracker may report transfers; the gateway's forgery never arrived.
     expect(seen.sort()).toEqual(['cpg.evt.chain.x.transfer.seen.k from tracker', 'cpg.rpc.signer.collect_sign from collector']);
   });
+
+  it("runs docker-compose.cluster.yml's three NATS nodes as one JetStream cluster that keeps an R3 stream through the loss of its leader", async () => {
+    const bin = findNatsServer();
+    if (!bin) throw new Error('nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)');
+    // Every node on this host: local ports stand for each container's client, monitoring and route addresses.
+    const ports = new Map<string, { client: number; http: number; route: number }>();
+    for (const node of NATS_NODES) ports.set(node, { client: await freePort(), http: await freePort(), route: await freePort() });
+    const routeAddress = new Map(
+      NATS_NODES.map((n) => [`${cluster.services[n]!.networks!['nats-routes']!.ipv4_address}:6222`, `127.0.0.1:${ports.get(n)!.route}`]),
+    );
+    const adminPassword = 'admin-password-for-this-test-only';
+    let log = '';
+    for (const node of NATS_NODES) {
+      const own = ports.get(node)!;
+      const conf = join(tmp, 'cluster', node, 'nats-server.conf');
+      const res = runScript(
+        'nats-config.ts',
+        ['--out', conf, '--listen', `127.0.0.1:${own.client}`, '--monitor', `127.0.0.1:${own.http}`, '--store-dir', join(tmp, 'cluster', node, 'js')],
+        { ...secretFiles(), NATS_PASSWORD_ADMIN: adminPassword },
+      );
+      expect(res.stderr).toBe('');
+      // The compose command as written, with the config path and the route addresses made local.
+      const command = cluster.services[node]!.command!;
+      const args = command.map((a) => (a === flagOf(command, '-c') ? conf : a.replace(/(?<=nats:\/\/)[^,\s]+/g, (addr) => routeAddress.get(addr) ?? addr)));
+      for (const m of args.join(' ').matchAll(/nats:\/\/([^,\s]+)/g)) expect([node, m[1]]).toEqual([node, expect.stringMatching(/^127\.0\.0\.1:/)]);
+      const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      clusterNodes.set(node, proc);
+    }
+    const monitor = (node: string, path: string) => fetch(`http://127.0.0.1:${ports.get(node)!.http}${path}`);
+    try {
+      // The compose healthcheck: 200 once the node's JetStream has joined the cluster.
+      for (const node of NATS_NODES) await until(`${node} healthy`, async () => expect((await monitor(node, '/healthz')).status).toBe(200));
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${log.slice(-4000)}`);
+    }
+    for (const node of NATS_NODES) {
+      const routez = (await (await monitor(node, '/routez')).json()) as { routes?: { remote_id: string }[] };
+      expect([node, new Set(routez.routes?.map((r) => r.remote_id)).size]).toEqual([node, 2]);
+    }
+
+    const nc = await connect({
+      servers: NATS_NODES.map((n) => `127.0.0.1:${ports.get(n)!.client}`),
+      user: 'admin',
+      pass: adminPassword,
+      timeout: 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    clients.push(nc);
+    const jsm = await nc.jetstreamManager();
+    const js = nc.jetstream();
+    await until('R3 stream created', () => jsm.streams.add({ name: 'cluster_check', subjects: ['cluster_check.>'], num_replicas: 3 }));
+    await js.publish('cluster_check.before', 'one');
+    const before = await jsm.streams.info('cluster_check');
+    expect(before.cluster?.replicas?.map((r) => r.name).sort()).toEqual(NATS_NODES.filter((n) => n !== before.cluster?.leader).sort());
+
+    await stop(clusterNodes.get(before.cluster!.leader!));
+    await until('publish after losing the leader', () => js.publish('cluster_check.after', 'two', { timeout: 2000 }));
+    const after = await until('stream info from the new leader', () => jsm.streams.info('cluster_check'));
+    expect(after.state.messages).toBe(2);
+    expect(NATS_NODES.filter((n) => n !== before.cluster!.leader)).toContain(after.cluster?.leader);
+  }, 120_000);
 });
