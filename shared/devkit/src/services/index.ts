@@ -26,3 +26,4 @@ export { type EnsuredNats } from './nats-server';
 export { type NatsCredentials, ALL_BUS_USERS, generateCredentials, loadOrCreateCredentials, natsServerConfig, hashPassword } from '@cpg/core/bus/nats-auth';
 export { recordChildrenIn, reapRecordedChildren } from './child-processes';
 export { startNatsCluster, type NatsClusterHandle, type StartNatsClusterOptions } from './nats-cluster';
+export { startRpcFaultProxy, type RpcFaultProxy, type RpcFaultProxyOptions, type RpcFaultStats, type RpcFault, type RpcFaultRates } from './rpc-fault-proxy';
