@@ -9,8 +9,9 @@ export const COPY_DURABLES = ['collector-addresses', 'collector-policies', 'coll
 
 /**
  * The collector's bus consumers: the copies of addresses, policies, cold wallet reviews and
- * holds, and the confirmed deposits that mark a (merchant, coin) dirty (then `wake` plans it at
- * once). Every handler is idempotent: redeliveries and replays change nothing.
+ * holds, the confirmed deposits that mark a (merchant, coin) dirty (then `wake` plans it at
+ * once), and reorgs of our own confirmed steps, which reopen them (plan-store reopenReorged).
+ * Every handler is idempotent: redeliveries and replays change nothing.
  */
 export async function startConsumers(
   bus: Pick<Bus, 'consume'>,
@@ -51,6 +52,37 @@ export async function startConsumers(
         if (t.internal || !networks.has(t.network)) return;
         await plans.markDirtyOnce(event.id, t);
         wake();
+      },
+    }),
+    await bus.consume({
+      durable: 'collector-reorgs',
+      types: ['chain.transfer.reorged'],
+      filter: 'chain.*.transfer.reorged.>',
+      handler: async (event, ctx) => {
+        const t = event.data;
+        const problem = chainEventProblem(ctx.subject, t.network, () => true);
+        if (problem) {
+          countEvent('collector.chain_event.dropped');
+          throw new PoisonMessageError(`chain event dropped: ${problem}`);
+        }
+        // A step of ours (sweep, top-up: internal by nature) whose block a reorg took away.
+        if (!t.internal || !networks.has(t.network)) return;
+        const { reopened, conflicts } = await plans.reopenReorged(t.network, t.txHash);
+        for (const r of reopened) {
+          countEvent('collector.step.reorged');
+          ctx.log.warn(
+            { stepId: r.stepId, planId: r.planId, txHash: t.txHash },
+            'a confirmed collection step was reorged out; its signed transaction is sent again',
+          );
+        }
+        for (const c of conflicts) {
+          countEvent('collector.step.reorged_conflict');
+          ctx.log.error(
+            { stepId: c.stepId, planId: c.planId, txHash: t.txHash },
+            'a confirmed collection step was reorged out while another plan of its coin is open: not resent; reconcile this coin',
+          );
+        }
+        if (reopened.length) wake();
       },
     }),
   ];

@@ -215,6 +215,43 @@ export class PlanStore {
     });
   }
 
+  /**
+   * Called when the tracker reports a transfer of ours reorged out of the chain: every CONFIRMED
+   * step with that transaction goes back to BROADCAST and its plan reopens, so the next pass finds
+   * the transaction unknown and sends the same signed bytes again (same nonce or inputs, same fee:
+   * the fee already charged stays right once it is mined again). Reopening the plan also keeps the
+   * planner from signing a second transaction for the same coins meanwhile. A step whose coin has
+   * another plan open is left alone and returned as a conflict (the two could spend one nonce).
+   * Idempotent: a repeat finds nothing CONFIRMED with that hash.
+   */
+  async reopenReorged(
+    networkId: string,
+    txHash: string,
+  ): Promise<{ reopened: { stepId: string; planId: string }[]; conflicts: { stepId: string; planId: string }[] }> {
+    return this.em.transactional(async (tx) => {
+      const rows = await tx.execute<{ id: string; plan_id: string; plan_status: string; open_other: boolean }[]>(
+        `select s.id, s.plan_id, p.status as plan_status,
+                exists (select 1 from "${SCHEMA}".plans o where o.merchant_id = p.merchant_id and o.coin_id = p.coin_id and o.status = 'OPEN' and o.id <> p.id) as open_other
+           from "${SCHEMA}".steps s join "${SCHEMA}".plans p on p.id = s.plan_id
+          where p.network_id = ? and lower(s.tx_hash) = lower(?) and s.status = 'CONFIRMED'
+          for update of s, p`,
+        [networkId, txHash],
+      );
+      const reopened: { stepId: string; planId: string }[] = [];
+      const conflicts: { stepId: string; planId: string }[] = [];
+      for (const r of rows) {
+        if (r.open_other) {
+          conflicts.push({ stepId: r.id, planId: r.plan_id });
+          continue;
+        }
+        await tx.execute(`update "${SCHEMA}".steps set status = 'BROADCAST', attempts = 0, error = null, updated_at = now() where id = ?`, [r.id]);
+        if (r.plan_status !== 'OPEN') await tx.execute(`update "${SCHEMA}".plans set status = 'OPEN', finished_at = null where id = ?`, [r.plan_id]);
+        reopened.push({ stepId: r.id, planId: r.plan_id });
+      }
+      return { reopened, conflicts };
+    });
+  }
+
   /** Counts one more failed try of a step; returns how many in a row. */
   async countFailedAttempt(stepId: string, message: string): Promise<number> {
     const [row] = await this.em.execute<{ attempts: number }[]>(

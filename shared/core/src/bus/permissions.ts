@@ -143,6 +143,7 @@ export const busRoles: Record<ServiceName, ServiceBusRole> = {
       { durable: 'collector-cold-wallets', types: ['address.cold_wallet_updated'] },
       { durable: 'collector-holds', types: ['compliance.deposit_hold'] },
       { durable: 'collector-deposits', types: ['chain.transfer.confirmed'], filter: 'chain.*.transfer.confirmed.>' },
+      { durable: 'collector-reorgs', types: ['chain.transfer.reorged'], filter: 'chain.*.transfer.reorged.>' },
     ],
     answers: ['collector.verify_step'],
     asks: ['signer.collect_sign', 'address.describe'],
