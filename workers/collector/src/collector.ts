@@ -50,7 +50,10 @@ export class Collector {
   }
 
   /** Builds and stores a plan for one merchant and coin; null when there is nothing worth doing. */
-  planOne(merchantId: string, networkId: string, coinId: string): Promise<Plan | null> {
+  async planOne(merchantId: string, networkId: string, coinId: string): Promise<Plan | null> {
+    const network = this.deps.networks.get(networkId);
+    // A recent step of ours gone from the chain is sent again before anything new is signed.
+    if (network && (await this.runner.reopenVanished(merchantId, network))) return null;
     return this.planning.planOne(merchantId, networkId, coinId);
   }
 

@@ -215,6 +215,17 @@ export class PlanStore {
     });
   }
 
+  /** Transactions of the merchant's steps on the network confirmed within the last `withinMs` (reopenVanished checks them). */
+  async recentlyConfirmed(merchantId: string, networkId: string, withinMs: number): Promise<string[]> {
+    const rows = await this.em.execute<{ tx_hash: string }[]>(
+      `select distinct s.tx_hash from "${SCHEMA}".steps s join "${SCHEMA}".plans p on p.id = s.plan_id
+        where p.merchant_id = ? and p.network_id = ? and s.status = 'CONFIRMED' and s.tx_hash is not null
+          and s.updated_at > now() - (? * interval '1 millisecond')`,
+      [merchantId, networkId, withinMs],
+    );
+    return rows.map((r) => r.tx_hash);
+  }
+
   /**
    * Called when the tracker reports a transfer of ours reorged out of the chain: every CONFIRMED
    * step with that transaction goes back to BROADCAST and its plan reopens, so the next pass finds

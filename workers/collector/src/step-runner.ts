@@ -11,6 +11,11 @@ import { type StepClaim, stepMismatch } from './domain/verify-step';
 import type { PlanRow, PlanStore, StepPatch, StepRow, StepStatus } from './plan-store';
 import { storedPolicy } from './planning';
 
+/**
+ * How long after a step is confirmed the planner still checks that its transaction is on the
+ * chain (reopenVanished): past every supported network's reorg window at its block time.
+ */
+const REORG_WATCH_MS = 15 * 60_000;
 /** A step that failed this many times in a row is given up (FAILED); its plan then ends. */
 export const MAX_ATTEMPTS = 20;
 const SIGNER_TIMEOUT_MS = 20_000;
@@ -45,6 +50,9 @@ export interface StepRunnerDeps {
  * until it is final. Also answers the signer's check that a request is one of our steps.
  */
 export class StepRunner {
+  /** Step transactions already deeper than their network's reorg window (reopenVanished skips them). */
+  private readonly reorgSafe = new Set<string>();
+
   constructor(private readonly deps: StepRunnerDeps) {}
 
   /** Moves every runnable step of a plan as far as it can go now; returns the plan's status. */
@@ -79,6 +87,49 @@ export class StepRunner {
       if (failed.size > 0 && inFlight === blocked) return this.finish(plan.id, 'FAILED');
       if (!progressed) return 'OPEN';
     }
+  }
+
+  /**
+   * Called before planning a merchant's coins on a network. A step confirmed lately whose
+   * transaction the chain no longer has mined (a reorg deeper than the network's confirmations,
+   * possibly before the tracker ever saw the block, so no reorged event comes) is reopened as
+   * reopenReorged does: the same signed transaction goes out again and no second one is signed
+   * for the same nonce or coins. True when one was: the caller then plans nothing this time.
+   * Read-mostly and idempotent; a chain that cannot be read throws (planning waits, as it must).
+   */
+  async reopenVanished(merchantId: string, network: NetworkConfig): Promise<boolean> {
+    const hashes = await this.deps.plans.recentlyConfirmed(merchantId, network.id, REORG_WATCH_MS);
+    if (hashes.length === 0) return false;
+    const chain = this.deps.chainFor(network);
+    const safeDepth = Math.max(network.confirmations, network.maxReorgDepth);
+    if (this.reorgSafe.size > 50_000) this.reorgSafe.clear(); // bounded: at worst a few more lookups
+    let reopened = false;
+    for (const hash of hashes) {
+      // Deeper than any reorg the network is configured for: never asked about again.
+      if (this.reorgSafe.has(hash)) continue;
+      const state = await chain.txState(hash);
+      if (state.state === 'mined') {
+        if (state.confirmations >= safeDepth) this.reorgSafe.add(hash);
+        continue;
+      }
+      const r = await this.deps.plans.reopenReorged(network.id, hash);
+      for (const step of r.reopened) {
+        countEvent('collector.step.reorged');
+        this.deps.log.warn(
+          { stepId: step.stepId, planId: step.planId, txHash: hash, state: state.state },
+          'a confirmed collection step is no longer on the chain; sending it again',
+        );
+      }
+      for (const c of r.conflicts) {
+        countEvent('collector.step.reorged_conflict');
+        this.deps.log.error(
+          { stepId: c.stepId, planId: c.planId, txHash: hash },
+          'a confirmed collection step is no longer on the chain and another plan of its coin is open: reconcile this coin',
+        );
+      }
+      reopened ||= r.reopened.length > 0 || r.conflicts.length > 0;
+    }
+    return reopened;
   }
 
   /**

@@ -54,7 +54,8 @@ afterAll(async () => {
 
 const receipt = (hash: string) => rpc.call<{ blockNumber: string; status: string } | null>('eth_getTransactionReceipt', [hash]);
 
-it('a confirmed sweep reorged out is sent again, as the same transaction, with its fee charged once', async () => {
+/** A merchant with a HOT wallet and one ETH USER address holding 1 ETH, swept by the collector to HOT; returns the sweep step. */
+async function sweptOnce() {
   const m = merchant();
   const svc = addresses(world);
   const hot = await svc.createAddress(m, { networkId: 'dev-evm', type: 'HOT' });
@@ -63,27 +64,45 @@ it('a confirmed sweep reorged out is sent again, as the same transaction, with i
   await trackerWatches(world, user.address);
   await trackerWatches(world, hot.address);
   await dev.fund(user.address, ETH_ID, ETH);
-  collector = await startCollector(world);
+  collector ??= await startCollector(world);
   await collectorKnows(collector, [hot.id, user.id], { merchantId: m.merchantId, coinId: ETH_ID });
   await eventually(async () => (await plansOf(collector!, m.merchantId)).some((p) => p.status === 'DONE'), 'the sweep plan done', 60_000, 200);
   const [sweep, ...others] = await stepsOf(collector, m.merchantId);
   expect(others).toEqual([]);
   expect(sweep).toMatchObject({ kind: 'sweep', status: 'CONFIRMED' });
-  const hash = sweep!.tx_hash!;
+  return { m, user, sweep: sweep!, hash: sweep!.tx_hash! };
+}
 
-  // The blocks from the sweep's on are replaced by empty ones: the transaction is gone.
+/** Replaces the blocks from the one holding `hash` on with empty ones: the transaction is gone. */
+async function reorgOut(hash: string): Promise<void> {
   const mined = await receipt(hash);
   const tip = Number(await rpc.call<string>('eth_blockNumber'));
   await rpc.call('anvil_reorg', [tip - Number(mined!.blockNumber) + 1, []]);
   expect(await receipt(hash)).toBeNull();
+}
 
+/** The same transaction mined again, the one plan done again with its one step, one fee. */
+async function sentAgain(m: ReturnType<typeof merchant>, sweep: { id: string }, hash: string, user: { address: string }): Promise<void> {
   await eventually(async () => (await receipt(hash))?.status === '0x1', 'the same sweep transaction mined again', 60_000, 200);
   await eventually(async () => (await plansOf(collector!, m.merchantId)).every((p) => p.status === 'DONE'), 'the reopened plan done again', 30_000, 200);
-  const after = await stepsOf(collector, m.merchantId);
-  expect(after.map((s) => [s.id, s.status, s.tx_hash])).toEqual([[sweep!.id, 'CONFIRMED', hash]]);
-  expect(await plansOf(collector, m.merchantId)).toHaveLength(1);
-  // One fee for the one transaction on chain.
+  const after = await stepsOf(collector!, m.merchantId);
+  expect(after.map((s) => [s.id, s.status, s.tx_hash])).toEqual([[sweep.id, 'CONFIRMED', hash]]);
+  expect(await plansOf(collector!, m.merchantId)).toHaveLength(1);
   await new Promise((r) => setTimeout(r, 1000));
-  expect(world.observed.fees.filter((f) => f.stepId === sweep!.id)).toHaveLength(1);
+  expect(world.observed.fees.filter((f) => f.stepId === sweep.id)).toHaveLength(1);
   expect(BigInt(await rpc.call<string>('eth_getBalance', [user.address, 'latest']))).toBeLessThan(ETH / 100n);
+}
+
+it('a confirmed sweep the tracker reports reorged out is sent again, as the same transaction, with its fee charged once', async () => {
+  const { m, user, sweep, hash } = await sweptOnce();
+  await reorgOut(hash);
+  await sentAgain(m, sweep, hash, user);
+});
+
+it('the same when the tracker never saw the block: the planner finds the transaction gone before it signs anything new', async () => {
+  const { m, user, sweep, hash } = await sweptOnce();
+  // No tracker from here on: no reorged event will come. The collector's periodic pass plans again.
+  await world.tracker.stop();
+  await reorgOut(hash);
+  await sentAgain(m, sweep, hash, user);
 });
