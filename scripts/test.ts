@@ -1,4 +1,4 @@
-// `npm test`: makes sure Postgres and NATS (JetStream) answer, sweeps what crashed runs left
+// `npm test` (and `npm run test:faults`, with --faults): makes sure Postgres and NATS (JetStream) answer, sweeps what crashed runs left
 // behind, runs jest with them, prints one summary line and exits with jest's code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import {
   aptInstall,
   ensurePostgres,
   findBinary,
+  freePort,
   generateCredentials,
   startNatsServer,
   withPg,
@@ -144,15 +145,35 @@ async function main(): Promise<number> {
   await sweepDatabases(pg.url).catch((err: Error) => log(`sweep: skipped databases (${err.message})`));
   await abortIfSignalled();
 
+  // The fault suite stops and starts a Postgres of its own: its cluster is made here, where the
+  // embedded package's ESM loader works (inside jest it does not), and started by the suite.
+  const faultsEnv: NodeJS.ProcessEnv = {};
+  if (process.argv.includes('--faults')) {
+    const faultsPg = path.join(dataDir, 'faults-pg');
+    rmSync(faultsPg, { recursive: true, force: true });
+    const made = await ensurePostgres({ dataDir: faultsPg, port: await freePort(), log, embedded: true });
+    await made.stop();
+    faultsEnv.FAULTS_PG_DIR = faultsPg;
+  }
+
   rmSync(resultsFile, { force: true });
   const jestBin = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'jest.cmd' : 'jest');
-  const args = ['--ci', '--maxWorkers=2', '--json', '--outputFile=.jest-results.json', ...process.argv.slice(2)];
+  // --faults (npm run test:faults): the fault-injection suite alone, with its own jest config.
+  const faults = process.argv.includes('--faults');
+  const rest = process.argv.slice(2).filter((a) => a !== '--faults');
+  const args = [
+    '--ci',
+    '--json',
+    '--outputFile=.jest-results.json',
+    ...(faults ? ['--config=jest.faults.config.js', '--runInBand'] : ['--maxWorkers=2']),
+    ...rest,
+  ];
   const child = spawn(jestBin, args, {
     cwd: root,
     stdio: 'inherit',
     // Every service's password: the test stacks connect each service as its own NATS user, and
     // tests that play a service (or clean up) as admin.
-    env: { ...process.env, DATABASE_URL: pg.url, NATS_URL: nats.url, NATS_TEST_CREDENTIALS: JSON.stringify(nats.credentials) },
+    env: { ...process.env, ...faultsEnv, DATABASE_URL: pg.url, NATS_URL: nats.url, NATS_TEST_CREDENTIALS: JSON.stringify(nats.credentials) },
     shell: process.platform === 'win32',
   });
   jest = child;

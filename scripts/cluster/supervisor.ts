@@ -72,7 +72,14 @@ export class Supervisor {
     this.stopping = true;
     for (const instance of this.instances.values()) clearTimeout(instance.timer);
     for (const group of order(this.names())) {
-      await Promise.all(group.map((name) => this.instances.get(name)?.proc?.stop('SIGTERM', graceMs).catch(() => undefined)));
+      await Promise.all(
+        group.map((name) =>
+          this.instances
+            .get(name)
+            ?.proc?.stop('SIGTERM', graceMs)
+            .catch(() => undefined),
+        ),
+      );
     }
   }
 

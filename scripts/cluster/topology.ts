@@ -3,7 +3,7 @@
 // subgraph and worker and of the gateway, each supervised (restarted with backoff when it dies),
 // and a balancer in front of the gateways. Every process gets only its own secrets.
 import path from 'node:path';
-import { type NatsClusterHandle, freePort, loadOrCreateCredentials, startNatsCluster } from '@cpg/devkit/services';
+import { type NatsClusterHandle, type NatsCredentials, freePort, loadOrCreateCredentials, startNatsCluster } from '@cpg/devkit/services';
 import { processes, type ProcessSpec } from '../processes';
 import { type StackSecrets, devSecret, secretsOf, waitForHttp200, withoutSecrets } from '../stack-env';
 import { type Balancer, startBalancer } from './balancer';
@@ -44,6 +44,8 @@ export interface ClusterTopology {
   nats: NatsClusterHandle;
   supervisor: Supervisor;
   operatorToken: string;
+  /** Every NATS user's password (the admin's reads leases and streams in tests). */
+  credentials: NatsCredentials;
   /** Waits until every instance answers its health URL again (after a kill). */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -140,6 +142,7 @@ export async function startClusterTopology(opts: ClusterTopologyOptions): Promis
     nats,
     supervisor,
     operatorToken: secrets.operatorToken,
+    credentials,
     waitHealthy: (timeoutMs) => waitHealthy(instances, timeoutMs),
     stop,
   };

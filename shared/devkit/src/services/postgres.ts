@@ -33,8 +33,9 @@ export interface EnsuredService {
  * postgres://postgres@127.0.0.1:5432/test: `npm start` never writes into a database that merely
  * happened to answer.
  */
-export async function ensurePostgres(opts: EnsureServiceOptions & { machineDefault?: boolean }): Promise<EnsuredService> {
-  const explicit = opts.url ?? process.env.DATABASE_URL;
+export async function ensurePostgres(opts: EnsureServiceOptions & { machineDefault?: boolean; embedded?: boolean }): Promise<EnsuredService> {
+  // `embedded`: always the embedded Postgres in dataDir (a caller that stops and starts it), whatever DATABASE_URL says.
+  const explicit = opts.embedded ? undefined : (opts.url ?? process.env.DATABASE_URL);
   if (explicit) {
     if (await pgAnswers(explicit)) {
       opts.log(`postgres: using ${redactUrl(explicit)} (DATABASE_URL)`);
@@ -44,7 +45,7 @@ export async function ensurePostgres(opts: EnsureServiceOptions & { machineDefau
       `postgres: DATABASE_URL ${redactUrl(explicit)} does not answer; start it, fix the URL, or unset DATABASE_URL to use the embedded Postgres under .data/`,
     );
   }
-  if (opts.machineDefault && (await pgAnswers(DEFAULT_DATABASE_URL))) {
+  if (opts.machineDefault && !opts.embedded && (await pgAnswers(DEFAULT_DATABASE_URL))) {
     opts.log(`postgres: using ${redactUrl(DEFAULT_DATABASE_URL)}`);
     return { url: DEFAULT_DATABASE_URL, started: false, stop: async () => undefined };
   }
