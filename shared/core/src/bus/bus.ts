@@ -269,7 +269,10 @@ export class Bus {
       await this.jsm.consumers.add(this.streamName, config);
     }
     const consumer = await this.js.consumers.get(this.streamName, opts.durable);
-    const messages = await consumer.consume({ max_messages: 16 });
+    // A pull waits at most 10 s (heartbeats every 5 s): when the NATS node holding it dies, the
+    // client notices the missed heartbeats and pulls again from another node within ~10 s, not
+    // the default 30 (the fault suite saw address.created reach the tracker 28 s late).
+    const messages = await consumer.consume({ max_messages: 16, expires: 10_000 });
     const base = opts.retryBaseMs ?? 1000;
     const state = { stopping: false };
     const done = (async () => {
