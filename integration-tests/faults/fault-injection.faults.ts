@@ -58,6 +58,17 @@ it('injects every fault under load and loses nothing', async () => {
     ...v.problems,
   ])
     out(`  ${line}`);
+  const [ws] = await world.sql<{ confirmed: number; failed: number }>(
+    `select count(*) filter (where status = 'CONFIRMED')::int as confirmed, count(*) filter (where status = 'FAILED')::int as failed from withdrawal.withdrawals`,
+  );
+  const [hooks] = await world.sql<{ delivered: number; retried: number }>(
+    `select count(*) filter (where status = 'DELIVERED')::int as delivered, count(*) filter (where attempts > 1)::int as retried from merchant.webhook_deliveries`,
+  );
+  const [steps] = await world.sql<{ n: number }>(`select count(*)::int as n from collector.steps where status = 'CONFIRMED'`);
+  out(
+    `faults: withdrawals ${ws!.confirmed} confirmed, ${ws!.failed} failed with nothing sent; ${steps!.n} sweep and top-up steps confirmed; ` +
+      `webhooks ${hooks!.delivered} delivered (${hooks!.retried} after retries); ${load.payments.filter((p) => p.seen.length).length} live subscriptions followed to the end`,
+  );
   if (load.errors.length) out(`  load errors (retried or ended): ${load.errors.length}; first: ${load.errors.slice(0, 3).join(' | ')}`);
   out(
     `faults: ${order.length} injected, ${v.payments} payments, ${v.lost.length} lost, ${v.doubleCredited.length} double-credited, ${v.doubleSpent.length} double-spent`,

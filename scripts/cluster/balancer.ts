@@ -73,7 +73,11 @@ export async function startBalancer(opts: { host: string; port: number; targets:
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     const head0 = [`${req.method} ${req.url} HTTP/1.1`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) head0.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    // The client's own X-Forwarded-For is dropped: the gateway believes this balancer's, so a
+    // client must not be able to choose the address its rate limits are counted under.
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if (req.rawHeaders[i]!.toLowerCase() !== 'x-forwarded-for') head0.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    }
     head0.push(`X-Forwarded-For: ${req.socket.remoteAddress ?? ''}`);
     const tryNext = (ports: number[]) => {
       const port = ports.shift();

@@ -2,7 +2,9 @@ import type { NetworkConfig } from '@cpg/chains';
 import { chainEventProblem } from '@cpg/chains/event-subject';
 import { type Bus, PoisonMessageError, type RunningConsumer } from '@cpg/core/bus';
 import { countEvent } from '@cpg/core/http';
+import type { Logger } from '@cpg/core/logger';
 import type { Collector } from './collector';
+import { reportReopened } from './step-runner';
 
 /** The consumers that keep the collector's copies; planning waits for them to catch up at start. */
 export const COPY_DURABLES = ['collector-addresses', 'collector-policies', 'collector-cold-wallets', 'collector-holds'];
@@ -41,13 +43,7 @@ export async function startConsumers(
       filter: 'chain.*.transfer.confirmed.>',
       handler: async (event, ctx) => {
         const t = event.data;
-        // Only the subject's network is vouched for by the bus permissions (see event-subject).
-        const problem = chainEventProblem(ctx.subject, t.network, () => true);
-        if (problem) {
-          countEvent('collector.chain_event.dropped');
-          ctx.log.warn({ subject: ctx.subject, network: t.network, reason: problem }, 'chain event dropped');
-          throw new PoisonMessageError(`chain event dropped: ${problem}`);
-        }
+        dropForeignChainEvent(ctx, t.network);
         // Our own sweeps and top-ups are internal: they never trigger a plan.
         if (t.internal || !networks.has(t.network)) return;
         await plans.markDirtyOnce(event.id, t);
@@ -60,30 +56,22 @@ export async function startConsumers(
       filter: 'chain.*.transfer.reorged.>',
       handler: async (event, ctx) => {
         const t = event.data;
-        const problem = chainEventProblem(ctx.subject, t.network, () => true);
-        if (problem) {
-          countEvent('collector.chain_event.dropped');
-          throw new PoisonMessageError(`chain event dropped: ${problem}`);
-        }
+        dropForeignChainEvent(ctx, t.network);
         // A step of ours (sweep, top-up: internal by nature) whose block a reorg took away.
         if (!t.internal || !networks.has(t.network)) return;
-        const { reopened, conflicts } = await plans.reopenReorged(t.network, t.txHash);
-        for (const r of reopened) {
-          countEvent('collector.step.reorged');
-          ctx.log.warn(
-            { stepId: r.stepId, planId: r.planId, txHash: t.txHash },
-            'a confirmed collection step was reorged out; its signed transaction is sent again',
-          );
-        }
-        for (const c of conflicts) {
-          countEvent('collector.step.reorged_conflict');
-          ctx.log.error(
-            { stepId: c.stepId, planId: c.planId, txHash: t.txHash },
-            'a confirmed collection step was reorged out while another plan of its coin is open: not resent; reconcile this coin',
-          );
-        }
-        if (reopened.length) wake();
+        const result = await plans.reopenReorged(t.network, t.txHash);
+        reportReopened(ctx.log, t.txHash, result);
+        if (result.reopened.length) wake();
       },
     }),
   ];
+}
+
+/** Only the subject's network is vouched for by the bus permissions (see event-subject): anything else is dropped for good. */
+function dropForeignChainEvent(ctx: { subject: string; log: Logger }, network: string): void {
+  const problem = chainEventProblem(ctx.subject, network, () => true);
+  if (!problem) return;
+  countEvent('collector.chain_event.dropped');
+  ctx.log.warn({ subject: ctx.subject, network, reason: problem }, 'chain event dropped');
+  throw new PoisonMessageError(`chain event dropped: ${problem}`);
 }

@@ -26,6 +26,28 @@ const SIGNER_TIMEOUT_MS = 20_000;
 const SIGNER_REFUSAL = /^rpc signer\.collect_sign failed: refused: /;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Logs and counts what reopenReorged did: a reopened step is resent; a conflict needs the operator. */
+export function reportReopened(
+  log: Logger,
+  txHash: string,
+  r: { reopened: { stepId: string; planId: string }[]; conflicts: { stepId: string; planId: string }[] },
+): void {
+  for (const step of r.reopened) {
+    countEvent('collector.step.reorged');
+    log.warn(
+      { stepId: step.stepId, planId: step.planId, txHash },
+      'a confirmed collection step is no longer on the chain; its signed transaction is sent again',
+    );
+  }
+  for (const c of r.conflicts) {
+    countEvent('collector.step.reorged_conflict');
+    log.error(
+      { stepId: c.stepId, planId: c.planId, txHash },
+      'a confirmed collection step is no longer on the chain while another plan of its coin is open: not resent; reconcile this coin',
+    );
+  }
+}
+
 export interface CollectorHooks {
   /** Called after a step's status changed and was committed (tests stop the collector here). */
   afterStep?: (step: { id: string; planId: string; kind: string; action: string; status: StepStatus }) => Promise<void> | void;
@@ -113,20 +135,7 @@ export class StepRunner {
         continue;
       }
       const r = await this.deps.plans.reopenReorged(network.id, hash);
-      for (const step of r.reopened) {
-        countEvent('collector.step.reorged');
-        this.deps.log.warn(
-          { stepId: step.stepId, planId: step.planId, txHash: hash, state: state.state },
-          'a confirmed collection step is no longer on the chain; sending it again',
-        );
-      }
-      for (const c of r.conflicts) {
-        countEvent('collector.step.reorged_conflict');
-        this.deps.log.error(
-          { stepId: c.stepId, planId: c.planId, txHash: hash },
-          'a confirmed collection step is no longer on the chain and another plan of its coin is open: reconcile this coin',
-        );
-      }
+      reportReopened(this.deps.log, hash, r);
       reopened ||= r.reopened.length > 0 || r.conflicts.length > 0;
     }
     return reopened;
