@@ -141,23 +141,9 @@ class Awaiting extends Migration {
   }
 }
 
-/**
- * Addresses the tracker has reported a confirmed transfer to: it watches them, so a sweep from
- * one is tagged internal. The planner sweeps only these (an address the tracker does not watch
- * yet would have its sweep counted as new money arriving at the HOT wallet). Every address known
- * when this table is made has long been watched.
- */
-class Tracked extends Migration {
-  override async up(): Promise<void> {
-    this.addSql(`create table "${SCHEMA}".tracked (address_id uuid primary key, since timestamptz not null default now())`);
-    this.addSql(`insert into "${SCHEMA}".tracked (address_id) select address_id from "${SCHEMA}".addresses on conflict do nothing`);
-  }
-}
-
 export const migrations: MigrationDef[] = [
   { name: '0001_collector', class: CollectorTables },
   { name: '0002_holds', class: Holds },
   { name: '0003_cold_wallets', class: ColdWallets },
   { name: '0004_awaiting', class: Awaiting },
-  { name: '0005_tracked', class: Tracked },
 ];

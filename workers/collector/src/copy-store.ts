@@ -112,16 +112,10 @@ export class CopyStore {
     return row;
   }
 
-  /**
-   * The merchant's USER addresses for the coin that the tracker watches (it has reported a
-   * confirmed transfer to them), oldest first (at most 2000 per plan). One it does not watch yet
-   * waits: its sweep would not be recognised as ours and would be counted as new money at HOT.
-   */
+  /** The merchant's USER addresses for the coin, oldest first (at most 2000 per plan). */
   users(merchantId: string, networkId: string, coinId: string): Promise<AddressRow[]> {
     return this.em.execute<AddressRow[]>(
-      `select a.* from "${SCHEMA}".addresses a where a.merchant_id = ? and a.type = 'USER' and ? = any(a.networks) and ? = any(a.coins)
-          and exists (select 1 from "${SCHEMA}".tracked t where t.address_id = a.address_id)
-        order by a.created_at, a.address_id limit 2000`,
+      `select * from "${SCHEMA}".addresses where merchant_id = ? and type = 'USER' and ? = any(networks) and ? = any(coins) order by created_at, address_id limit 2000`,
       [merchantId, networkId, coinId],
     );
   }

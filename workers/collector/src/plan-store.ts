@@ -75,13 +75,9 @@ export class PlanStore {
     );
   }
 
-  /**
-   * A confirmed deposit to a USER address (or one not known here yet) marks its pair dirty; once
-   * per event. It also records that the tracker watches the address (the planner sweeps only such).
-   */
+  /** A confirmed deposit to a USER address (or one not known here yet) marks its pair dirty; once per event. */
   async markDirtyOnce(eventId: string, t: { addressId: string; merchantId: string; network: string; coinId: string }): Promise<void> {
     await applyOnce(this.root, SCHEMA, 'collector-deposits', eventId, async (tx) => {
-      await tx.execute(`insert into "${SCHEMA}".tracked (address_id) values (?) on conflict do nothing`, [t.addressId]);
       const [a] = await tx.execute<{ type: string }[]>(`select type from "${SCHEMA}".addresses where address_id = ?`, [t.addressId]);
       if (a && a.type !== 'USER') return;
       await tx.execute(`insert into "${SCHEMA}".dirty (merchant_id, network_id, coin_id) values (?, ?, ?) on conflict do nothing`, [
