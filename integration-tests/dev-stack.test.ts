@@ -200,7 +200,15 @@ test('with the dev chains: a payment stays PAID and the books unchanged across a
     expect(received).toBe(0.5);
     expect(done.txHash).toBeTruthy();
 
-    const before = JSON.stringify((await gatewayCall(key, BALANCES)).me.balances);
+    // The payout's settlement (its hold released) and the sweeps of the deposits reach the ledger
+    // a hop after CONFIRMED: the books are compared once they have stopped moving.
+    let before = '';
+    for (let stable = 0, tries = 0; stable < 3 && tries < 60; tries++) {
+      const now = JSON.stringify((await gatewayCall(key, BALANCES)).me.balances);
+      stable = now === before ? stable + 1 : 0;
+      before = now;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     await stop(run1);
     stopped = true;
 

@@ -101,8 +101,12 @@ it('a confirmed sweep the tracker reports reorged out is sent again, as the same
 
 it('the same when the tracker never saw the block: the planner finds the transaction gone before it signs anything new', async () => {
   const { m, user, sweep, hash } = await sweptOnce();
-  // No tracker from here on: no reorged event will come. The collector's periodic pass plans again.
+  // No tracker from here on: no reorged event will come. The collector is down while the reorg
+  // happens (so no pass of it is half-way through planning then); started again, its first pass
+  // finds the transaction gone before planning anything.
+  await collector!.stop();
   await world.tracker.stop();
   await reorgOut(hash);
+  collector = await startCollector(world);
   await sentAgain(m, sweep, hash, user);
 });
