@@ -100,7 +100,8 @@ it.each(KILLS)('kill -9 of %s: the API keeps answering and the process comes bac
   if (name === 'nats-1') {
     expect(cluster.nats.nodes[0]!.pid).not.toBe(before);
   } else {
-    expect(cluster.supervisor.restarts(name)).toBe(1);
+    // At least once: a process may also die while starting again (CI once saw the tracker need two tries).
+    expect(cluster.supervisor.restarts(name)).toBeGreaterThanOrEqual(1);
     expect(cluster.supervisor.pid(name)).not.toBe(before);
   }
 });
